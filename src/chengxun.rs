@@ -1,0 +1,133 @@
+//! 橙讯 (Cheng-Xun) open platform: exchanging the one-time
+//! `temp_corp_secret` for the permanent `corp_secret`.
+//!
+//! ```no_run
+//! # async fn run() -> Result<(), corp_auth::Error> {
+//! let cx = corp_auth::chengxun::Client::new();
+//! let secret = cx.exchange_corp_secret(10001, "corp-authorization", "temp-corp-secret").await?;
+//! store(secret.expose_secret()); // once: the temp secret is now spent
+//! # Ok(()) }
+//! # fn store(_: &str) {}
+//! ```
+
+use crate::client::{ClientBuilder, Parts, impl_client_hooks, sealed};
+use crate::response::{Call, Envelope};
+use crate::{Error, Operation, Secret};
+
+#[allow(missing_docs, clippy::all, unreachable_pub, dead_code)]
+pub(crate) mod api {
+    include!(concat!(env!("OUT_DIR"), "/chengxun.rs"));
+}
+
+mod spec {
+    include!(concat!(env!("OUT_DIR"), "/chengxun_spec.rs"));
+}
+
+/// The generated types of `openapi/chengxun.yaml` (serde and
+/// `schemars::JsonSchema` derives; secrets as [`Secret`]).
+pub use api::types;
+
+/// The progenitor client generated from `openapi/chengxun.yaml`, for power
+/// users; get one from [`Client::generated`]. It does no input validation,
+/// error-code handling or redaction: its errors print the request URL, which
+/// holds the secrets.
+pub mod generated {
+    pub use super::api::{Client, Error, ResponseValue};
+}
+
+impl_client_hooks!(api::Client);
+
+const ENVELOPE: Envelope = Envelope { code: "err_code", message: "err_msg" };
+
+/// A 橙讯 client. Cheap to clone; clones share one connection pool.
+#[derive(Debug, Clone)]
+pub struct Client {
+    api: api::Client,
+    user_agent: String,
+}
+
+impl Default for Client {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Client {
+    /// A client for the official base URL
+    /// (`https://service.cheng-xun.cn/api`) with the default timeouts.
+    ///
+    /// # Panics
+    /// If the TLS backend cannot be initialised, as `reqwest::Client::new`.
+    pub fn new() -> Self {
+        Self::builder().build().expect("the default configuration is valid")
+    }
+
+    /// A builder for a configured client.
+    pub fn builder() -> ClientBuilder<Client> {
+        ClientBuilder::default()
+    }
+
+    /// The generated progenitor client this one wraps.
+    pub fn generated(&self) -> &generated::Client {
+        &self.api
+    }
+
+    /// Exchanges the one-time `temp_corp_secret` for the organization's
+    /// permanent `corp_secret` (换取企业永久授权码).
+    ///
+    /// One-shot: the platform invalidates `temp_corp_secret` once it answers,
+    /// so this method sends the request at most once. If it fails after the
+    /// request may have reached the platform
+    /// ([`Error::request_may_have_been_processed`]), do not send the same
+    /// values again: a repeat answers 40007 (永久授权码已存在); ask the
+    /// organization's admin for a new `temp_corp_secret`.
+    ///
+    /// Inputs are checked against the spec (1 to 256 characters each) before
+    /// anything is sent.
+    pub async fn exchange_corp_secret(
+        &self,
+        corp_id: i64,
+        corp_authorization: &str,
+        temp_corp_secret: &str,
+    ) -> Result<Secret, Error> {
+        spec::CORP_AUTHORIZATION.check(corp_authorization)?;
+        spec::TEMP_CORP_SECRET.check(temp_corp_secret)?;
+        let call = Call {
+            operation: Operation::ExchangeCorpSecret,
+            envelope: ENVELOPE,
+            sent: &[corp_authorization, temp_corp_secret],
+        };
+        let result = self
+            .api
+            .exchange_corp_secret(
+                &Secret::from(corp_authorization),
+                corp_id,
+                &Secret::from(temp_corp_secret),
+                Some(&self.user_agent),
+            )
+            .await;
+        let answer = match result {
+            Ok(answer) => answer.into_inner(),
+            Err(err) => return Err(call.error(err).await),
+        };
+        if answer.err_code != 0 {
+            return Err(call.platform_error(answer.err_code, Some(&answer.err_msg)));
+        }
+        if answer.corp_secret.is_empty() {
+            return Err(call.decode_error("err_code is 0 but corp_secret is empty".into()));
+        }
+        Ok(answer.corp_secret)
+    }
+}
+
+impl sealed::Build for Client {
+    const SERVER_URL: &'static str = spec::SERVER_URL;
+    const DEFAULT_USER_AGENT: &'static str = spec::USER_AGENT_DEFAULT;
+
+    fn from_parts(parts: Parts) -> Self {
+        Self {
+            api: api::Client::new_with_client(&parts.base_url, parts.http, parts.hooks),
+            user_agent: parts.user_agent,
+        }
+    }
+}

@@ -1,0 +1,123 @@
+//! The platforms' error-code catalogs (from their error-code pages; see
+//! `PLATFORMS.md` in the project's shared material). One table per platform
+//! is the single source of truth for meanings and retryability.
+
+use std::fmt;
+
+/// The platform a call went to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Platform {
+    /// 橙讯 (Cheng-Xun) open platform, 组织服务对接.
+    Chengxun,
+    /// WeCom (企业微信), third-party service-provider APIs.
+    Wecom,
+}
+
+impl Platform {
+    /// The platform's catalog, in ascending code order.
+    pub fn catalog(self) -> &'static [CodeInfo] {
+        match self {
+            Platform::Chengxun => CHENGXUN,
+            Platform::Wecom => WECOM,
+        }
+    }
+
+    /// The catalog entry for `code`, if the platform documents it.
+    pub fn code_info(self, code: i64) -> Option<&'static CodeInfo> {
+        let catalog = self.catalog();
+        catalog
+            .binary_search_by_key(&code, |info| info.code)
+            .ok()
+            .map(|i| &catalog[i])
+    }
+}
+
+impl fmt::Display for Platform {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Platform::Chengxun => "chengxun",
+            Platform::Wecom => "wecom",
+        })
+    }
+}
+
+/// One documented error code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CodeInfo {
+    /// The number, as `err_code` (橙讯) or `errcode` (WeCom) carries it.
+    pub code: i64,
+    /// The meaning as the platform writes it.
+    pub meaning: &'static str,
+    /// Whether the same call may succeed if sent again later (the platform
+    /// was busy or rate limiting, and did not act on the request).
+    pub retryable: bool,
+}
+
+const fn c(code: i64, meaning: &'static str, retryable: bool) -> CodeInfo {
+    CodeInfo { code, meaning, retryable }
+}
+
+/// 橙讯 组织服务对接 error codes.
+static CHENGXUN: &[CodeInfo] = &[
+    c(0, "成功", false),
+    c(40000, "无效的请求", false),
+    c(40001, "无效的鉴权", false),
+    c(40004, "token无效", false),
+    c(40005, "token过期", false),
+    c(40006, "预授权码过期", false),
+    c(40007, "永久授权码已存在", false),
+    c(40008, "没有通讯录读取权限", false),
+    c(40009, "没有通讯录写入权限", false),
+    // A server fault: whether the request was acted on is unknown, so it is
+    // not retryable (the exchange is one-shot).
+    c(50000, "服务器异常", false),
+    c(50100, "无效的corp_id", false),
+    c(50101, "企业已停用", false),
+    c(50701, "没有新的通讯录更新", false),
+    c(50702, "增量数据太多,需要全量更新", false),
+    c(50790, "更新通讯录参数异常", false),
+    // Rejected by the rate limiter before being acted on.
+    c(55001, "超出请求频率限制", true),
+];
+
+/// WeCom global error codes relevant to the service-provider APIs.
+static WECOM: &[CodeInfo] = &[
+    c(-1, "系统繁忙", true),
+    c(0, "请求成功", false),
+    c(40001, "不合法的secret参数", false),
+    c(40013, "不合法的CorpID", false),
+    c(40014, "不合法的access_token", false),
+    c(40082, "不合法的suite_token", false),
+    c(40083, "不合法的suite_id", false),
+    c(40084, "不合法的permanent_code参数", false),
+    c(40085, "不合法的的suite_ticket参数", false),
+    c(41022, "缺少suite_access_token参数", false),
+    c(41025, "缺少permanent_code参数", false),
+    c(42009, "suite_access_token已过期", false),
+    // A quota (per minute/hour/day), not a momentary condition: retrying
+    // soon does not help.
+    c(45009, "接口调用超过限制", false),
+    c(45033, "接口并发调用超过限制", true),
+    c(48002, "API接口无权限调用", false),
+    c(48004, "授权关系无效", false),
+    c(48006, "接口权限被收回", false),
+    c(60020, "不安全的访问IP", false),
+];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn catalogs_are_sorted_and_unique_so_lookup_finds_every_entry() {
+        for platform in [Platform::Chengxun, Platform::Wecom] {
+            let catalog = platform.catalog();
+            assert!(catalog.windows(2).all(|w| w[0].code < w[1].code), "{platform}");
+            for info in catalog {
+                assert_eq!(platform.code_info(info.code), Some(info));
+            }
+        }
+        assert_eq!(Platform::Wecom.code_info(12345), None);
+    }
+}

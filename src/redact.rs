@@ -1,0 +1,121 @@
+//! Redaction of text that comes from a server (error bodies, messages)
+//! before the crate stores or prints it.
+//!
+//! Two nets: the exact secrets this call sent (raw, form-encoded and
+//! JSON-escaped, as a server may echo them), and the value after any
+//! secret-bearing key (`corp_secret=...`, `"permanent_code": "..."`), which
+//! also catches secrets the caller never had, such as a fresh `corp_secret`.
+
+/// Keys whose values are secrets wherever they appear.
+pub(crate) const SECRET_KEYS: &[&str] = &[
+    "corp_authorization",
+    "temp_corp_secret",
+    "corp_secret",
+    "suite_access_token",
+    "permanent_code",
+    "access_token",
+    "suite_ticket",
+];
+
+const MASK: &str = "***";
+
+/// Redacts `text`, given the secrets the call sent.
+pub(crate) fn redact(text: &str, sent: &[&str]) -> String {
+    let mut out = text.to_string();
+    for secret in sent.iter().filter(|s| !s.is_empty()) {
+        for form in [secret.to_string(), form_encode(secret), json_escape(secret)] {
+            if out.contains(&form) {
+                out = out.replace(&form, MASK);
+            }
+        }
+    }
+    for key in SECRET_KEYS {
+        out = redact_key(&out, key);
+    }
+    out
+}
+
+/// Replaces the value after each `key=`, `key:`, `"key": "` ... with `***`.
+fn redact_key(text: &str, key: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(at) = rest.find(key) {
+        let after_key = at + key.len();
+        out.push_str(&rest[..after_key]);
+        rest = &rest[after_key..];
+        // `key"` (JSON), then spaces, then `=` or `:`, then spaces and quotes.
+        let sep = rest.trim_start_matches(['"', '\'']).trim_start();
+        let Some(value) = sep.strip_prefix(['=', ':']) else { continue };
+        let value = value.trim_start_matches([' ', '\t', '"', '\'', '\\']);
+        let end = value
+            .find(|c: char| matches!(c, '&' | '"' | '\'' | '<' | '>' | ',' | '}' | '\\') || c.is_whitespace())
+            .unwrap_or(value.len());
+        if end == 0 {
+            continue;
+        }
+        let value_start = rest.len() - value.len();
+        out.push_str(&rest[..value_start]);
+        out.push_str(MASK);
+        rest = &value[end..];
+    }
+    out.push_str(rest);
+    out
+}
+
+/// `application/x-www-form-urlencoded`, as the query string carries it.
+fn form_encode(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        match b {
+            b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b'*' | b'-' | b'.' | b'_' => out.push(b as char),
+            b' ' => out.push('+'),
+            _ => out.push_str(&format!("%{b:02X}")),
+        }
+    }
+    out
+}
+
+fn json_escape(s: &str) -> String {
+    let quoted = serde_json::to_string(s).unwrap_or_default();
+    quoted.trim_matches('"').to_string()
+}
+
+/// A short, single-line, redacted excerpt of a body.
+pub(crate) fn excerpt(body: &[u8], sent: &[&str], max_chars: usize) -> String {
+    let text = String::from_utf8_lossy(body);
+    let redacted = redact(&text, sent);
+    let collapsed = redacted.split_whitespace().collect::<Vec<_>>().join(" ");
+    let mut chars = collapsed.chars();
+    let mut out: String = chars.by_ref().take(max_chars).collect();
+    if chars.next().is_some() {
+        out.push('…');
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn redacts_sent_secrets_in_raw_form_and_json_forms() {
+        let sent = ["s3cr et/é"];
+        let text = "a s3cr et/é b s3cr+et%2F%C3%A9 c";
+        assert_eq!(redact(text, &sent), "a *** b *** c");
+    }
+
+    #[test]
+    fn redacts_values_after_secret_keys() {
+        let text = r#"{"corp_secret": "abc123", "err_msg":"x"} GET /x?corp_id=1&temp_corp_secret=zzz&b=2 permanent_code: qq"#;
+        assert_eq!(
+            redact(text, &[]),
+            r#"{"corp_secret": "***", "err_msg":"x"} GET /x?corp_id=1&temp_corp_secret=***&b=2 permanent_code: ***"#
+        );
+    }
+
+    #[test]
+    fn excerpt_is_single_line_and_bounded() {
+        let body = b"<html>\n  <body>Bad   Gateway</body>\n</html>";
+        assert_eq!(excerpt(body, &[], 20), "<html> <body>Bad Gat…");
+    }
+}

@@ -1,0 +1,141 @@
+//! Turning what the generated client returns into this crate's results:
+//! the platforms' "HTTP 200 with a non-zero code" envelopes, non-200
+//! answers, undecodable bodies and transport failures. Shared by both
+//! platforms; everything from the server is redacted here.
+
+use bytes::Bytes;
+use serde_json::Value;
+
+use crate::error::{Operation, TransportKind};
+use crate::redact;
+use crate::Error;
+
+/// How much of a non-200 body is read for the error (the rest is dropped).
+const ERROR_BODY_LIMIT: usize = 64 * 1024;
+/// How many characters of it the error keeps.
+const EXCERPT_CHARS: usize = 200;
+
+/// The envelope keys of a platform.
+#[derive(Clone, Copy)]
+pub(crate) struct Envelope {
+    pub code: &'static str,
+    pub message: &'static str,
+}
+
+/// A call in progress: what the errors need to know.
+pub(crate) struct Call<'a> {
+    pub operation: Operation,
+    pub envelope: Envelope,
+    /// The secret values this call sent, to redact from anything echoed.
+    pub sent: &'a [&'a str],
+}
+
+impl Call<'_> {
+    /// The platform error for a non-zero code.
+    pub(crate) fn platform_error(&self, code: i64, message: Option<&str>) -> Error {
+        Error::Platform {
+            operation: self.operation,
+            code,
+            message: redact::redact(message.unwrap_or_default(), self.sent),
+            meaning: self.operation.platform().code_info(code),
+        }
+    }
+
+    /// Maps a failure of the generated client.
+    pub(crate) async fn error(&self, err: progenitor_client::Error<()>) -> Error {
+        use progenitor_client::Error as E;
+        match err {
+            E::InvalidResponsePayload(body, cause) => self.undecodable(&body, &cause),
+            E::UnexpectedResponse(response) => self.unexpected_status(response).await,
+            E::CommunicationError(e) | E::InvalidUpgrade(e) => self.transport(e, false),
+            E::ResponseBodyError(e) => self.transport(e, true),
+            E::ErrorResponse(rv) => Error::Http {
+                operation: self.operation,
+                status: rv.status().as_u16(),
+                code: None,
+                excerpt: String::new(),
+            },
+            E::InvalidRequest(reason) | E::Custom(reason) => Error::InvalidInput {
+                parameter: "request",
+                rule: redact::redact(&reason, self.sent),
+            },
+        }
+    }
+
+    /// A 200 whose body does not fit the response schema: a platform error
+    /// envelope (橙讯 errors carry no `corp_secret`), or a decode error.
+    fn undecodable(&self, body: &Bytes, cause: &serde_json::Error) -> Error {
+        match self.envelope_code(body) {
+            Some((code, message)) if code != 0 => self.platform_error(code, message.as_deref()),
+            _ => self.decode_error(describe_json_error(cause, self.sent)),
+        }
+    }
+
+    pub(crate) fn decode_error(&self, reason: String) -> Error {
+        Error::Decode { operation: self.operation, reason }
+    }
+
+    async fn unexpected_status(&self, mut response: reqwest::Response) -> Error {
+        let status = response.status().as_u16();
+        let mut body = Vec::new();
+        // Best effort: the status is the error; a broken body only shortens
+        // the excerpt.
+        while let Ok(Some(chunk)) = response.chunk().await {
+            body.extend_from_slice(&chunk);
+            if body.len() >= ERROR_BODY_LIMIT {
+                body.truncate(ERROR_BODY_LIMIT);
+                break;
+            }
+        }
+        Error::Http {
+            operation: self.operation,
+            status,
+            code: self.envelope_code(&body).map(|(code, _)| code),
+            excerpt: redact::excerpt(&body, self.sent, EXCERPT_CHARS),
+        }
+    }
+
+    fn transport(&self, err: reqwest::Error, reading_body: bool) -> Error {
+        let kind = if reading_body {
+            if err.is_timeout() { TransportKind::Timeout } else { TransportKind::Body }
+        } else if err.is_connect() {
+            TransportKind::Connect
+        } else if err.is_timeout() {
+            TransportKind::Timeout
+        } else if err.is_body() || err.is_decode() {
+            TransportKind::Body
+        } else {
+            TransportKind::Other
+        };
+        // The URL carries the query-string secrets.
+        Error::Transport { operation: self.operation, kind, source: err.without_url() }
+    }
+
+    /// Reads `{code, message}` from a JSON object body, accepting the code
+    /// as a number or a numeric string. `None` when there is no code.
+    fn envelope_code(&self, body: &[u8]) -> Option<(i64, Option<String>)> {
+        let Ok(Value::Object(map)) = serde_json::from_slice::<Value>(body) else {
+            return None;
+        };
+        let code = match map.get(self.envelope.code)? {
+            Value::Number(n) => n.as_i64()?,
+            Value::String(s) => s.trim().parse().ok()?,
+            _ => return None,
+        };
+        let message = map.get(self.envelope.message).and_then(Value::as_str).map(str::to_string);
+        Some((code, message))
+    }
+}
+
+/// serde_json's message without the values it quotes (they come from the
+/// body and may be secrets), plus where in the body it failed.
+fn describe_json_error(err: &serde_json::Error, sent: &[&str]) -> String {
+    let message = err.to_string();
+    let message = match (message.find('"'), message.rfind('"')) {
+        (Some(first), Some(last)) if last > first => {
+            format!("{}\"…\"{}", &message[..first], &message[last + 1..])
+        }
+        _ => message,
+    };
+    redact::redact(&message, sent)
+}

@@ -1,0 +1,72 @@
+//! Shared by the integration tests: sentinel secrets, clients pointed at a
+//! loopback server, and the leak check.
+#![allow(dead_code)]
+
+use std::time::Duration;
+
+use corp_auth::{Error, chengxun, wecom};
+
+pub const CORP_ID: i64 = 10001;
+/// Sentinel secret values: none may ever appear in an error's output.
+pub const CORP_AUTHORIZATION: &str = "SENTINEL-corp-authorization-7f3a";
+pub const TEMP_CORP_SECRET: &str = "SENTINEL-temp-corp-secret-91bd";
+pub const CORP_SECRET: &str = "SENTINEL-corp-secret-c4e2-0000000000000000000000000000000000000";
+pub const SUITE_ACCESS_TOKEN: &str = "SENTINEL-suite-access-token-55aa";
+pub const PERMANENT_CODE: &str = "SENTINEL-permanent-code-e1e1";
+pub const AUTH_CORPID: &str = "wwcorp0001";
+
+pub const SECRETS: &[&str] = &[CORP_AUTHORIZATION, TEMP_CORP_SECRET, CORP_SECRET, SUITE_ACCESS_TOKEN, PERMANENT_CODE];
+
+pub fn chengxun_client(base_url: &str) -> chengxun::Client {
+    chengxun::Client::builder().base_url(base_url).timeout(Duration::from_secs(10)).build().unwrap()
+}
+
+pub fn wecom_client(base_url: &str) -> wecom::Client {
+    wecom::Client::builder().base_url(base_url).timeout(Duration::from_secs(10)).build().unwrap()
+}
+
+/// Every way an error can be printed, source chain included.
+pub fn renderings(err: &Error) -> String {
+    let mut out = format!("{err}\n{err:?}\n{err:#?}\n{err:#}\n");
+    let mut source = std::error::Error::source(err);
+    while let Some(s) = source {
+        out.push_str(&format!("{s}\n{s:?}\n"));
+        source = s.source();
+    }
+    out
+}
+
+/// Fails if any sentinel secret, or its form-encoded form, shows in `err`.
+#[track_caller]
+pub fn assert_no_secret(err: &Error) {
+    let text = renderings(err);
+    for secret in SECRETS {
+        assert!(!text.contains(secret), "secret {secret} leaked in:\n{text}");
+    }
+    assert!(!text.contains("SENTINEL"), "a sentinel leaked in:\n{text}");
+}
+
+/// An address on loopback where nothing listens.
+pub fn refused_url() -> String {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    drop(listener);
+    format!("http://{addr}")
+}
+
+/// A server that accepts connections and never answers; counts them.
+pub async fn silent_server() -> (String, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
+    use std::sync::{Arc, atomic::{AtomicUsize, Ordering}};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let accepted = Arc::new(AtomicUsize::new(0));
+    let count = accepted.clone();
+    tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((socket, _)) = listener.accept().await {
+            count.fetch_add(1, Ordering::SeqCst);
+            held.push(socket);
+        }
+    });
+    (format!("http://{addr}"), accepted)
+}
