@@ -46,7 +46,9 @@ fn generate(name: &str, path: &Path, out: &Path) -> Result<(), String> {
     let spec = parse(&text)?;
     let secrets = secret_schemas(&spec)?;
 
-    let client = run_generator(&spec, &secrets, "crate::Secret", |g, s| g.generate_tokens(s))?;
+    let client = run_generator(&spec, &secrets, "crate::Secret", |g, s| {
+        g.generate_tokens(s)
+    })?;
     write(out, &format!("{name}.rs"), client)?;
 
     let mock_path = format!("crate::{name}::api");
@@ -69,7 +71,10 @@ fn parse(text: &str) -> Result<OpenAPI, String> {
         if path == "." || path.is_empty() {
             format!("not a valid OpenAPI 3.0 document: {}", e.inner())
         } else {
-            format!("not a valid OpenAPI 3.0 document at `{path}`: {}", e.inner())
+            format!(
+                "not a valid OpenAPI 3.0 document at `{path}`: {}",
+                e.inner()
+            )
         }
     })
 }
@@ -117,8 +122,10 @@ fn secret_schemas(spec: &OpenAPI) -> Result<Vec<SchemaObject>, String> {
         let SchemaKind::Type(Type::String(s)) = &schema.schema_kind else {
             return Ok(());
         };
-        if !matches!(&s.format, openapiv3::VariantOrUnknownOrEmpty::Item(openapiv3::StringFormat::Password))
-        {
+        if !matches!(
+            &s.format,
+            openapiv3::VariantOrUnknownOrEmpty::Item(openapiv3::StringFormat::Password)
+        ) {
             return Ok(());
         }
         if schema.schema_data.nullable || !s.enumeration.is_empty() {
@@ -170,7 +177,9 @@ fn walk_spec(spec: &OpenAPI, visit: &mut Visitor<'_>) -> Result<(), String> {
             let place = format!("paths.{path}.{method}");
             for (i, p) in op.parameters.iter().chain(&item.parameters).enumerate() {
                 let ReferenceOr::Item(p) = p else { continue };
-                if let openapiv3::ParameterSchemaOrContent::Schema(s) = &p.parameter_data_ref().format {
+                if let openapiv3::ParameterSchemaOrContent::Schema(s) =
+                    &p.parameter_data_ref().format
+                {
                     walk_schema(&format!("{place}.parameters[{i}]"), s, visit)?;
                 }
             }
@@ -194,13 +203,23 @@ fn walk_spec(spec: &OpenAPI, visit: &mut Visitor<'_>) -> Result<(), String> {
     Ok(())
 }
 
-fn walk_schema(place: &str, schema: &ReferenceOr<Schema>, visit: &mut Visitor<'_>) -> Result<(), String> {
-    let ReferenceOr::Item(schema) = schema else { return Ok(()) };
+fn walk_schema(
+    place: &str,
+    schema: &ReferenceOr<Schema>,
+    visit: &mut Visitor<'_>,
+) -> Result<(), String> {
+    let ReferenceOr::Item(schema) = schema else {
+        return Ok(());
+    };
     visit(place, schema)?;
     match &schema.schema_kind {
         SchemaKind::Type(Type::Object(o)) => {
             for (name, prop) in &o.properties {
-                walk_schema(&format!("{place}.properties.{name}"), &prop.clone().unbox(), visit)?;
+                walk_schema(
+                    &format!("{place}.properties.{name}"),
+                    &prop.clone().unbox(),
+                    visit,
+                )?;
             }
         }
         SchemaKind::Type(Type::Array(a)) => {
@@ -208,7 +227,9 @@ fn walk_schema(place: &str, schema: &ReferenceOr<Schema>, visit: &mut Visitor<'_
                 walk_schema(&format!("{place}.items"), &items.clone().unbox(), visit)?;
             }
         }
-        SchemaKind::OneOf { one_of: v } | SchemaKind::AllOf { all_of: v } | SchemaKind::AnyOf { any_of: v } => {
+        SchemaKind::OneOf { one_of: v }
+        | SchemaKind::AllOf { all_of: v }
+        | SchemaKind::AnyOf { any_of: v } => {
             for (i, s) in v.iter().enumerate() {
                 walk_schema(&format!("{place}[{i}]"), s, visit)?;
             }
@@ -235,22 +256,34 @@ fn spec_facts(spec: &OpenAPI) -> Result<String, String> {
 
     let mut rules: BTreeMap<String, (String, StringType)> = BTreeMap::new();
     for (path, item) in spec.paths.iter() {
-        let ReferenceOr::Item(item) = item else { continue };
+        let ReferenceOr::Item(item) = item else {
+            continue;
+        };
         for (method, op) in item.iter() {
             let place = format!("paths.{path}.{method}");
             for p in op.parameters.iter().chain(&item.parameters) {
                 let ReferenceOr::Item(p) = p else { continue };
                 let data = p.parameter_data_ref();
-                let openapiv3::ParameterSchemaOrContent::Schema(ReferenceOr::Item(s)) = &data.format else {
+                let openapiv3::ParameterSchemaOrContent::Schema(ReferenceOr::Item(s)) =
+                    &data.format
+                else {
                     continue;
                 };
-                let SchemaKind::Type(Type::String(st)) = &s.schema_kind else { continue };
+                let SchemaKind::Type(Type::String(st)) = &s.schema_kind else {
+                    continue;
+                };
                 if let openapiv3::Parameter::Header { .. } = p {
                     // Headers are set by the client, not the caller: no rule,
                     // but their documented default.
                     if let Some(default) = s.schema_data.default.as_ref().and_then(|d| d.as_str()) {
-                        writeln!(out, "/// Default of the `{}` header ({place}).", data.name).unwrap();
-                        writeln!(out, "pub(crate) const {}_DEFAULT: &str = {default:?};", const_name(&data.name)).unwrap();
+                        writeln!(out, "/// Default of the `{}` header ({place}).", data.name)
+                            .unwrap();
+                        writeln!(
+                            out,
+                            "pub(crate) const {}_DEFAULT: &str = {default:?};",
+                            const_name(&data.name)
+                        )
+                        .unwrap();
                     }
                     continue;
                 }
@@ -260,11 +293,14 @@ fn spec_facts(spec: &OpenAPI) -> Result<String, String> {
                 for m in body.content.values() {
                     let Some(schema) = &m.schema else { continue };
                     let schema = resolve(spec, schema)?;
-                    let SchemaKind::Type(Type::Object(o)) = &schema.schema_kind else { continue };
+                    let SchemaKind::Type(Type::Object(o)) = &schema.schema_kind else {
+                        continue;
+                    };
                     for (name, prop) in &o.properties {
                         let prop = resolve(spec, &prop.clone().unbox())?;
                         if let SchemaKind::Type(Type::String(st)) = &prop.schema_kind {
-                            rules.insert(name.clone(), (format!("{place}.requestBody"), st.clone()));
+                            rules
+                                .insert(name.clone(), (format!("{place}.requestBody"), st.clone()));
                         }
                     }
                 }
@@ -291,7 +327,9 @@ fn resolve(spec: &OpenAPI, schema: &ReferenceOr<Schema>) -> Result<Schema, Strin
         ReferenceOr::Reference { reference } => {
             let name = reference
                 .strip_prefix("#/components/schemas/")
-                .ok_or_else(|| format!("unsupported `$ref: {reference}` (only #/components/schemas/...)"))?;
+                .ok_or_else(|| {
+                    format!("unsupported `$ref: {reference}` (only #/components/schemas/...)")
+                })?;
             let target = spec
                 .components
                 .as_ref()
@@ -304,6 +342,12 @@ fn resolve(spec: &OpenAPI, schema: &ReferenceOr<Schema>) -> Result<Schema, Strin
 
 fn const_name(name: &str) -> String {
     name.chars()
-        .map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_uppercase() } else { '_' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_uppercase()
+            } else {
+                '_'
+            }
+        })
         .collect()
 }

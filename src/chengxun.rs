@@ -37,7 +37,10 @@ pub mod generated {
 
 impl_client_hooks!(api::Client);
 
-const ENVELOPE: Envelope = Envelope { code: "err_code", message: "err_msg" };
+const ENVELOPE: Envelope = Envelope {
+    code: "err_code",
+    message: "err_msg",
+};
 
 /// A 橙讯 client. Cheap to clone; clones share one connection pool.
 #[derive(Debug, Clone)]
@@ -59,7 +62,9 @@ impl Client {
     /// # Panics
     /// If the TLS backend cannot be initialised, as `reqwest::Client::new`.
     pub fn new() -> Self {
-        Self::builder().build().expect("the default configuration is valid")
+        Self::builder()
+            .build()
+            .expect("the default configuration is valid")
     }
 
     /// A builder for a configured client.

@@ -92,7 +92,10 @@ impl<C: sealed::Build> ClientBuilder<C> {
             reason: "not a valid HTTP header value (control characters?)".to_string(),
         })?;
         if self.timeout.is_zero() {
-            return Err(Error::Config { setting: "timeout", reason: "must be greater than zero".into() });
+            return Err(Error::Config {
+                setting: "timeout",
+                reason: "must be greater than zero".into(),
+            });
         }
         let http = match (self.http_client, self.connect_timeout) {
             (Some(_), Some(_)) => {
@@ -108,19 +111,36 @@ impl<C: sealed::Build> ClientBuilder<C> {
                 .timeout(self.timeout)
                 .redirect(reqwest::redirect::Policy::none())
                 .build()
-                .map_err(|e| Error::Config { setting: "http_client", reason: e.without_url().to_string() })?,
+                .map_err(|e| Error::Config {
+                    setting: "http_client",
+                    reason: e.without_url().to_string(),
+                })?,
         };
-        let hooks = Hooks { user_agent: user_agent_header, timeout: self.timeout };
-        Ok(C::from_parts(Parts { base_url, http, hooks, user_agent: user_agent.to_string() }))
+        let hooks = Hooks {
+            user_agent: user_agent_header,
+            timeout: self.timeout,
+        };
+        Ok(C::from_parts(Parts {
+            base_url,
+            http,
+            hooks,
+            user_agent: user_agent.to_string(),
+        }))
     }
 }
 
 /// Parses the URL, requires http or https, drops a trailing slash.
 fn normalize_base_url(raw: &str) -> Result<String, Error> {
-    let invalid = |reason: String| Error::Config { setting: "base_url", reason };
+    let invalid = |reason: String| Error::Config {
+        setting: "base_url",
+        reason,
+    };
     let url = reqwest::Url::parse(raw.trim()).map_err(|e| invalid(format!("not a URL: {e}")))?;
     if !matches!(url.scheme(), "http" | "https") {
-        return Err(invalid(format!("scheme must be http or https, not `{}`", url.scheme())));
+        return Err(invalid(format!(
+            "scheme must be http or https, not `{}`",
+            url.scheme()
+        )));
     }
     if url.query().is_some() || url.fragment().is_some() {
         return Err(invalid("must not have a query or fragment".into()));

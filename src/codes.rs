@@ -55,7 +55,11 @@ pub struct CodeInfo {
 }
 
 const fn c(code: i64, meaning: &'static str, retryable: bool) -> CodeInfo {
-    CodeInfo { code, meaning, retryable }
+    CodeInfo {
+        code,
+        meaning,
+        retryable,
+    }
 }
 
 /// 橙讯 组织服务对接 error codes.
@@ -113,7 +117,10 @@ mod tests {
     fn catalogs_are_sorted_and_unique_so_lookup_finds_every_entry() {
         for platform in [Platform::Chengxun, Platform::Wecom] {
             let catalog = platform.catalog();
-            assert!(catalog.windows(2).all(|w| w[0].code < w[1].code), "{platform}");
+            assert!(
+                catalog.windows(2).all(|w| w[0].code < w[1].code),
+                "{platform}"
+            );
             for info in catalog {
                 assert_eq!(platform.code_info(info.code), Some(info));
             }

@@ -45,10 +45,14 @@ fn redact_key(text: &str, key: &str) -> String {
         rest = &rest[after_key..];
         // `key"` (JSON), then spaces, then `=` or `:`, then spaces and quotes.
         let sep = rest.trim_start_matches(['"', '\'']).trim_start();
-        let Some(value) = sep.strip_prefix(['=', ':']) else { continue };
+        let Some(value) = sep.strip_prefix(['=', ':']) else {
+            continue;
+        };
         let value = value.trim_start_matches([' ', '\t', '"', '\'', '\\']);
         let end = value
-            .find(|c: char| matches!(c, '&' | '"' | '\'' | '<' | '>' | ',' | '}' | '\\') || c.is_whitespace())
+            .find(|c: char| {
+                matches!(c, '&' | '"' | '\'' | '<' | '>' | ',' | '}' | '\\') || c.is_whitespace()
+            })
             .unwrap_or(value.len());
         if end == 0 {
             continue;
@@ -67,7 +71,9 @@ fn form_encode(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for b in s.bytes() {
         match b {
-            b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b'*' | b'-' | b'.' | b'_' => out.push(b as char),
+            b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b'*' | b'-' | b'.' | b'_' => {
+                out.push(b as char)
+            }
             b' ' => out.push('+'),
             _ => out.push_str(&format!("%{b:02X}")),
         }

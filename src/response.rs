@@ -6,9 +6,9 @@
 use bytes::Bytes;
 use serde_json::Value;
 
+use crate::Error;
 use crate::error::{Operation, TransportKind};
 use crate::redact;
-use crate::Error;
 
 /// How much of a non-200 body is read for the error (the rest is dropped).
 const ERROR_BODY_LIMIT: usize = 64 * 1024;
@@ -72,7 +72,10 @@ impl Call<'_> {
     }
 
     pub(crate) fn decode_error(&self, reason: String) -> Error {
-        Error::Decode { operation: self.operation, reason }
+        Error::Decode {
+            operation: self.operation,
+            reason,
+        }
     }
 
     async fn unexpected_status(&self, mut response: reqwest::Response) -> Error {
@@ -97,7 +100,11 @@ impl Call<'_> {
 
     fn transport(&self, err: reqwest::Error, reading_body: bool) -> Error {
         let kind = if reading_body {
-            if err.is_timeout() { TransportKind::Timeout } else { TransportKind::Body }
+            if err.is_timeout() {
+                TransportKind::Timeout
+            } else {
+                TransportKind::Body
+            }
         } else if err.is_connect() {
             TransportKind::Connect
         } else if err.is_timeout() {
@@ -108,7 +115,11 @@ impl Call<'_> {
             TransportKind::Other
         };
         // The URL carries the query-string secrets.
-        Error::Transport { operation: self.operation, kind, source: err.without_url() }
+        Error::Transport {
+            operation: self.operation,
+            kind,
+            source: err.without_url(),
+        }
     }
 
     /// Reads `{code, message}` from a JSON object body, accepting the code
@@ -122,7 +133,10 @@ impl Call<'_> {
             Value::String(s) => s.trim().parse().ok()?,
             _ => return None,
         };
-        let message = map.get(self.envelope.message).and_then(Value::as_str).map(str::to_string);
+        let message = map
+            .get(self.envelope.message)
+            .and_then(Value::as_str)
+            .map(str::to_string);
         Some((code, message))
     }
 }

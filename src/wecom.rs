@@ -38,7 +38,10 @@ pub mod generated {
 
 impl_client_hooks!(api::Client);
 
-const ENVELOPE: Envelope = Envelope { code: "errcode", message: "errmsg" };
+const ENVELOPE: Envelope = Envelope {
+    code: "errcode",
+    message: "errmsg",
+};
 
 /// The user agent sent when the caller sets none.
 const DEFAULT_USER_AGENT: &str = concat!("corp-auth/", env!("CARGO_PKG_VERSION"));
@@ -62,7 +65,9 @@ impl Client {
     /// # Panics
     /// If the TLS backend cannot be initialised, as `reqwest::Client::new`.
     pub fn new() -> Self {
-        Self::builder().build().expect("the default configuration is valid")
+        Self::builder()
+            .build()
+            .expect("the default configuration is valid")
     }
 
     /// A builder for a configured client.
@@ -97,12 +102,18 @@ impl Client {
             sent: &[suite_access_token, permanent_code],
         };
         let body = types::GetAuthInfoRequest {
-            auth_corpid: auth_corpid.parse().map_err(|e: types::error::ConversionError| {
-                Error::InvalidInput { parameter: "auth_corpid", rule: e.to_string() }
-            })?,
+            auth_corpid: auth_corpid
+                .parse()
+                .map_err(|e: types::error::ConversionError| Error::InvalidInput {
+                    parameter: "auth_corpid",
+                    rule: e.to_string(),
+                })?,
             permanent_code: Secret::from(permanent_code),
         };
-        let result = self.api.get_auth_info(&Secret::from(suite_access_token), &body).await;
+        let result = self
+            .api
+            .get_auth_info(&Secret::from(suite_access_token), &body)
+            .await;
         let answer = match result {
             Ok(answer) => answer.into_inner(),
             Err(err) => return Err(call.error(err).await),
@@ -119,6 +130,8 @@ impl sealed::Build for Client {
     const DEFAULT_USER_AGENT: &'static str = DEFAULT_USER_AGENT;
 
     fn from_parts(parts: Parts) -> Self {
-        Self { api: api::Client::new_with_client(&parts.base_url, parts.http, parts.hooks) }
+        Self {
+            api: api::Client::new_with_client(&parts.base_url, parts.http, parts.hooks),
+        }
     }
 }

@@ -13,11 +13,24 @@ fn catalogs_hold_the_documented_codes_and_retryability() {
     assert_eq!(cx.catalog().len(), 16);
     let wc = Platform::Wecom;
     assert_eq!(wc.code_info(-1).unwrap().meaning, "系统繁忙");
-    assert_eq!(wc.code_info(40084).unwrap().meaning, "不合法的permanent_code参数");
+    assert_eq!(
+        wc.code_info(40084).unwrap().meaning,
+        "不合法的permanent_code参数"
+    );
     assert_eq!(wc.code_info(60020).unwrap().meaning, "不安全的访问IP");
-    let retryable: Vec<i64> = wc.catalog().iter().filter(|c| c.retryable).map(|c| c.code).collect();
+    let retryable: Vec<i64> = wc
+        .catalog()
+        .iter()
+        .filter(|c| c.retryable)
+        .map(|c| c.code)
+        .collect();
     assert_eq!(retryable, vec![-1, 45033]);
-    let retryable: Vec<i64> = cx.catalog().iter().filter(|c| c.retryable).map(|c| c.code).collect();
+    let retryable: Vec<i64> = cx
+        .catalog()
+        .iter()
+        .filter(|c| c.retryable)
+        .map(|c| c.code)
+        .collect();
     assert_eq!(retryable, vec![55001]);
     assert_eq!(wc.code_info(99999), None);
 }
@@ -48,7 +61,10 @@ fn generated_values_holding_secrets_redact_them_in_debug() {
         permanent_code: Secret::new("permanent-code-value"),
     };
     let text = format!("{response:?} {response:#?} {request:?} {request:#?}");
-    assert!(!text.contains("permanent-value") && !text.contains("permanent-code-value"), "{text}");
+    assert!(
+        !text.contains("permanent-value") && !text.contains("permanent-code-value"),
+        "{text}"
+    );
     assert!(text.contains("Secret(***)"));
 }
 
@@ -58,8 +74,12 @@ fn generated_types_have_json_schemas_that_mark_secrets() {
     let json = serde_json::to_value(&schema).unwrap();
     assert_eq!(json["properties"]["corp_secret"]["format"], "password");
     assert_eq!(json["properties"]["err_code"]["type"], "integer");
-    let schema = serde_json::to_value(schemars::schema_for!(wecom::types::GetAuthInfoResponse)).unwrap();
-    assert!(schema["properties"]["auth_corp_info"].is_object(), "{schema}");
+    let schema =
+        serde_json::to_value(schemars::schema_for!(wecom::types::GetAuthInfoResponse)).unwrap();
+    assert!(
+        schema["properties"]["auth_corp_info"].is_object(),
+        "{schema}"
+    );
 }
 
 #[test]
@@ -70,7 +90,10 @@ fn invalid_base_urls_are_rejected_at_build() {
         ("http://127.0.0.1/api?x=1", "query"),
         ("http://user:pw@127.0.0.1/api", "credentials"),
     ] {
-        let err = chengxun::Client::builder().base_url(url).build().unwrap_err();
+        let err = chengxun::Client::builder()
+            .base_url(url)
+            .build()
+            .unwrap_err();
         assert!(
             matches!(&err, Error::Config { setting: "base_url", reason } if reason.contains(expected)),
             "{url}: {err:?}"
@@ -78,7 +101,10 @@ fn invalid_base_urls_are_rejected_at_build() {
         assert!(!err.to_string().contains("pw@"), "{err}");
     }
     // String and &str are both accepted; a trailing slash is fine.
-    wecom::Client::builder().base_url(String::from("http://127.0.0.1:8080/")).build().unwrap();
+    wecom::Client::builder()
+        .base_url(String::from("http://127.0.0.1:8080/"))
+        .build()
+        .unwrap();
 }
 
 #[test]
@@ -88,18 +114,60 @@ fn conflicting_or_invalid_settings_are_rejected_at_build() {
         .connect_timeout(Duration::from_secs(1))
         .build()
         .unwrap_err();
-    assert!(matches!(err, Error::Config { setting: "connect_timeout", .. }), "{err:?}");
-    let err = chengxun::Client::builder().user_agent("bad\nagent").build().unwrap_err();
-    assert!(matches!(err, Error::Config { setting: "user_agent", .. }), "{err:?}");
-    let err = chengxun::Client::builder().timeout(Duration::ZERO).build().unwrap_err();
-    assert!(matches!(err, Error::Config { setting: "timeout", .. }), "{err:?}");
+    assert!(
+        matches!(
+            err,
+            Error::Config {
+                setting: "connect_timeout",
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    let err = chengxun::Client::builder()
+        .user_agent("bad\nagent")
+        .build()
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            Error::Config {
+                setting: "user_agent",
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    let err = chengxun::Client::builder()
+        .timeout(Duration::ZERO)
+        .build()
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            Error::Config {
+                setting: "timeout",
+                ..
+            }
+        ),
+        "{err:?}"
+    );
 }
 
 #[test]
 fn the_generated_client_is_reachable() {
     use progenitor_client::ClientInfo as _;
-    let client = chengxun::Client::builder().base_url("http://127.0.0.1:9/api/").build().unwrap();
+    let client = chengxun::Client::builder()
+        .base_url("http://127.0.0.1:9/api/")
+        .build()
+        .unwrap();
     assert_eq!(client.generated().baseurl(), "http://127.0.0.1:9/api");
-    assert_eq!(chengxun::Client::new().generated().baseurl(), "https://service.cheng-xun.cn/api");
-    assert_eq!(wecom::Client::new().generated().baseurl(), "https://qyapi.weixin.qq.com");
+    assert_eq!(
+        chengxun::Client::new().generated().baseurl(),
+        "https://service.cheng-xun.cn/api"
+    );
+    assert_eq!(
+        wecom::Client::new().generated().baseurl(),
+        "https://qyapi.weixin.qq.com"
+    );
 }

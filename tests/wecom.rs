@@ -33,7 +33,9 @@ const OFFICIAL_EXAMPLE: &str = r#"{
 }"#;
 
 async fn auth_info(server: &MockServer) -> Result<GetAuthInfoResponse, Error> {
-    wecom_client(&server.base_url()).get_auth_info(SUITE_ACCESS_TOKEN, AUTH_CORPID, PERMANENT_CODE).await
+    wecom_client(&server.base_url())
+        .get_auth_info(SUITE_ACCESS_TOKEN, AUTH_CORPID, PERMANENT_CODE)
+        .await
 }
 
 fn answer(server: &MockServer, body: serde_json::Value) {
@@ -54,7 +56,10 @@ async fn sends_the_exact_request() {
             })
             .into_inner()
             .header("content-type", "application/json")
-            .header("user-agent", concat!("corp-auth/", env!("CARGO_PKG_VERSION")))
+            .header(
+                "user-agent",
+                concat!("corp-auth/", env!("CARGO_PKG_VERSION")),
+            )
             .header_missing("api-version")
             .json_body(json!({"auth_corpid": AUTH_CORPID, "permanent_code": PERMANENT_CODE}));
         then.ok(&serde_json::from_str(OFFICIAL_EXAMPLE).unwrap());
@@ -75,7 +80,10 @@ async fn sends_the_user_agent_the_caller_sets() {
         .user_agent("my-isv/2.1")
         .build()
         .unwrap();
-    client.get_auth_info(SUITE_ACCESS_TOKEN, AUTH_CORPID, PERMANENT_CODE).await.unwrap();
+    client
+        .get_auth_info(SUITE_ACCESS_TOKEN, AUTH_CORPID, PERMANENT_CODE)
+        .await
+        .unwrap();
     mock.assert_calls(1);
 }
 
@@ -84,13 +92,18 @@ async fn decodes_every_field_of_the_official_example() {
     let server = MockServer::start_async().await;
     server.mock(|when, then| {
         when.method(POST);
-        then.status(200).header("content-type", "application/json").body(OFFICIAL_EXAMPLE);
+        then.status(200)
+            .header("content-type", "application/json")
+            .body(OFFICIAL_EXAMPLE);
     });
     let info = auth_info(&server).await.unwrap();
     assert_eq!(info.errcode, Some(0));
     assert_eq!(info.errmsg.as_deref(), Some("ok"));
     let dealer = info.dealer_corp_info.as_ref().unwrap();
-    assert_eq!((dealer.corpid.as_deref(), dealer.corp_name.as_deref()), (Some("xxxx"), Some("name")));
+    assert_eq!(
+        (dealer.corpid.as_deref(), dealer.corp_name.as_deref()),
+        (Some("xxxx"), Some("name"))
+    );
     let corp = info.auth_corp_info.as_ref().unwrap();
     assert_eq!(corp.corp_type.as_deref(), Some("verified"));
     assert_eq!(corp.corp_user_max, Some(50));
@@ -116,8 +129,12 @@ async fn decodes_every_field_of_the_official_example() {
     assert_eq!(edition.expired_time, Some(1541990791));
     assert_eq!(edition.is_shared_from_other_corp, Some(true));
     // Serialize + Deserialize round trip.
-    let again: GetAuthInfoResponse = serde_json::from_value(serde_json::to_value(&info).unwrap()).unwrap();
-    assert_eq!(serde_json::to_value(&again).unwrap(), serde_json::to_value(&info).unwrap());
+    let again: GetAuthInfoResponse =
+        serde_json::from_value(serde_json::to_value(&info).unwrap()).unwrap();
+    assert_eq!(
+        serde_json::to_value(&again).unwrap(),
+        serde_json::to_value(&info).unwrap()
+    );
 }
 
 #[tokio::test]
@@ -138,7 +155,10 @@ async fn unknown_fields_are_ignored_and_a_large_timestamp_decodes() {
                "auth_corp_info": {"verified_end_time": 4_102_444_800_i64, "corp_ex_name": "新字段"}}),
     );
     let info = auth_info(&server).await.unwrap();
-    assert_eq!(info.auth_corp_info.unwrap().verified_end_time, Some(4_102_444_800));
+    assert_eq!(
+        info.auth_corp_info.unwrap().verified_end_time,
+        Some(4_102_444_800)
+    );
 }
 
 #[tokio::test]
@@ -147,20 +167,34 @@ async fn every_catalog_code_comes_back_as_the_platform_error() {
     for info in Platform::Wecom.catalog().iter().filter(|i| i.code != 0) {
         let mut mock = server.mock(|when, then| {
             when.method(POST);
-            then.status(200).json_body(json!({"errcode": info.code, "errmsg": format!("msg {}", info.code)}));
+            then.status(200)
+                .json_body(json!({"errcode": info.code, "errmsg": format!("msg {}", info.code)}));
         });
         let err = auth_info(&server).await.unwrap_err();
         match &err {
-            Error::Platform { operation, code, message, meaning } => {
+            Error::Platform {
+                operation,
+                code,
+                message,
+                meaning,
+            } => {
                 assert_eq!(*operation, Operation::GetAuthInfo);
                 assert_eq!(*code, info.code);
                 assert_eq!(message, &format!("msg {}", info.code));
                 assert_eq!(meaning.map(|m| m.code), Some(info.code));
             }
-            other => panic!("code {}: expected a platform error, got {other:?}", info.code),
+            other => panic!(
+                "code {}: expected a platform error, got {other:?}",
+                info.code
+            ),
         }
         assert_eq!(err.code(), Some(info.code));
-        assert_eq!(err.is_retryable(), matches!(info.code, -1 | 45033), "code {}", info.code);
+        assert_eq!(
+            err.is_retryable(),
+            matches!(info.code, -1 | 45033),
+            "code {}",
+            info.code
+        );
         assert_no_secret(&err);
         mock.assert_calls(1);
         mock.delete();
@@ -170,7 +204,10 @@ async fn every_catalog_code_comes_back_as_the_platform_error() {
 #[tokio::test]
 async fn an_errmsg_that_echoes_a_secret_is_redacted() {
     let server = MockServer::start_async().await;
-    answer(&server, json!({"errcode": 40084, "errmsg": format!("invalid permanent_code {PERMANENT_CODE}")}));
+    answer(
+        &server,
+        json!({"errcode": 40084, "errmsg": format!("invalid permanent_code {PERMANENT_CODE}")}),
+    );
     let err = auth_info(&server).await.unwrap_err();
     assert_eq!(err.code(), Some(40084));
     assert_no_secret(&err);
@@ -184,10 +221,15 @@ async fn http_500_and_502_with_html_are_http_errors() {
             when.method(POST);
             then.status(status)
                 .header("content-type", "text/html")
-                .body(format!("<html>upstream failed for ?suite_access_token={SUITE_ACCESS_TOKEN}</html>"));
+                .body(format!(
+                    "<html>upstream failed for ?suite_access_token={SUITE_ACCESS_TOKEN}</html>"
+                ));
         });
         let err = auth_info(&server).await.unwrap_err();
-        assert!(matches!(&err, Error::Http { status: s, .. } if *s == status), "{err:?}");
+        assert!(
+            matches!(&err, Error::Http { status: s, .. } if *s == status),
+            "{err:?}"
+        );
         assert_eq!(err.is_retryable(), retryable, "{status}");
         assert_no_secret(&err);
     }
@@ -198,10 +240,21 @@ async fn a_non_200_json_envelope_keeps_its_code() {
     let server = MockServer::start_async().await;
     server.mock(|when, then| {
         when.method(POST);
-        then.status(503).json_body(json!({"errcode": -1, "errmsg": "system busy"}));
+        then.status(503)
+            .json_body(json!({"errcode": -1, "errmsg": "system busy"}));
     });
     let err = auth_info(&server).await.unwrap_err();
-    assert!(matches!(err, Error::Http { status: 503, code: Some(-1), .. }), "{err:?}");
+    assert!(
+        matches!(
+            err,
+            Error::Http {
+                status: 503,
+                code: Some(-1),
+                ..
+            }
+        ),
+        "{err:?}"
+    );
     assert_eq!(err.code(), Some(-1));
     assert!(err.is_retryable());
 }
@@ -211,34 +264,59 @@ async fn invalid_json_is_a_decode_error() {
     let server = MockServer::start_async().await;
     server.mock(|when, then| {
         when.method(POST);
-        then.status(200).body("{\"errcode\": 0, \"auth_corp_info\": {");
+        then.status(200)
+            .body("{\"errcode\": 0, \"auth_corp_info\": {");
     });
     let err = auth_info(&server).await.unwrap_err();
-    assert!(matches!(&err, Error::Decode { reason, .. } if reason.contains("EOF")), "{err:?}");
+    assert!(
+        matches!(&err, Error::Decode { reason, .. } if reason.contains("EOF")),
+        "{err:?}"
+    );
     assert!(!err.is_retryable());
 }
 
 #[tokio::test]
 async fn wrong_field_types_are_a_decode_error() {
     let server = MockServer::start_async().await;
-    answer(&server, json!({"errcode": 0, "auth_corp_info": {"corp_user_max": "fifty"}}));
+    answer(
+        &server,
+        json!({"errcode": 0, "auth_corp_info": {"corp_user_max": "fifty"}}),
+    );
     let err = auth_info(&server).await.unwrap_err();
-    assert!(matches!(&err, Error::Decode { reason, .. } if reason.contains("invalid type")), "{err:?}");
+    assert!(
+        matches!(&err, Error::Decode { reason, .. } if reason.contains("invalid type")),
+        "{err:?}"
+    );
     assert!(!err.to_string().contains("fifty"), "{err}");
 }
 
 #[tokio::test]
 async fn a_wrong_field_type_in_an_error_answer_still_gives_the_platform_error() {
     let server = MockServer::start_async().await;
-    answer(&server, json!({"errcode": 48004, "errmsg": "授权关系无效", "auth_info": "none"}));
+    answer(
+        &server,
+        json!({"errcode": 48004, "errmsg": "授权关系无效", "auth_info": "none"}),
+    );
     assert_eq!(auth_info(&server).await.unwrap_err().code(), Some(48004));
 }
 
 #[tokio::test]
 async fn connection_refused_is_a_retryable_connect_error() {
     let client = wecom_client(&refused_url());
-    let err = client.get_auth_info(SUITE_ACCESS_TOKEN, AUTH_CORPID, PERMANENT_CODE).await.unwrap_err();
-    assert!(matches!(err, Error::Transport { kind: TransportKind::Connect, .. }), "{err:?}");
+    let err = client
+        .get_auth_info(SUITE_ACCESS_TOKEN, AUTH_CORPID, PERMANENT_CODE)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            Error::Transport {
+                kind: TransportKind::Connect,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
     assert!(err.is_retryable());
     assert_no_secret(&err);
 }
@@ -246,13 +324,32 @@ async fn connection_refused_is_a_retryable_connect_error() {
 #[tokio::test]
 async fn a_short_timeout_is_a_retryable_timeout() {
     let (url, _) = silent_server().await;
-    let client = corp_auth::wecom::Client::builder().base_url(url).timeout(Duration::from_millis(300)).build().unwrap();
+    let client = corp_auth::wecom::Client::builder()
+        .base_url(url)
+        .timeout(Duration::from_millis(300))
+        .build()
+        .unwrap();
     let started = Instant::now();
-    let err = client.get_auth_info(SUITE_ACCESS_TOKEN, AUTH_CORPID, PERMANENT_CODE).await.unwrap_err();
+    let err = client
+        .get_auth_info(SUITE_ACCESS_TOKEN, AUTH_CORPID, PERMANENT_CODE)
+        .await
+        .unwrap_err();
     assert!(started.elapsed() < Duration::from_secs(10));
-    assert!(matches!(err, Error::Transport { kind: TransportKind::Timeout, .. }), "{err:?}");
+    assert!(
+        matches!(
+            err,
+            Error::Transport {
+                kind: TransportKind::Timeout,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
     assert!(err.is_retryable());
-    assert!(!err.to_string().contains("temp_corp_secret"), "a read gives no one-shot warning");
+    assert!(
+        !err.to_string().contains("temp_corp_secret"),
+        "a read gives no one-shot warning"
+    );
     assert_no_secret(&err);
 }
 
@@ -266,12 +363,48 @@ async fn empty_and_over_long_inputs_are_rejected_before_sending() {
     let client = wecom_client(&server.base_url());
     let long = "y".repeat(1025);
     let cases = [
-        ("", AUTH_CORPID, PERMANENT_CODE, "suite_access_token", "must not be empty"),
-        (SUITE_ACCESS_TOKEN, "", PERMANENT_CODE, "auth_corpid", "must not be empty"),
-        (SUITE_ACCESS_TOKEN, AUTH_CORPID, "", "permanent_code", "must not be empty"),
-        (long.as_str(), AUTH_CORPID, PERMANENT_CODE, "suite_access_token", "at most 1024 characters"),
-        (SUITE_ACCESS_TOKEN, &long[..257], PERMANENT_CODE, "auth_corpid", "at most 256 characters"),
-        (SUITE_ACCESS_TOKEN, AUTH_CORPID, long.as_str(), "permanent_code", "at most 1024 characters"),
+        (
+            "",
+            AUTH_CORPID,
+            PERMANENT_CODE,
+            "suite_access_token",
+            "must not be empty",
+        ),
+        (
+            SUITE_ACCESS_TOKEN,
+            "",
+            PERMANENT_CODE,
+            "auth_corpid",
+            "must not be empty",
+        ),
+        (
+            SUITE_ACCESS_TOKEN,
+            AUTH_CORPID,
+            "",
+            "permanent_code",
+            "must not be empty",
+        ),
+        (
+            long.as_str(),
+            AUTH_CORPID,
+            PERMANENT_CODE,
+            "suite_access_token",
+            "at most 1024 characters",
+        ),
+        (
+            SUITE_ACCESS_TOKEN,
+            &long[..257],
+            PERMANENT_CODE,
+            "auth_corpid",
+            "at most 256 characters",
+        ),
+        (
+            SUITE_ACCESS_TOKEN,
+            AUTH_CORPID,
+            long.as_str(),
+            "permanent_code",
+            "at most 1024 characters",
+        ),
     ];
     for (token, corpid, code, parameter, rule) in cases {
         let err = client.get_auth_info(token, corpid, code).await.unwrap_err();

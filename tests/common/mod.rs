@@ -15,14 +15,28 @@ pub const SUITE_ACCESS_TOKEN: &str = "SENTINEL-suite-access-token-55aa";
 pub const PERMANENT_CODE: &str = "SENTINEL-permanent-code-e1e1";
 pub const AUTH_CORPID: &str = "wwcorp0001";
 
-pub const SECRETS: &[&str] = &[CORP_AUTHORIZATION, TEMP_CORP_SECRET, CORP_SECRET, SUITE_ACCESS_TOKEN, PERMANENT_CODE];
+pub const SECRETS: &[&str] = &[
+    CORP_AUTHORIZATION,
+    TEMP_CORP_SECRET,
+    CORP_SECRET,
+    SUITE_ACCESS_TOKEN,
+    PERMANENT_CODE,
+];
 
 pub fn chengxun_client(base_url: &str) -> chengxun::Client {
-    chengxun::Client::builder().base_url(base_url).timeout(Duration::from_secs(10)).build().unwrap()
+    chengxun::Client::builder()
+        .base_url(base_url)
+        .timeout(Duration::from_secs(10))
+        .build()
+        .unwrap()
 }
 
 pub fn wecom_client(base_url: &str) -> wecom::Client {
-    wecom::Client::builder().base_url(base_url).timeout(Duration::from_secs(10)).build().unwrap()
+    wecom::Client::builder()
+        .base_url(base_url)
+        .timeout(Duration::from_secs(10))
+        .build()
+        .unwrap()
 }
 
 /// Every way an error can be printed, source chain included.
@@ -56,7 +70,10 @@ pub fn refused_url() -> String {
 
 /// A server that accepts connections and never answers; counts them.
 pub async fn silent_server() -> (String, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
-    use std::sync::{Arc, atomic::{AtomicUsize, Ordering}};
+    use std::sync::{
+        Arc,
+        atomic::{AtomicUsize, Ordering},
+    };
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let accepted = Arc::new(AtomicUsize::new(0));
