@@ -17,11 +17,14 @@ async fn main() -> Result<(), Error> {
     let chengxun_server = MockServer::start_async().await;
     let wecom_server = MockServer::start_async().await;
     chengxun_server.exchange_corp_secret(|when, then| {
-        when.corp_id(10001).temp_corp_secret(&"temp-secret-from-the-admin".to_string());
+        when.corp_id(10001)
+            .temp_corp_secret(&"temp-secret-from-the-admin".to_string());
         then.ok(&CorpSecretResponse {
             err_code: 0,
             err_msg: "success".into(),
-            corp_secret: Secret::new("3y50kdq9CdS9ROO4_p6B7Y6je771Dml4d_c9AVYkxZt6V9BqL3_TyG99H9681kCkf2i"),
+            corp_secret: Secret::new(
+                "3y50kdq9CdS9ROO4_p6B7Y6je771Dml4d_c9AVYkxZt6V9BqL3_TyG99H9681kCkf2i",
+            ),
         });
     });
     chengxun_server.exchange_corp_secret(|when, then| {
@@ -42,13 +45,28 @@ async fn main() -> Result<(), Error> {
     });
 
     // 1. 橙讯: exchange the one-time temp_corp_secret for the permanent corp_secret.
-    let cx = chengxun::Client::builder().base_url(chengxun_server.base_url()).build()?;
-    let corp_secret = cx.exchange_corp_secret(10001, "corp-authorization-code", "temp-secret-from-the-admin").await?;
-    println!("橙讯 corp_secret for corp 10001: {} ({} characters)", corp_secret.masked(), corp_secret.char_len());
+    let cx = chengxun::Client::builder()
+        .base_url(chengxun_server.base_url())
+        .build()?;
+    let corp_secret = cx
+        .exchange_corp_secret(
+            10001,
+            "corp-authorization-code",
+            "temp-secret-from-the-admin",
+        )
+        .await?;
+    println!(
+        "橙讯 corp_secret for corp 10001: {} ({} characters)",
+        corp_secret.masked(),
+        corp_secret.char_len()
+    );
     println!("  Debug never shows it: {corp_secret:?}");
 
     // 2. 橙讯 answers errors as HTTP 200 with a non-zero err_code.
-    match cx.exchange_corp_secret(10002, "corp-authorization-code", "an-expired-temp-secret").await {
+    match cx
+        .exchange_corp_secret(10002, "corp-authorization-code", "an-expired-temp-secret")
+        .await
+    {
         Err(err @ Error::Platform { .. }) => {
             println!("handled platform error: {err}");
             println!("  code {:?}, retryable: {}", err.code(), err.is_retryable());
@@ -57,8 +75,12 @@ async fn main() -> Result<(), Error> {
     }
 
     // 3. WeCom: read the corp's authorization info with its permanent_code.
-    let wc = wecom::Client::builder().base_url(wecom_server.base_url()).build()?;
-    let info = wc.get_auth_info("suite-access-token", "wwcorp0001", "permanent-code").await?;
+    let wc = wecom::Client::builder()
+        .base_url(wecom_server.base_url())
+        .build()?;
+    let info = wc
+        .get_auth_info("suite-access-token", "wwcorp0001", "permanent-code")
+        .await?;
     let corp = info.auth_corp_info.as_ref().expect("corp info");
     println!(
         "WeCom corp {} {}: {}, up to {} users",
@@ -69,7 +91,10 @@ async fn main() -> Result<(), Error> {
     );
     for agent in info.auth_info.iter().flat_map(|a| &a.agent) {
         let level = agent.privilege.as_ref().and_then(|p| p.level);
-        println!("  agent {:?} {:?}, privilege level {level:?}", agent.agentid, agent.name);
+        println!(
+            "  agent {:?} {:?}, privilege level {level:?}",
+            agent.agentid, agent.name
+        );
     }
     Ok(())
 }
