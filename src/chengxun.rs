@@ -102,26 +102,23 @@ impl Client {
             envelope: ENVELOPE,
             sent: &[corp_authorization, temp_corp_secret],
         };
-        let result = self
-            .api
-            .exchange_corp_secret(
-                &Secret::from(corp_authorization),
-                corp_id,
-                &Secret::from(temp_corp_secret),
-                Some(&self.user_agent),
-            )
-            .await;
-        let answer = match result {
-            Ok(answer) => answer.into_inner(),
-            Err(err) => return Err(call.error(err).await),
-        };
-        if answer.err_code != 0 {
-            return Err(call.platform_error(answer.err_code, Some(&answer.err_msg)));
-        }
-        if answer.corp_secret.is_empty() {
-            return Err(call.decode_error("err_code is 0 but corp_secret is empty".into()));
-        }
-        Ok(answer.corp_secret)
+        let (authorization, temp) = (
+            Secret::from(corp_authorization),
+            Secret::from(temp_corp_secret),
+        );
+        let send =
+            self.api
+                .exchange_corp_secret(&authorization, corp_id, &temp, Some(&self.user_agent));
+        call.run(send, |call, answer| {
+            if answer.err_code != 0 {
+                return Err(call.platform_error(answer.err_code, Some(&answer.err_msg)));
+            }
+            if answer.corp_secret.is_empty() {
+                return Err(call.decode_error("err_code is 0 but corp_secret is empty".into()));
+            }
+            Ok(answer.corp_secret)
+        })
+        .await
     }
 }
 

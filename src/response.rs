@@ -5,6 +5,7 @@
 
 use bytes::Bytes;
 use serde_json::Value;
+use tracing::Instrument as _;
 
 use crate::Error;
 use crate::error::{Operation, TransportKind};
@@ -31,6 +32,69 @@ pub(crate) struct Call<'a> {
 }
 
 impl Call<'_> {
+    /// Sends with `send` (the generated client's call) and turns its result
+    /// into this crate's: `check` sees a decoded 200 answer and applies the
+    /// platform's error-code convention. Traced as one span.
+    pub(crate) async fn run<R, T>(
+        &self,
+        send: impl Future<
+            Output = Result<progenitor_client::ResponseValue<R>, progenitor_client::Error<()>>,
+        >,
+        check: impl FnOnce(&Self, R) -> Result<T, Error>,
+    ) -> Result<T, Error> {
+        let span = self.span();
+        let started = std::time::Instant::now();
+        let result = async {
+            match send.await {
+                Ok(answer) => check(self, answer.into_inner()),
+                Err(err) => Err(self.error(err).await),
+            }
+        }
+        .instrument(span.clone())
+        .await;
+        self.record(&span, started, &result);
+        result
+    }
+
+    /// The span of one call, under the `corp_auth` target. It records the
+    /// operation and, once known, the outcome: never a secret, never the URL.
+    fn span(&self) -> tracing::Span {
+        tracing::info_span!(
+            target: "corp_auth",
+            "call",
+            operation = self.operation.as_str(),
+            platform = %self.operation.platform(),
+            code = tracing::field::Empty,
+            outcome = tracing::field::Empty,
+            elapsed_ms = tracing::field::Empty,
+        )
+    }
+
+    /// Records how the call ended on `span` and logs it.
+    fn record<T>(
+        &self,
+        span: &tracing::Span,
+        started: std::time::Instant,
+        result: &Result<T, Error>,
+    ) {
+        let elapsed_ms = started.elapsed().as_millis() as u64;
+        span.record("elapsed_ms", elapsed_ms);
+        match result {
+            Ok(_) => {
+                span.record("outcome", "ok");
+                tracing::debug!(target: "corp_auth", parent: span, elapsed_ms, "call succeeded");
+            }
+            Err(err) => {
+                if let Some(code) = err.code() {
+                    span.record("code", code);
+                }
+                span.record("outcome", error_kind(err));
+                // Error's Display is redacted by construction.
+                tracing::debug!(target: "corp_auth", parent: span, elapsed_ms, error = %err, "call failed");
+            }
+        }
+    }
+
     /// The platform error for a non-zero code.
     pub(crate) fn platform_error(&self, code: i64, message: Option<&str>) -> Error {
         Error::Platform {
@@ -138,6 +202,17 @@ impl Call<'_> {
             .and_then(Value::as_str)
             .map(str::to_string);
         Some((code, message))
+    }
+}
+
+fn error_kind(err: &Error) -> &'static str {
+    match err {
+        Error::Platform { .. } => "platform_error",
+        Error::InvalidInput { .. } => "invalid_input",
+        Error::Config { .. } => "config_error",
+        Error::Transport { .. } => "transport_error",
+        Error::Http { .. } => "http_error",
+        Error::Decode { .. } => "decode_error",
     }
 }
 

@@ -110,18 +110,15 @@ impl Client {
                 })?,
             permanent_code: Secret::from(permanent_code),
         };
-        let result = self
-            .api
-            .get_auth_info(&Secret::from(suite_access_token), &body)
-            .await;
-        let answer = match result {
-            Ok(answer) => answer.into_inner(),
-            Err(err) => return Err(call.error(err).await),
-        };
-        match answer.errcode {
-            Some(code) if code != 0 => Err(call.platform_error(code, answer.errmsg.as_deref())),
-            _ => Ok(answer),
-        }
+        let token = Secret::from(suite_access_token);
+        call.run(
+            self.api.get_auth_info(&token, &body),
+            |call, answer| match answer.errcode {
+                Some(code) if code != 0 => Err(call.platform_error(code, answer.errmsg.as_deref())),
+                _ => Ok(answer),
+            },
+        )
+        .await
     }
 }
 

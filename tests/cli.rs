@@ -1,0 +1,407 @@
+//! The `corp-auth` binary (feature `cli`) against loopback mocks.
+
+mod common;
+
+use std::path::Path;
+
+use assert_cmd::Command;
+use common::*;
+use httpmock::{Method::GET, Method::POST, MockServer};
+use serde_json::json;
+
+fn cli() -> Command {
+    let mut cmd = Command::cargo_bin("corp-auth").unwrap();
+    for var in [
+        "CHENGXUN_CORP_AUTHORIZATION",
+        "CHENGXUN_TEMP_CORP_SECRET",
+        "WECOM_SUITE_ACCESS_TOKEN",
+        "WECOM_PERMANENT_CODE",
+    ] {
+        cmd.env_remove(var);
+    }
+    cmd
+}
+
+fn exchange(base_url: &str, out: &Path) -> Command {
+    let mut cmd = cli();
+    cmd.env("CHENGXUN_CORP_AUTHORIZATION", CORP_AUTHORIZATION)
+        .env("CHENGXUN_TEMP_CORP_SECRET", TEMP_CORP_SECRET)
+        .args([
+            "--base-url",
+            base_url,
+            "chengxun",
+            "exchange",
+            "--corp-id",
+            "10001",
+            "--out",
+        ])
+        .arg(out);
+    cmd
+}
+
+fn auth_info(base_url: &str, extra: &[&str]) -> Command {
+    let mut cmd = cli();
+    cmd.env("WECOM_SUITE_ACCESS_TOKEN", SUITE_ACCESS_TOKEN)
+        .env("WECOM_PERMANENT_CODE", PERMANENT_CODE)
+        .args([
+            "wecom",
+            "auth-info",
+            "--auth-corpid",
+            AUTH_CORPID,
+            "--base-url",
+            base_url,
+        ])
+        .args(extra);
+    cmd
+}
+
+/// Runs, checks the exit status, and checks no secret reached the terminal.
+fn run(cmd: &mut Command, status: i32) -> (String, String) {
+    let output = cmd.output().unwrap();
+    let stdout = String::from_utf8(output.stdout).unwrap();
+    let stderr = String::from_utf8(output.stderr).unwrap();
+    assert_eq!(
+        output.status.code(),
+        Some(status),
+        "stdout:\n{stdout}\nstderr:\n{stderr}"
+    );
+    for secret in SECRETS {
+        assert!(
+            !stdout.contains(secret) && !stderr.contains(secret),
+            "{secret} leaked:\n{stdout}\n{stderr}"
+        );
+    }
+    (stdout, stderr)
+}
+
+fn files_in(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
+}
+
+fn temp_dir(name: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("corp-auth-cli-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+fn answer_secret(server: &MockServer) -> httpmock::Mock<'_> {
+    server.mock(|when, then| {
+        when.method(GET)
+            .path("/corp-service/v1/corp-secrets")
+            .query_param("corp_id", "10001")
+            .query_param("corp_authorization", CORP_AUTHORIZATION)
+            .query_param("temp_corp_secret", TEMP_CORP_SECRET)
+            .header("user-agent", "CX");
+        then.status(200)
+            .json_body(json!({"err_code": 0, "err_msg": "success", "corp_secret": CORP_SECRET}));
+    })
+}
+
+#[test]
+fn exchange_writes_the_secret_to_a_new_0600_file_and_prints_it_masked() {
+    let server = MockServer::start();
+    let mock = answer_secret(&server);
+    let dir = temp_dir("ok");
+    let out = dir.join("corp.secret");
+    let (stdout, _) = run(&mut exchange(&server.base_url(), &out), 0);
+    assert_eq!(std::fs::read_to_string(&out).unwrap(), CORP_SECRET);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        assert_eq!(
+            std::fs::metadata(&out).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
+    }
+    assert_eq!(
+        stdout,
+        format!(
+            "corp_secret for corp 10001 written to {} (SE…00)\n",
+            out.display()
+        )
+    );
+    assert_eq!(
+        files_in(&dir),
+        vec!["corp.secret"],
+        "no temporary file left"
+    );
+    mock.assert_calls(1);
+}
+
+#[test]
+fn exchange_refuses_an_existing_file_before_sending() {
+    let server = MockServer::start();
+    let mock = answer_secret(&server);
+    let dir = temp_dir("exists");
+    let out = dir.join("corp.secret");
+    std::fs::write(&out, "previous").unwrap();
+    let (_, stderr) = run(&mut exchange(&server.base_url(), &out), 2);
+    assert!(stderr.contains("already exists"), "{stderr}");
+    assert_eq!(std::fs::read_to_string(&out).unwrap(), "previous");
+    mock.assert_calls(0);
+}
+
+#[test]
+fn exchange_refuses_a_directory_it_cannot_write_before_sending() {
+    let server = MockServer::start();
+    let mock = answer_secret(&server);
+    let out = temp_dir("nodir").join("missing-dir").join("corp.secret");
+    let (_, stderr) = run(&mut exchange(&server.base_url(), &out), 2);
+    assert!(stderr.contains("cannot create a file in"), "{stderr}");
+    mock.assert_calls(0);
+}
+
+#[test]
+fn exchange_without_secrets_and_without_a_terminal_names_the_variable() {
+    let server = MockServer::start();
+    let mock = answer_secret(&server);
+    let out = temp_dir("noenv").join("corp.secret");
+    let mut cmd = exchange(&server.base_url(), &out);
+    cmd.env_remove("CHENGXUN_TEMP_CORP_SECRET");
+    let (_, stderr) = run(&mut cmd, 2);
+    assert!(
+        stderr.contains("CHENGXUN_TEMP_CORP_SECRET is not set"),
+        "{stderr}"
+    );
+    assert!(!out.exists());
+    mock.assert_calls(0);
+}
+
+#[test]
+fn exchange_rejects_invalid_input_before_sending() {
+    let server = MockServer::start();
+    let mock = answer_secret(&server);
+    let dir = temp_dir("invalid");
+    let mut cmd = exchange(&server.base_url(), &dir.join("corp.secret"));
+    cmd.env("CHENGXUN_CORP_AUTHORIZATION", "");
+    let (_, stderr) = run(&mut cmd, 2);
+    assert!(
+        stderr.contains("invalid `corp_authorization`: must not be empty"),
+        "{stderr}"
+    );
+    assert!(files_in(&dir).is_empty(), "{:?}", files_in(&dir));
+    mock.assert_calls(0);
+}
+
+#[test]
+fn a_platform_error_exits_3_with_code_message_and_meaning_and_leaves_no_file() {
+    let server = MockServer::start();
+    server.mock(|when, then| {
+        when.method(GET);
+        then.status(200)
+            .json_body(json!({"err_code": 40006, "err_msg": "pre-auth code expired"}));
+    });
+    let dir = temp_dir("platform");
+    let (_, stderr) = run(
+        &mut exchange(&server.base_url(), &dir.join("corp.secret")),
+        3,
+    );
+    assert!(
+        stderr.contains("40006: pre-auth code expired (预授权码过期)"),
+        "{stderr}"
+    );
+    assert!(files_in(&dir).is_empty(), "{:?}", files_in(&dir));
+}
+
+#[test]
+fn a_timeout_after_sending_exits_4_and_says_the_temp_secret_may_be_consumed() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for socket in listener.incoming() {
+            held.push(socket);
+        }
+    });
+    let dir = temp_dir("timeout");
+    let mut cmd = exchange(&url, &dir.join("corp.secret"));
+    cmd.args(["--timeout", "1"]);
+    let (_, stderr) = run(&mut cmd, 4);
+    assert!(stderr.contains("timeout"), "{stderr}");
+    assert!(
+        stderr.contains("temp_corp_secret may have been consumed"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("ask the organization's admin for a new one"),
+        "{stderr}"
+    );
+    assert!(files_in(&dir).is_empty());
+}
+
+#[test]
+fn connection_refused_exits_4() {
+    let dir = temp_dir("refused");
+    let (_, stderr) = run(&mut exchange(&refused_url(), &dir.join("corp.secret")), 4);
+    assert!(stderr.contains("transport error (connect)"), "{stderr}");
+    assert!(files_in(&dir).is_empty());
+}
+
+#[test]
+fn an_undecodable_answer_exits_5() {
+    let server = MockServer::start();
+    server.mock(|when, then| {
+        when.method(POST);
+        then.status(200).body("{\"errcode\": 0,");
+    });
+    let (_, stderr) = run(&mut auth_info(&server.base_url(), &[]), 5);
+    assert!(stderr.contains("could not be decoded"), "{stderr}");
+}
+
+#[test]
+fn an_http_failure_exits_4() {
+    let server = MockServer::start();
+    server.mock(|when, then| {
+        when.method(POST);
+        then.status(502)
+            .body(format!("bad gateway for {SUITE_ACCESS_TOKEN}"));
+    });
+    let (_, stderr) = run(&mut auth_info(&server.base_url(), &[]), 4);
+    assert!(stderr.contains("unexpected HTTP status 502"), "{stderr}");
+}
+
+const AUTH_INFO: &str = r#"{"errcode": 0, "errmsg": "ok",
+  "auth_corp_info": {"corpid": "wwcorp0001", "corp_name": "示例企业", "corp_type": "verified",
+                     "corp_user_max": 200, "verified_end_time": 1924905600},
+  "auth_info": {"agent": [{"agentid": 1000012, "name": "审批助手", "privilege": {"level": 2}}]}}"#;
+
+fn answer_auth_info(server: &MockServer) -> httpmock::Mock<'_> {
+    server.mock(|when, then| {
+        when.method(POST)
+            .path("/cgi-bin/service/get_auth_info")
+            .query_param("suite_access_token", SUITE_ACCESS_TOKEN)
+            .json_body(json!({"auth_corpid": AUTH_CORPID, "permanent_code": PERMANENT_CODE}));
+        then.status(200)
+            .header("content-type", "application/json")
+            .body(AUTH_INFO);
+    })
+}
+
+#[test]
+fn auth_info_prints_pretty_json_by_default() {
+    let server = MockServer::start();
+    let mock = answer_auth_info(&server);
+    let (stdout, _) = run(&mut auth_info(&server.base_url(), &[]), 0);
+    let printed: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(printed["auth_corp_info"]["corp_name"], "示例企业");
+    assert_eq!(printed["auth_info"]["agent"][0]["privilege"]["level"], 2);
+    assert!(
+        stdout.contains("\n  \"auth_corp_info\""),
+        "pretty-printed:\n{stdout}"
+    );
+    mock.assert_calls(1);
+}
+
+#[test]
+fn auth_info_prints_a_table() {
+    let server = MockServer::start();
+    answer_auth_info(&server);
+    let (stdout, _) = run(
+        &mut auth_info(&server.base_url(), &["--format", "table"]),
+        0,
+    );
+    assert!(
+        stdout.contains("corp            wwcorp0001 示例企业\n"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("type            verified\n"), "{stdout}");
+    assert!(stdout.contains("user limit      200\n"), "{stdout}");
+    assert!(stdout.contains("verified until  2030-12-31\n"), "{stdout}");
+    assert!(stdout.contains("1000012     审批助手"), "{stdout}");
+    assert!(stdout.contains("2 通讯录全部信息只读"), "{stdout}");
+}
+
+#[test]
+fn verbose_logs_the_call_to_stderr_without_secrets() {
+    let server = MockServer::start();
+    answer_auth_info(&server);
+    let (stdout, stderr) = run(&mut auth_info(&server.base_url(), &["-v"]), 0);
+    assert!(stderr.contains("corp_auth"), "{stderr}");
+    assert!(stderr.contains("get_auth_info"), "{stderr}");
+    assert!(stderr.contains("call succeeded"), "{stderr}");
+    assert!(
+        serde_json::from_str::<serde_json::Value>(&stdout).is_ok(),
+        "stdout stays clean JSON"
+    );
+}
+
+#[test]
+fn global_options_go_before_or_after_the_subcommand() {
+    let server = MockServer::start();
+    let mock = answer_auth_info(&server);
+    let mut before = cli();
+    before
+        .env("WECOM_SUITE_ACCESS_TOKEN", SUITE_ACCESS_TOKEN)
+        .env("WECOM_PERMANENT_CODE", PERMANENT_CODE)
+        .args([
+            "--base-url",
+            &server.base_url(),
+            "--timeout",
+            "5",
+            "-v",
+            "wecom",
+            "auth-info",
+            "--auth-corpid",
+            AUTH_CORPID,
+        ]);
+    run(&mut before, 0);
+    run(
+        &mut auth_info(&server.base_url(), &["--timeout", "5", "-v"]),
+        0,
+    );
+    mock.assert_calls(2);
+}
+
+#[test]
+fn usage_errors_exit_2() {
+    run(
+        cli().args(["chengxun", "exchange", "--corp-id", "10001"]),
+        2,
+    ); // --out missing
+    run(
+        cli().args(["chengxun", "exchange", "--corp-id", "x", "--out", "f"]),
+        2,
+    );
+    run(
+        cli().args([
+            "wecom",
+            "auth-info",
+            "--auth-corpid",
+            "ww",
+            "--format",
+            "xml",
+        ]),
+        2,
+    );
+    let (_, stderr) = run(
+        cli().args([
+            "--base-url",
+            "ftp://x",
+            "wecom",
+            "auth-info",
+            "--auth-corpid",
+            "ww",
+        ]),
+        2,
+    );
+    assert!(stderr.contains("base_url"), "{stderr}");
+}
+
+#[test]
+fn every_command_has_help_with_an_example() {
+    let (top, _) = run(cli().arg("--help"), 0);
+    assert!(top.contains("chengxun") && top.contains("wecom"), "{top}");
+    for args in [
+        ["chengxun", "exchange", "--help"],
+        ["wecom", "auth-info", "--help"],
+    ] {
+        let (help, _) = run(cli().args(args), 0);
+        assert!(help.contains("Example:\n  corp-auth "), "{help}");
+    }
+}
