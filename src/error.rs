@@ -109,7 +109,7 @@ pub enum Error {
     },
 
     /// The request failed below HTTP (connect, timeout, TLS, reading).
-    #[error("{operation}: transport error ({kind}){}: {source}", one_shot_warning(*.operation, *.kind))]
+    #[error("{operation}: transport error ({kind}): {}{}", causes(.source), one_shot_warning(*.operation, *.kind))]
     Transport {
         /// The call that failed.
         operation: Operation,
@@ -141,6 +141,23 @@ pub enum Error {
         /// What is wrong, with the position in the body; no body content.
         reason: String,
     },
+}
+
+/// The error and its causes, `: `-separated ("error sending request: client
+/// error (Connect): tcp connect error: Connection refused"). reqwest's
+/// top-level message alone does not say what went wrong.
+fn causes(err: &reqwest::Error) -> String {
+    let mut out = err.to_string();
+    let mut source = std::error::Error::source(err);
+    while let Some(s) = source {
+        let text = s.to_string();
+        if !out.ends_with(&text) {
+            out.push_str(": ");
+            out.push_str(&text);
+        }
+        source = s.source();
+    }
+    out
 }
 
 fn meaning_suffix(meaning: Option<&CodeInfo>) -> String {
