@@ -10,7 +10,7 @@
 //! # fn store(_: &str) {}
 //! ```
 
-use crate::client::{ClientBuilder, Parts, impl_client_hooks, sealed};
+use crate::client::{ClientBuilder, Parts, Shared, impl_client_hooks, sealed};
 use crate::response::{Call, Envelope};
 use crate::{Error, Operation, Secret};
 
@@ -46,6 +46,7 @@ const ENVELOPE: Envelope = Envelope {
 #[derive(Debug, Clone)]
 pub struct Client {
     api: api::Client,
+    shared: Shared,
     user_agent: String,
 }
 
@@ -100,15 +101,17 @@ impl Client {
         let call = Call {
             operation: Operation::ExchangeCorpSecret,
             envelope: ENVELOPE,
+            shared: &self.shared,
             sent: &[corp_authorization, temp_corp_secret],
         };
         let (authorization, temp) = (
             Secret::from(corp_authorization),
             Secret::from(temp_corp_secret),
         );
-        let send =
+        let send = || {
             self.api
-                .exchange_corp_secret(&authorization, corp_id, &temp, Some(&self.user_agent));
+                .exchange_corp_secret(&authorization, corp_id, &temp, Some(&self.user_agent))
+        };
         call.run(send, |call, answer| {
             if answer.err_code != 0 {
                 return Err(call.platform_error(answer.err_code, Some(&answer.err_msg)));
@@ -129,6 +132,7 @@ impl sealed::Build for Client {
     fn from_parts(parts: Parts) -> Self {
         Self {
             api: api::Client::new_with_client(&parts.base_url, parts.http, parts.hooks),
+            shared: parts.shared,
             user_agent: parts.user_agent,
         }
     }

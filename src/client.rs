@@ -1,11 +1,16 @@
 //! Client construction shared by both platforms: [`ClientBuilder`].
 
 use std::marker::PhantomData;
+use std::sync::Arc;
 use std::time::Duration;
 
 use reqwest::header::{HeaderValue, USER_AGENT};
 
-use crate::Error;
+use crate::limit::DEFAULT_MAX_RESPONSE_BYTES;
+use crate::{Error, RetryPolicy};
+
+/// Default cap on requests in flight at once on one client.
+pub const DEFAULT_MAX_CONCURRENT_REQUESTS: usize = 32;
 
 /// Default total time for one request, answer included.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
@@ -16,10 +21,14 @@ pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 /// [`wecom::Client`](crate::wecom::Client); get one from their `builder()`.
 ///
 /// Defaults: the spec's server URL, a 30 s total timeout
-/// ([`DEFAULT_TIMEOUT`]), a 10 s connect timeout
-/// ([`DEFAULT_CONNECT_TIMEOUT`]), redirects not followed (a redirect would
-/// carry the query-string secrets to another host), and the user agent
-/// `CX` for 橙讯 (its documented default) or `corp-auth/<version>` for WeCom.
+/// ([`DEFAULT_TIMEOUT`], which also bounds a slowly dripping body), a 10 s
+/// connect timeout ([`DEFAULT_CONNECT_TIMEOUT`]), redirects not followed (a
+/// redirect would carry the query-string secrets and the body to another
+/// host), answers capped at 4 MiB
+/// ([`DEFAULT_MAX_RESPONSE_BYTES`](crate::DEFAULT_MAX_RESPONSE_BYTES)), at
+/// most 32 requests in flight ([`DEFAULT_MAX_CONCURRENT_REQUESTS`]), the
+/// default [`RetryPolicy`], and the user agent `CX` for 橙讯 (its documented
+/// default) or `corp-auth/<version>` for WeCom.
 #[derive(Debug)]
 #[must_use]
 pub struct ClientBuilder<C> {
@@ -28,6 +37,9 @@ pub struct ClientBuilder<C> {
     connect_timeout: Option<Duration>,
     user_agent: Option<String>,
     http_client: Option<reqwest::Client>,
+    retry: RetryPolicy,
+    max_response_bytes: u64,
+    max_concurrent_requests: usize,
     client: PhantomData<fn() -> C>,
 }
 
@@ -39,6 +51,9 @@ impl<C: sealed::Build> Default for ClientBuilder<C> {
             connect_timeout: None,
             user_agent: None,
             http_client: None,
+            retry: RetryPolicy::default(),
+            max_response_bytes: DEFAULT_MAX_RESPONSE_BYTES,
+            max_concurrent_requests: DEFAULT_MAX_CONCURRENT_REQUESTS,
             client: PhantomData,
         }
     }
@@ -83,6 +98,29 @@ impl<C: sealed::Build> ClientBuilder<C> {
         self
     }
 
+    /// How failed calls are retried; see [`RetryPolicy`] for what is retried
+    /// (never a one-shot exchange that may have reached the platform).
+    pub fn retry(mut self, policy: RetryPolicy) -> Self {
+        self.retry = policy;
+        self
+    }
+
+    /// The largest answer body accepted, in bytes. A larger one (declared or
+    /// delivered) fails with [`Error::ResponseTooLarge`] without being
+    /// buffered.
+    pub fn max_response_bytes(mut self, limit: u64) -> Self {
+        self.max_response_bytes = limit;
+        self
+    }
+
+    /// The most requests this client has in flight at once; further calls
+    /// wait for a slot. Keeps a burst of calls on a few reused connections
+    /// and under the platforms' concurrency limits (WeCom 45033).
+    pub fn max_concurrent_requests(mut self, limit: usize) -> Self {
+        self.max_concurrent_requests = limit;
+        self
+    }
+
     /// Checks the settings and builds the client.
     pub fn build(self) -> Result<C, Error> {
         let base_url = normalize_base_url(self.base_url.as_deref().unwrap_or(C::SERVER_URL))?;
@@ -91,6 +129,12 @@ impl<C: sealed::Build> ClientBuilder<C> {
             setting: "user_agent",
             reason: "not a valid HTTP header value (control characters?)".to_string(),
         })?;
+        if self.max_concurrent_requests == 0 {
+            return Err(Error::Config {
+                setting: "max_concurrent_requests",
+                reason: "must be at least 1".into(),
+            });
+        }
         if self.timeout.is_zero() {
             return Err(Error::Config {
                 setting: "timeout",
@@ -119,11 +163,18 @@ impl<C: sealed::Build> ClientBuilder<C> {
         let hooks = Hooks {
             user_agent: user_agent_header,
             timeout: self.timeout,
+            max_response_bytes: self.max_response_bytes,
+        };
+        let shared = Shared {
+            retry: self.retry,
+            permits: Arc::new(tokio::sync::Semaphore::new(self.max_concurrent_requests)),
+            max_response_bytes: self.max_response_bytes,
         };
         Ok(C::from_parts(Parts {
             base_url,
             http,
             hooks,
+            shared,
             user_agent: user_agent.to_string(),
         }))
     }
@@ -158,7 +209,16 @@ pub struct Parts {
     pub(crate) base_url: String,
     pub(crate) http: reqwest::Client,
     pub(crate) hooks: Hooks,
+    pub(crate) shared: Shared,
     pub(crate) user_agent: String,
+}
+
+/// What the facade applies around each call: retries and the in-flight cap.
+#[derive(Debug, Clone)]
+pub(crate) struct Shared {
+    pub(crate) retry: RetryPolicy,
+    pub(crate) permits: Arc<tokio::sync::Semaphore>,
+    pub(crate) max_response_bytes: u64,
 }
 
 /// Per-client settings the generated client's hooks apply to every request
@@ -168,6 +228,7 @@ pub struct Parts {
 pub struct Hooks {
     user_agent: HeaderValue,
     timeout: Duration,
+    max_response_bytes: u64,
 }
 
 impl Hooks {
@@ -182,6 +243,11 @@ impl Hooks {
         }
         *request.timeout_mut() = Some(self.timeout);
     }
+
+    /// Runs when the answer's head has arrived: caps its body.
+    pub(crate) fn capped(&self, response: reqwest::Response) -> reqwest::Response {
+        crate::limit::cap(response, self.max_response_bytes)
+    }
 }
 
 /// Implements the generated client's hooks with [`Hooks`].
@@ -195,6 +261,17 @@ macro_rules! impl_client_hooks {
             ) -> Result<(), progenitor_client::Error<E>> {
                 progenitor_client::ClientInfo::inner(self).pre(request);
                 Ok(())
+            }
+
+            async fn exec(
+                &self,
+                request: reqwest::Request,
+                _info: &progenitor_client::OperationInfo,
+            ) -> reqwest::Result<reqwest::Response> {
+                let response = progenitor_client::ClientInfo::client(self)
+                    .execute(request)
+                    .await?;
+                Ok(progenitor_client::ClientInfo::inner(self).capped(response))
             }
         }
     };

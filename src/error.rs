@@ -131,6 +131,19 @@ pub enum Error {
         code: Option<i64>,
         /// The start of the body, secrets redacted, whitespace collapsed.
         excerpt: String,
+        /// The `Retry-After` header, when it gave a number of seconds.
+        retry_after: Option<std::time::Duration>,
+    },
+
+    /// The answer's body was larger than
+    /// [`max_response_bytes`](crate::ClientBuilder::max_response_bytes)
+    /// (declared or delivered); it was not buffered.
+    #[error("{operation}: the answer is larger than the {limit}-byte limit{}", one_shot_status_warning(*.operation))]
+    ResponseTooLarge {
+        /// The call that was answered.
+        operation: Operation,
+        /// The limit, in bytes.
+        limit: u64,
     },
 
     /// A 200 answer whose body is not what the spec describes.
@@ -207,7 +220,8 @@ impl Error {
             Error::Platform { operation, .. }
             | Error::Transport { operation, .. }
             | Error::Http { operation, .. }
-            | Error::Decode { operation, .. } => Some(*operation),
+            | Error::Decode { operation, .. }
+            | Error::ResponseTooLarge { operation, .. } => Some(*operation),
             Error::InvalidInput { .. } | Error::Config { .. } => None,
         }
     }
@@ -230,7 +244,10 @@ impl Error {
             Error::Http {
                 operation, status, ..
             } => !operation.is_one_shot() && matches!(status, 429 | 502 | 503 | 504),
-            Error::InvalidInput { .. } | Error::Config { .. } | Error::Decode { .. } => false,
+            Error::InvalidInput { .. }
+            | Error::Config { .. }
+            | Error::Decode { .. }
+            | Error::ResponseTooLarge { .. } => false,
         }
     }
 
@@ -241,7 +258,7 @@ impl Error {
     pub fn request_may_have_been_processed(&self) -> bool {
         match self {
             Error::Transport { kind, .. } => *kind != TransportKind::Connect,
-            Error::Http { .. } | Error::Decode { .. } => true,
+            Error::Http { .. } | Error::Decode { .. } | Error::ResponseTooLarge { .. } => true,
             Error::Platform { .. } | Error::InvalidInput { .. } | Error::Config { .. } => false,
         }
     }

@@ -5,20 +5,26 @@ pub mod chengxun;
 mod client;
 mod codes;
 mod error;
+mod limit;
 #[cfg(feature = "mock")]
 pub mod mock;
 mod redact;
 mod response;
+mod retry;
 mod secret;
 mod validate;
 pub mod wecom;
 
-pub use client::{ClientBuilder, DEFAULT_CONNECT_TIMEOUT, DEFAULT_TIMEOUT};
+pub use client::{
+    ClientBuilder, DEFAULT_CONNECT_TIMEOUT, DEFAULT_MAX_CONCURRENT_REQUESTS, DEFAULT_TIMEOUT,
+};
 #[doc(hidden)]
 pub use client::{Hooks, Parts, sealed};
 pub use codes::{CodeInfo, Platform};
 pub use error::{Error, Operation, TransportKind};
+pub use limit::DEFAULT_MAX_RESPONSE_BYTES;
 /// The `reqwest` this crate is built with, for
 /// [`ClientBuilder::http_client`].
 pub use reqwest;
+pub use retry::RetryPolicy;
 pub use secret::Secret;

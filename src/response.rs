@@ -3,11 +3,16 @@
 //! answers, undecodable bodies and transport failures. Shared by both
 //! platforms; everything from the server is redacted here.
 
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::{Duration, Instant};
+
+use backon::Retryable as _;
 use bytes::Bytes;
 use serde_json::Value;
 use tracing::Instrument as _;
 
 use crate::Error;
+use crate::client::Shared;
 use crate::error::{Operation, TransportKind};
 use crate::redact;
 
@@ -29,31 +34,89 @@ pub(crate) struct Call<'a> {
     pub envelope: Envelope,
     /// The secret values this call sent, to redact from anything echoed.
     pub sent: &'a [&'a str],
+    /// The client's retry policy, in-flight cap and body cap.
+    pub shared: &'a Shared,
 }
 
 impl Call<'_> {
-    /// Sends with `send` (the generated client's call) and turns its result
-    /// into this crate's: `check` sees a decoded 200 answer and applies the
-    /// platform's error-code convention. Traced as one span.
-    pub(crate) async fn run<R, T>(
+    /// Sends with `send` (the generated client's call), under the client's
+    /// in-flight cap and retry policy, and turns each answer into this
+    /// crate's result: `check` sees a decoded 200 answer and applies the
+    /// platform's error-code convention. Traced as one span, one event per
+    /// attempt.
+    pub(crate) async fn run<R, T, F>(
         &self,
-        send: impl Future<
+        send: impl Fn() -> F,
+        check: impl Fn(&Self, R) -> Result<T, Error>,
+    ) -> Result<T, Error>
+    where
+        F: Future<
             Output = Result<progenitor_client::ResponseValue<R>, progenitor_client::Error<()>>,
         >,
-        check: impl FnOnce(&Self, R) -> Result<T, Error>,
-    ) -> Result<T, Error> {
+    {
+        let shared = self.shared;
         let span = self.span();
-        let started = std::time::Instant::now();
-        let result = async {
-            match send.await {
+        let started = Instant::now();
+        let attempts = AtomicU32::new(0);
+        let attempt = || async {
+            let n = attempts.fetch_add(1, Ordering::Relaxed) + 1;
+            let _slot = shared
+                .permits
+                .acquire()
+                .await
+                .expect("the semaphore is never closed");
+            let sent = Instant::now();
+            let result = match send().await {
                 Ok(answer) => check(self, answer.into_inner()),
                 Err(err) => Err(self.error(err).await),
+            };
+            let elapsed_ms = sent.elapsed().as_millis() as u64;
+            match &result {
+                Ok(_) => {
+                    tracing::debug!(target: "corp_auth", attempt = n, elapsed_ms, "attempt succeeded")
+                }
+                Err(err) => {
+                    tracing::debug!(target: "corp_auth", attempt = n, elapsed_ms, error = %err, "attempt failed")
+                }
             }
-        }
-        .instrument(span.clone())
-        .await;
+            result
+        };
+        let policy = &shared.retry;
+        let result = attempt
+            .retry(policy.backoff())
+            .sleep(tokio::time::sleep)
+            .when(|err| self.may_retry(err))
+            .adjust(|err, delay| {
+                let retry_after = match err {
+                    Error::Http { retry_after, .. } => *retry_after,
+                    _ => None,
+                };
+                policy.next_delay(delay, retry_after)
+            })
+            .notify(|err, delay| {
+                tracing::debug!(target: "corp_auth", delay_ms = delay.as_millis() as u64, error = %err, "retrying")
+            })
+            .instrument(span.clone())
+            .await;
+        span.record("attempts", attempts.load(Ordering::Relaxed));
         self.record(&span, started, &result);
         result
+    }
+
+    /// Whether the library sends the call again after `err`: reads when the
+    /// error is retryable; the one-shot exchange only when nothing was sent.
+    fn may_retry(&self, err: &Error) -> bool {
+        if self.operation.is_one_shot() {
+            matches!(
+                err,
+                Error::Transport {
+                    kind: TransportKind::Connect,
+                    ..
+                }
+            )
+        } else {
+            err.is_retryable()
+        }
     }
 
     /// The span of one call, under the `corp_auth` target. It records the
@@ -64,6 +127,8 @@ impl Call<'_> {
             "call",
             operation = self.operation.as_str(),
             platform = %self.operation.platform(),
+            attempts = tracing::field::Empty,
+            status = tracing::field::Empty,
             code = tracing::field::Empty,
             outcome = tracing::field::Empty,
             elapsed_ms = tracing::field::Empty,
@@ -71,22 +136,21 @@ impl Call<'_> {
     }
 
     /// Records how the call ended on `span` and logs it.
-    fn record<T>(
-        &self,
-        span: &tracing::Span,
-        started: std::time::Instant,
-        result: &Result<T, Error>,
-    ) {
+    fn record<T>(&self, span: &tracing::Span, started: Instant, result: &Result<T, Error>) {
         let elapsed_ms = started.elapsed().as_millis() as u64;
         span.record("elapsed_ms", elapsed_ms);
         match result {
             Ok(_) => {
+                span.record("status", 200);
                 span.record("outcome", "ok");
                 tracing::debug!(target: "corp_auth", parent: span, elapsed_ms, "call succeeded");
             }
             Err(err) => {
                 if let Some(code) = err.code() {
                     span.record("code", code);
+                }
+                if let Some(status) = http_status(err) {
+                    span.record("status", status);
                 }
                 span.record("outcome", error_kind(err));
                 // Error's Display is redacted by construction.
@@ -118,6 +182,7 @@ impl Call<'_> {
                 status: rv.status().as_u16(),
                 code: None,
                 excerpt: String::new(),
+                retry_after: None,
             },
             E::InvalidRequest(reason) | E::Custom(reason) => Error::InvalidInput {
                 parameter: "request",
@@ -144,6 +209,13 @@ impl Call<'_> {
 
     async fn unexpected_status(&self, mut response: reqwest::Response) -> Error {
         let status = response.status().as_u16();
+        // Delta-seconds only; an HTTP-date is ignored (the backoff applies).
+        let retry_after = response
+            .headers()
+            .get(reqwest::header::RETRY_AFTER)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.trim().parse::<u64>().ok())
+            .map(Duration::from_secs);
         let mut body = Vec::new();
         // Best effort: the status is the error; a broken body only shortens
         // the excerpt.
@@ -159,10 +231,17 @@ impl Call<'_> {
             status,
             code: self.envelope_code(&body).map(|(code, _)| code),
             excerpt: redact::excerpt(&body, self.sent, EXCERPT_CHARS),
+            retry_after,
         }
     }
 
     fn transport(&self, err: reqwest::Error, reading_body: bool) -> Error {
+        if crate::limit::is_too_large(&err) {
+            return Error::ResponseTooLarge {
+                operation: self.operation,
+                limit: self.shared.max_response_bytes,
+            };
+        }
         let kind = if reading_body {
             if err.is_timeout() {
                 TransportKind::Timeout
@@ -205,8 +284,17 @@ impl Call<'_> {
     }
 }
 
+fn http_status(err: &Error) -> Option<u16> {
+    match err {
+        Error::Http { status, .. } => Some(*status),
+        Error::Platform { .. } | Error::Decode { .. } | Error::ResponseTooLarge { .. } => Some(200),
+        _ => None,
+    }
+}
+
 fn error_kind(err: &Error) -> &'static str {
     match err {
+        Error::ResponseTooLarge { .. } => "response_too_large",
         Error::Platform { .. } => "platform_error",
         Error::InvalidInput { .. } => "invalid_input",
         Error::Config { .. } => "config_error",

@@ -11,7 +11,7 @@
 //! # Ok(()) }
 //! ```
 
-use crate::client::{ClientBuilder, Parts, impl_client_hooks, sealed};
+use crate::client::{ClientBuilder, Parts, Shared, impl_client_hooks, sealed};
 use crate::response::{Call, Envelope};
 use crate::{Error, Operation, Secret};
 
@@ -50,6 +50,7 @@ const DEFAULT_USER_AGENT: &str = concat!("corp-auth/", env!("CARGO_PKG_VERSION")
 #[derive(Debug, Clone)]
 pub struct Client {
     api: api::Client,
+    shared: Shared,
 }
 
 impl Default for Client {
@@ -99,6 +100,7 @@ impl Client {
         let call = Call {
             operation: Operation::GetAuthInfo,
             envelope: ENVELOPE,
+            shared: &self.shared,
             sent: &[suite_access_token, permanent_code],
         };
         let body = types::GetAuthInfoRequest {
@@ -112,7 +114,7 @@ impl Client {
         };
         let token = Secret::from(suite_access_token);
         call.run(
-            self.api.get_auth_info(&token, &body),
+            || self.api.get_auth_info(&token, &body),
             |call, answer| match answer.errcode {
                 Some(code) if code != 0 => Err(call.platform_error(code, answer.errmsg.as_deref())),
                 _ => Ok(answer),
@@ -129,6 +131,7 @@ impl sealed::Build for Client {
     fn from_parts(parts: Parts) -> Self {
         Self {
             api: api::Client::new_with_client(&parts.base_url, parts.http, parts.hooks),
+            shared: parts.shared,
         }
     }
 }

@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use corp_auth::{Error, chengxun, wecom};
+use corp_auth::{Error, RetryPolicy, chengxun, wecom};
 
 pub const CORP_ID: i64 = 10001;
 /// Sentinel secret values: none may ever appear in an error's output.
