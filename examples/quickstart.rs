@@ -22,9 +22,7 @@ async fn main() -> Result<(), Error> {
         then.ok(&CorpSecretResponse {
             err_code: 0,
             err_msg: "success".into(),
-            corp_secret: Secret::new(
-                "3y50kdq9CdS9ROO4_p6B7Y6je771Dml4d_c9AVYkxZt6V9BqL3_TyG99H9681kCkf2i",
-            ),
+            corp_secret: Secret::new("3y50kdq9CdS9ROO4_p6B7Y6je771Dml4d_c9AVYkxZt6V9BqL3_TyG99H9681kCkf2i"),
         });
     });
     chengxun_server.exchange_corp_secret(|when, then| {
@@ -49,11 +47,7 @@ async fn main() -> Result<(), Error> {
         .base_url(chengxun_server.base_url())
         .build()?;
     let corp_secret = cx
-        .exchange_corp_secret(
-            10001,
-            "corp-authorization-code",
-            "temp-secret-from-the-admin",
-        )
+        .exchange_corp_secret(10001, "corp-authorization-code", "temp-secret-from-the-admin")
         .await?;
     println!(
         "橙讯 corp_secret for corp 10001: {} ({} characters)",
@@ -75,9 +69,7 @@ async fn main() -> Result<(), Error> {
     }
 
     // 3. WeCom: read the corp's authorization info with its permanent_code.
-    let wc = wecom::Client::builder()
-        .base_url(wecom_server.base_url())
-        .build()?;
+    let wc = wecom::Client::builder().base_url(wecom_server.base_url()).build()?;
     let info = wc
         .get_auth_info("suite-access-token", "wwcorp0001", "permanent-code")
         .await?;

@@ -63,9 +63,7 @@ impl Client {
     /// # Panics
     /// If the TLS backend cannot be initialised, as `reqwest::Client::new`.
     pub fn new() -> Self {
-        Self::builder()
-            .build()
-            .expect("the default configuration is valid")
+        Self::builder().build().expect("the default configuration is valid")
     }
 
     /// A builder for a configured client.
@@ -104,10 +102,7 @@ impl Client {
             shared: &self.shared,
             sent: &[corp_authorization, temp_corp_secret],
         };
-        let (authorization, temp) = (
-            Secret::from(corp_authorization),
-            Secret::from(temp_corp_secret),
-        );
+        let (authorization, temp) = (Secret::from(corp_authorization), Secret::from(temp_corp_secret));
         let send = || {
             self.api
                 .exchange_corp_secret(&authorization, corp_id, &temp, Some(&self.user_agent))

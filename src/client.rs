@@ -145,8 +145,7 @@ impl<C: sealed::Build> ClientBuilder<C> {
             (Some(_), Some(_)) => {
                 return Err(Error::Config {
                     setting: "connect_timeout",
-                    reason: "cannot be applied to a caller-supplied reqwest::Client; set it on that client"
-                        .into(),
+                    reason: "cannot be applied to a caller-supplied reqwest::Client; set it on that client".into(),
                 });
             }
             (Some(client), None) => client,
@@ -188,10 +187,7 @@ fn normalize_base_url(raw: &str) -> Result<String, Error> {
     };
     let url = reqwest::Url::parse(raw.trim()).map_err(|e| invalid(format!("not a URL: {e}")))?;
     if !matches!(url.scheme(), "http" | "https") {
-        return Err(invalid(format!(
-            "scheme must be http or https, not `{}`",
-            url.scheme()
-        )));
+        return Err(invalid(format!("scheme must be http or https, not `{}`", url.scheme())));
     }
     if url.query().is_some() || url.fragment().is_some() {
         return Err(invalid("must not have a query or fragment".into()));

@@ -117,10 +117,7 @@ mod tests {
     fn catalogs_are_sorted_and_unique_so_lookup_finds_every_entry() {
         for platform in [Platform::Chengxun, Platform::Wecom] {
             let catalog = platform.catalog();
-            assert!(
-                catalog.windows(2).all(|w| w[0].code < w[1].code),
-                "{platform}"
-            );
+            assert!(catalog.windows(2).all(|w| w[0].code < w[1].code), "{platform}");
             for info in catalog {
                 assert_eq!(platform.code_info(info.code), Some(info));
             }

@@ -174,9 +174,7 @@ fn causes(err: &reqwest::Error) -> String {
 }
 
 fn meaning_suffix(meaning: Option<&CodeInfo>) -> String {
-    meaning
-        .map(|m| format!(" ({})", m.meaning))
-        .unwrap_or_default()
+    meaning.map(|m| format!(" ({})", m.meaning)).unwrap_or_default()
 }
 
 fn code_suffix(code: Option<i64>) -> String {
@@ -196,11 +194,7 @@ fn one_shot_warning(operation: Operation, kind: TransportKind) -> &'static str {
 }
 
 fn one_shot_status_warning(operation: Operation) -> &'static str {
-    if operation.is_one_shot() {
-        ONE_SHOT_WARNING
-    } else {
-        ""
-    }
+    if operation.is_one_shot() { ONE_SHOT_WARNING } else { "" }
 }
 
 impl Error {
@@ -238,12 +232,10 @@ impl Error {
     pub fn is_retryable(&self) -> bool {
         match self {
             Error::Platform { meaning, .. } => meaning.is_some_and(|m| m.retryable),
-            Error::Transport {
-                operation, kind, ..
-            } => *kind == TransportKind::Connect || !operation.is_one_shot(),
-            Error::Http {
-                operation, status, ..
-            } => !operation.is_one_shot() && matches!(status, 429 | 502 | 503 | 504),
+            Error::Transport { operation, kind, .. } => *kind == TransportKind::Connect || !operation.is_one_shot(),
+            Error::Http { operation, status, .. } => {
+                !operation.is_one_shot() && matches!(status, 429 | 502 | 503 | 504)
+            }
             Error::InvalidInput { .. }
             | Error::Config { .. }
             | Error::Decode { .. }

@@ -15,9 +15,7 @@ mod secret;
 mod validate;
 pub mod wecom;
 
-pub use client::{
-    ClientBuilder, DEFAULT_CONNECT_TIMEOUT, DEFAULT_MAX_CONCURRENT_REQUESTS, DEFAULT_TIMEOUT,
-};
+pub use client::{ClientBuilder, DEFAULT_CONNECT_TIMEOUT, DEFAULT_MAX_CONCURRENT_REQUESTS, DEFAULT_TIMEOUT};
 #[doc(hidden)]
 pub use client::{Hooks, Parts, sealed};
 pub use codes::{CodeInfo, Platform};

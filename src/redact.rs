@@ -50,9 +50,7 @@ fn redact_key(text: &str, key: &str) -> String {
         };
         let value = value.trim_start_matches([' ', '\t', '"', '\'', '\\']);
         let end = value
-            .find(|c: char| {
-                matches!(c, '&' | '"' | '\'' | '<' | '>' | ',' | '}' | '\\') || c.is_whitespace()
-            })
+            .find(|c: char| matches!(c, '&' | '"' | '\'' | '<' | '>' | ',' | '}' | '\\') || c.is_whitespace())
             .unwrap_or(value.len());
         if end == 0 {
             continue;
@@ -71,9 +69,7 @@ fn form_encode(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for b in s.bytes() {
         match b {
-            b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b'*' | b'-' | b'.' | b'_' => {
-                out.push(b as char)
-            }
+            b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b'*' | b'-' | b'.' | b'_' => out.push(b as char),
             b' ' => out.push('+'),
             _ => out.push_str(&format!("%{b:02X}")),
         }
@@ -112,7 +108,8 @@ mod tests {
 
     #[test]
     fn redacts_values_after_secret_keys() {
-        let text = r#"{"corp_secret": "abc123", "err_msg":"x"} GET /x?corp_id=1&temp_corp_secret=zzz&b=2 permanent_code: qq"#;
+        let text =
+            r#"{"corp_secret": "abc123", "err_msg":"x"} GET /x?corp_id=1&temp_corp_secret=zzz&b=2 permanent_code: qq"#;
         assert_eq!(
             redact(text, &[]),
             r#"{"corp_secret": "***", "err_msg":"x"} GET /x?corp_id=1&temp_corp_secret=***&b=2 permanent_code: ***"#

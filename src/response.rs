@@ -50,9 +50,7 @@ impl Call<'_> {
         check: impl Fn(&Self, R) -> Result<T, Error>,
     ) -> Result<T, Error>
     where
-        F: Future<
-            Output = Result<progenitor_client::ResponseValue<R>, progenitor_client::Error<()>>,
-        >,
+        F: Future<Output = Result<progenitor_client::ResponseValue<R>, progenitor_client::Error<()>>>,
     {
         let shared = self.shared;
         let span = self.span();
@@ -60,11 +58,7 @@ impl Call<'_> {
         let attempts = AtomicU32::new(0);
         let attempt = || async {
             let n = attempts.fetch_add(1, Ordering::Relaxed) + 1;
-            let _slot = shared
-                .permits
-                .acquire()
-                .await
-                .expect("the semaphore is never closed");
+            let _slot = shared.permits.acquire().await.expect("the semaphore is never closed");
             let sent = Instant::now();
             let result = match send().await {
                 Ok(answer) => check(self, answer.into_inner()),

@@ -89,11 +89,7 @@ impl RetryPolicy {
 
     /// The delay before the next attempt, given the backoff's (`None`: no
     /// attempts left) and the server's `Retry-After`.
-    pub(crate) fn next_delay(
-        &self,
-        backoff: Option<Duration>,
-        retry_after: Option<Duration>,
-    ) -> Option<Duration> {
+    pub(crate) fn next_delay(&self, backoff: Option<Duration>, retry_after: Option<Duration>) -> Option<Duration> {
         match (backoff, retry_after) {
             (None, _) => None,
             (Some(_), Some(asked)) if asked > self.max_retry_after => None,

@@ -29,10 +29,7 @@ impl Rule {
             return Err(self.invalid("must not be empty".to_string()));
         }
         if chars < self.min_chars {
-            return Err(self.invalid(format!(
-                "must be at least {} characters, got {chars}",
-                self.min_chars
-            )));
+            return Err(self.invalid(format!("must be at least {} characters, got {chars}", self.min_chars)));
         }
         if let Some(max) = self.max_chars.filter(|&max| chars > max) {
             return Err(self.invalid(format!("must be at most {max} characters, got {chars}")));

@@ -66,9 +66,7 @@ impl Client {
     /// # Panics
     /// If the TLS backend cannot be initialised, as `reqwest::Client::new`.
     pub fn new() -> Self {
-        Self::builder()
-            .build()
-            .expect("the default configuration is valid")
+        Self::builder().build().expect("the default configuration is valid")
     }
 
     /// A builder for a configured client.

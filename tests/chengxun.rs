@@ -6,9 +6,7 @@ use std::time::{Duration, Instant};
 
 use common::*;
 use corp_auth::mock::chengxun::MockServerExt;
-use corp_auth::{
-    Error, Operation, Platform, Secret, TransportKind, chengxun::types::CorpSecretResponse,
-};
+use corp_auth::{Error, Operation, Platform, Secret, TransportKind, chengxun::types::CorpSecretResponse};
 use httpmock::{Method::GET, MockServer};
 
 fn ok_body() -> CorpSecretResponse {
@@ -105,10 +103,7 @@ async fn ignores_unknown_fields_in_the_answer() {
             "expires_in": null, "new_field": {"nested": [1, 2]}
         }));
     });
-    assert_eq!(
-        exchange(&server).await.unwrap().expose_secret(),
-        CORP_SECRET
-    );
+    assert_eq!(exchange(&server).await.unwrap().expose_secret(), CORP_SECRET);
 }
 
 #[tokio::test]
@@ -117,9 +112,8 @@ async fn every_catalog_code_comes_back_as_the_platform_error() {
     for info in Platform::Chengxun.catalog().iter().filter(|i| i.code != 0) {
         let mut mock = server.mock(|when, then| {
             when.method(GET);
-            then.status(200).json_body(
-                serde_json::json!({"err_code": info.code, "err_msg": format!("msg {}", info.code)}),
-            );
+            then.status(200)
+                .json_body(serde_json::json!({"err_code": info.code, "err_msg": format!("msg {}", info.code)}));
         });
         let err = exchange(&server).await.unwrap_err();
         match &err {
@@ -134,10 +128,7 @@ async fn every_catalog_code_comes_back_as_the_platform_error() {
                 assert_eq!(message, &format!("msg {}", info.code));
                 assert_eq!(meaning.map(|m| m.meaning), Some(info.meaning));
             }
-            other => panic!(
-                "code {}: expected a platform error, got {other:?}",
-                info.code
-            ),
+            other => panic!("code {}: expected a platform error, got {other:?}", info.code),
         }
         assert_eq!(err.code(), Some(info.code));
         assert_eq!(err.is_retryable(), info.retryable, "code {}", info.code);
@@ -158,10 +149,7 @@ async fn an_error_code_without_corp_secret_is_the_platform_error_not_a_decode_er
             .json_body(serde_json::json!({"err_code": 40006, "err_msg": "预授权码过期"}));
     });
     let err = exchange(&server).await.unwrap_err();
-    assert!(
-        matches!(err, Error::Platform { code: 40006, .. }),
-        "{err:?}"
-    );
+    assert!(matches!(err, Error::Platform { code: 40006, .. }), "{err:?}");
     assert_eq!(
         err.to_string(),
         "chengxun exchange_corp_secret: platform error 40006: 预授权码过期 (预授权码过期)"
@@ -175,9 +163,8 @@ async fn an_error_code_with_a_corp_secret_is_still_an_error() {
     let server = MockServer::start_async().await;
     server.mock(|when, then| {
         when.method(GET);
-        then.status(200).json_body(
-            serde_json::json!({"err_code": 40007, "err_msg": "exists", "corp_secret": CORP_SECRET}),
-        );
+        then.status(200)
+            .json_body(serde_json::json!({"err_code": 40007, "err_msg": "exists", "corp_secret": CORP_SECRET}));
     });
     let err = exchange(&server).await.unwrap_err();
     assert_eq!(err.code(), Some(40007));
@@ -193,9 +180,7 @@ async fn an_unknown_code_keeps_its_number_and_message() {
             .json_body(serde_json::json!({"err_code": 61234, "err_msg": "新错误"}));
     });
     let err = exchange(&server).await.unwrap_err();
-    assert!(
-        matches!(&err, Error::Platform { code: 61234, message, meaning: None, .. } if message == "新错误")
-    );
+    assert!(matches!(&err, Error::Platform { code: 61234, message, meaning: None, .. } if message == "新错误"));
     assert_eq!(
         err.to_string(),
         "chengxun exchange_corp_secret: platform error 61234: 新错误"
@@ -217,8 +202,7 @@ async fn success_code_without_corp_secret_is_a_decode_error() {
     );
     assert!(err.request_may_have_been_processed());
     assert!(
-        err.to_string()
-            .contains("temp_corp_secret may have been consumed"),
+        err.to_string().contains("temp_corp_secret may have been consumed"),
         "{err}"
     );
 }
@@ -248,9 +232,7 @@ async fn http_500_and_502_with_html_are_http_errors_without_secrets() {
         );
         server.mock(|when, then| {
             when.method(GET);
-            then.status(status)
-                .header("content-type", "text/html")
-                .body(&page);
+            then.status(status).header("content-type", "text/html").body(&page);
         });
         let err = exchange(&server).await.unwrap_err();
         match &err {
@@ -282,9 +264,8 @@ async fn invalid_json_is_a_decode_error() {
     let server = MockServer::start_async().await;
     server.mock(|when, then| {
         when.method(GET);
-        then.status(200).body(format!(
-            r#"{{"err_code": 0, "corp_secret": "{CORP_SECRET}""#
-        ));
+        then.status(200)
+            .body(format!(r#"{{"err_code": 0, "corp_secret": "{CORP_SECRET}""#));
     });
     let err = exchange(&server).await.unwrap_err();
     assert!(
@@ -300,9 +281,8 @@ async fn wrong_field_types_are_a_decode_error_that_quotes_no_value() {
     server.mock(|when, then| {
         when.method(GET);
         // corp_secret where err_code should be: serde would quote it.
-        then.status(200).json_body(
-            serde_json::json!({"err_code": CORP_SECRET, "err_msg": "x", "corp_secret": 5}),
-        );
+        then.status(200)
+            .json_body(serde_json::json!({"err_code": CORP_SECRET, "err_msg": "x", "corp_secret": 5}));
     });
     let err = exchange(&server).await.unwrap_err();
     assert!(
@@ -376,8 +356,7 @@ async fn a_short_timeout_is_a_timeout_that_warns_the_secret_may_be_spent() {
     );
     assert!(!err.is_retryable());
     assert!(
-        err.to_string()
-            .contains("temp_corp_secret may have been consumed"),
+        err.to_string().contains("temp_corp_secret may have been consumed"),
         "{err}"
     );
     assert_eq!(
@@ -416,18 +395,8 @@ async fn empty_and_over_long_inputs_are_rejected_before_sending() {
     let client = chengxun_client(&server.base_url());
     let long = "x".repeat(257);
     let cases = [
-        (
-            "",
-            TEMP_CORP_SECRET,
-            "corp_authorization",
-            "must not be empty",
-        ),
-        (
-            CORP_AUTHORIZATION,
-            "",
-            "temp_corp_secret",
-            "must not be empty",
-        ),
+        ("", TEMP_CORP_SECRET, "corp_authorization", "must not be empty"),
+        (CORP_AUTHORIZATION, "", "temp_corp_secret", "must not be empty"),
         (
             long.as_str(),
             TEMP_CORP_SECRET,
@@ -447,10 +416,7 @@ async fn empty_and_over_long_inputs_are_rejected_before_sending() {
             .await
             .unwrap_err();
         match &err {
-            Error::InvalidInput {
-                parameter: p,
-                rule: r,
-            } => {
+            Error::InvalidInput { parameter: p, rule: r } => {
                 assert_eq!(*p, parameter);
                 assert!(r.contains(rule), "{r}");
             }

@@ -114,23 +114,13 @@ fn exchange_writes_the_secret_to_a_new_0600_file_and_prints_it_masked() {
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt as _;
-        assert_eq!(
-            std::fs::metadata(&out).unwrap().permissions().mode() & 0o777,
-            0o600
-        );
+        assert_eq!(std::fs::metadata(&out).unwrap().permissions().mode() & 0o777, 0o600);
     }
     assert_eq!(
         stdout,
-        format!(
-            "corp_secret for corp 10001 written to {} (SE…00)\n",
-            out.display()
-        )
+        format!("corp_secret for corp 10001 written to {} (SE…00)\n", out.display())
     );
-    assert_eq!(
-        files_in(&dir),
-        vec!["corp.secret"],
-        "no temporary file left"
-    );
+    assert_eq!(files_in(&dir), vec!["corp.secret"], "no temporary file left");
     mock.assert_calls(1);
 }
 
@@ -165,10 +155,7 @@ fn exchange_without_secrets_and_without_a_terminal_names_the_variable() {
     let mut cmd = exchange(&server.base_url(), &out);
     cmd.env_remove("CHENGXUN_TEMP_CORP_SECRET");
     let (_, stderr) = run(&mut cmd, 2);
-    assert!(
-        stderr.contains("CHENGXUN_TEMP_CORP_SECRET is not set"),
-        "{stderr}"
-    );
+    assert!(stderr.contains("CHENGXUN_TEMP_CORP_SECRET is not set"), "{stderr}");
     assert!(!out.exists());
     mock.assert_calls(0);
 }
@@ -198,10 +185,7 @@ fn a_platform_error_exits_3_with_code_message_and_meaning_and_leaves_no_file() {
             .json_body(json!({"err_code": 40006, "err_msg": "pre-auth code expired"}));
     });
     let dir = temp_dir("platform");
-    let (_, stderr) = run(
-        &mut exchange(&server.base_url(), &dir.join("corp.secret")),
-        3,
-    );
+    let (_, stderr) = run(&mut exchange(&server.base_url(), &dir.join("corp.secret")), 3);
     assert!(
         stderr.contains("40006: pre-auth code expired (预授权码过期)"),
         "{stderr}"
@@ -224,10 +208,7 @@ fn a_timeout_after_sending_exits_4_and_says_the_temp_secret_may_be_consumed() {
     cmd.args(["--timeout", "1"]);
     let (_, stderr) = run(&mut cmd, 4);
     assert!(stderr.contains("timeout"), "{stderr}");
-    assert!(
-        stderr.contains("temp_corp_secret may have been consumed"),
-        "{stderr}"
-    );
+    assert!(stderr.contains("temp_corp_secret may have been consumed"), "{stderr}");
     assert!(
         stderr.contains("ask the organization's admin for a new one"),
         "{stderr}"
@@ -259,8 +240,7 @@ fn an_http_failure_exits_4() {
     let server = MockServer::start();
     server.mock(|when, then| {
         when.method(POST);
-        then.status(502)
-            .body(format!("bad gateway for {SUITE_ACCESS_TOKEN}"));
+        then.status(502).body(format!("bad gateway for {SUITE_ACCESS_TOKEN}"));
     });
     let (_, stderr) = run(&mut auth_info(&server.base_url(), &[]), 4);
     assert!(stderr.contains("unexpected HTTP status 502"), "{stderr}");
@@ -291,10 +271,7 @@ fn auth_info_prints_pretty_json_by_default() {
     let printed: serde_json::Value = serde_json::from_str(&stdout).unwrap();
     assert_eq!(printed["auth_corp_info"]["corp_name"], "示例企业");
     assert_eq!(printed["auth_info"]["agent"][0]["privilege"]["level"], 2);
-    assert!(
-        stdout.contains("\n  \"auth_corp_info\""),
-        "pretty-printed:\n{stdout}"
-    );
+    assert!(stdout.contains("\n  \"auth_corp_info\""), "pretty-printed:\n{stdout}");
     mock.assert_calls(1);
 }
 
@@ -302,14 +279,8 @@ fn auth_info_prints_pretty_json_by_default() {
 fn auth_info_prints_a_table() {
     let server = MockServer::start();
     answer_auth_info(&server);
-    let (stdout, _) = run(
-        &mut auth_info(&server.base_url(), &["--format", "table"]),
-        0,
-    );
-    assert!(
-        stdout.contains("corp            wwcorp0001 示例企业\n"),
-        "{stdout}"
-    );
+    let (stdout, _) = run(&mut auth_info(&server.base_url(), &["--format", "table"]), 0);
+    assert!(stdout.contains("corp            wwcorp0001 示例企业\n"), "{stdout}");
     assert!(stdout.contains("type            verified\n"), "{stdout}");
     assert!(stdout.contains("user limit      200\n"), "{stdout}");
     assert!(stdout.contains("verified until  2030-12-31\n"), "{stdout}");
@@ -351,43 +322,20 @@ fn global_options_go_before_or_after_the_subcommand() {
             AUTH_CORPID,
         ]);
     run(&mut before, 0);
-    run(
-        &mut auth_info(&server.base_url(), &["--timeout", "5", "-v"]),
-        0,
-    );
+    run(&mut auth_info(&server.base_url(), &["--timeout", "5", "-v"]), 0);
     mock.assert_calls(2);
 }
 
 #[test]
 fn usage_errors_exit_2() {
+    run(cli().args(["chengxun", "exchange", "--corp-id", "10001"]), 2); // --out missing
+    run(cli().args(["chengxun", "exchange", "--corp-id", "x", "--out", "f"]), 2);
     run(
-        cli().args(["chengxun", "exchange", "--corp-id", "10001"]),
-        2,
-    ); // --out missing
-    run(
-        cli().args(["chengxun", "exchange", "--corp-id", "x", "--out", "f"]),
-        2,
-    );
-    run(
-        cli().args([
-            "wecom",
-            "auth-info",
-            "--auth-corpid",
-            "ww",
-            "--format",
-            "xml",
-        ]),
+        cli().args(["wecom", "auth-info", "--auth-corpid", "ww", "--format", "xml"]),
         2,
     );
     let (_, stderr) = run(
-        cli().args([
-            "--base-url",
-            "ftp://x",
-            "wecom",
-            "auth-info",
-            "--auth-corpid",
-            "ww",
-        ]),
+        cli().args(["--base-url", "ftp://x", "wecom", "auth-info", "--auth-corpid", "ww"]),
         2,
     );
     assert!(stderr.contains("base_url"), "{stderr}");
@@ -397,10 +345,7 @@ fn usage_errors_exit_2() {
 fn every_command_has_help_with_an_example() {
     let (top, _) = run(cli().arg("--help"), 0);
     assert!(top.contains("chengxun") && top.contains("wecom"), "{top}");
-    for args in [
-        ["chengxun", "exchange", "--help"],
-        ["wecom", "auth-info", "--help"],
-    ] {
+    for args in [["chengxun", "exchange", "--help"], ["wecom", "auth-info", "--help"]] {
         let (help, _) = run(cli().args(args), 0);
         assert!(help.contains("Example:\n  corp-auth "), "{help}");
     }

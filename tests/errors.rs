@@ -13,24 +13,11 @@ fn catalogs_hold_the_documented_codes_and_retryability() {
     assert_eq!(cx.catalog().len(), 16);
     let wc = Platform::Wecom;
     assert_eq!(wc.code_info(-1).unwrap().meaning, "系统繁忙");
-    assert_eq!(
-        wc.code_info(40084).unwrap().meaning,
-        "不合法的permanent_code参数"
-    );
+    assert_eq!(wc.code_info(40084).unwrap().meaning, "不合法的permanent_code参数");
     assert_eq!(wc.code_info(60020).unwrap().meaning, "不安全的访问IP");
-    let retryable: Vec<i64> = wc
-        .catalog()
-        .iter()
-        .filter(|c| c.retryable)
-        .map(|c| c.code)
-        .collect();
+    let retryable: Vec<i64> = wc.catalog().iter().filter(|c| c.retryable).map(|c| c.code).collect();
     assert_eq!(retryable, vec![-1, 45033]);
-    let retryable: Vec<i64> = cx
-        .catalog()
-        .iter()
-        .filter(|c| c.retryable)
-        .map(|c| c.code)
-        .collect();
+    let retryable: Vec<i64> = cx.catalog().iter().filter(|c| c.retryable).map(|c| c.code).collect();
     assert_eq!(retryable, vec![55001]);
     assert_eq!(wc.code_info(99999), None);
 }
@@ -74,12 +61,8 @@ fn generated_types_have_json_schemas_that_mark_secrets() {
     let json = serde_json::to_value(&schema).unwrap();
     assert_eq!(json["properties"]["corp_secret"]["format"], "password");
     assert_eq!(json["properties"]["err_code"]["type"], "integer");
-    let schema =
-        serde_json::to_value(schemars::schema_for!(wecom::types::GetAuthInfoResponse)).unwrap();
-    assert!(
-        schema["properties"]["auth_corp_info"].is_object(),
-        "{schema}"
-    );
+    let schema = serde_json::to_value(schemars::schema_for!(wecom::types::GetAuthInfoResponse)).unwrap();
+    assert!(schema["properties"]["auth_corp_info"].is_object(), "{schema}");
 }
 
 #[test]
@@ -90,10 +73,7 @@ fn invalid_base_urls_are_rejected_at_build() {
         ("http://127.0.0.1/api?x=1", "query"),
         ("http://user:pw@127.0.0.1/api", "credentials"),
     ] {
-        let err = chengxun::Client::builder()
-            .base_url(url)
-            .build()
-            .unwrap_err();
+        let err = chengxun::Client::builder().base_url(url).build().unwrap_err();
         assert!(
             matches!(&err, Error::Config { setting: "base_url", reason } if reason.contains(expected)),
             "{url}: {err:?}"
@@ -138,20 +118,8 @@ fn conflicting_or_invalid_settings_are_rejected_at_build() {
         ),
         "{err:?}"
     );
-    let err = chengxun::Client::builder()
-        .timeout(Duration::ZERO)
-        .build()
-        .unwrap_err();
-    assert!(
-        matches!(
-            err,
-            Error::Config {
-                setting: "timeout",
-                ..
-            }
-        ),
-        "{err:?}"
-    );
+    let err = chengxun::Client::builder().timeout(Duration::ZERO).build().unwrap_err();
+    assert!(matches!(err, Error::Config { setting: "timeout", .. }), "{err:?}");
 }
 
 #[test]

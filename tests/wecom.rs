@@ -56,10 +56,7 @@ async fn sends_the_exact_request() {
             })
             .into_inner()
             .header("content-type", "application/json")
-            .header(
-                "user-agent",
-                concat!("corp-auth/", env!("CARGO_PKG_VERSION")),
-            )
+            .header("user-agent", concat!("corp-auth/", env!("CARGO_PKG_VERSION")))
             .header_missing("api-version")
             .json_body(json!({"auth_corpid": AUTH_CORPID, "permanent_code": PERMANENT_CODE}));
         then.ok(&serde_json::from_str(OFFICIAL_EXAMPLE).unwrap());
@@ -129,8 +126,7 @@ async fn decodes_every_field_of_the_official_example() {
     assert_eq!(edition.expired_time, Some(1541990791));
     assert_eq!(edition.is_shared_from_other_corp, Some(true));
     // Serialize + Deserialize round trip.
-    let again: GetAuthInfoResponse =
-        serde_json::from_value(serde_json::to_value(&info).unwrap()).unwrap();
+    let again: GetAuthInfoResponse = serde_json::from_value(serde_json::to_value(&info).unwrap()).unwrap();
     assert_eq!(
         serde_json::to_value(&again).unwrap(),
         serde_json::to_value(&info).unwrap()
@@ -155,10 +151,7 @@ async fn unknown_fields_are_ignored_and_a_large_timestamp_decodes() {
                "auth_corp_info": {"verified_end_time": 4_102_444_800_i64, "corp_ex_name": "新字段"}}),
     );
     let info = auth_info(&server).await.unwrap();
-    assert_eq!(
-        info.auth_corp_info.unwrap().verified_end_time,
-        Some(4_102_444_800)
-    );
+    assert_eq!(info.auth_corp_info.unwrap().verified_end_time, Some(4_102_444_800));
 }
 
 #[tokio::test]
@@ -183,10 +176,7 @@ async fn every_catalog_code_comes_back_as_the_platform_error() {
                 assert_eq!(message, &format!("msg {}", info.code));
                 assert_eq!(meaning.map(|m| m.code), Some(info.code));
             }
-            other => panic!(
-                "code {}: expected a platform error, got {other:?}",
-                info.code
-            ),
+            other => panic!("code {}: expected a platform error, got {other:?}", info.code),
         }
         assert_eq!(err.code(), Some(info.code));
         assert_eq!(
@@ -220,17 +210,12 @@ async fn http_500_and_502_with_html_are_http_errors() {
         let server = MockServer::start_async().await;
         server.mock(|when, then| {
             when.method(POST);
-            then.status(status)
-                .header("content-type", "text/html")
-                .body(format!(
-                    "<html>upstream failed for ?suite_access_token={SUITE_ACCESS_TOKEN}</html>"
-                ));
+            then.status(status).header("content-type", "text/html").body(format!(
+                "<html>upstream failed for ?suite_access_token={SUITE_ACCESS_TOKEN}</html>"
+            ));
         });
         let err = auth_info(&server).await.unwrap_err();
-        assert!(
-            matches!(&err, Error::Http { status: s, .. } if *s == status),
-            "{err:?}"
-        );
+        assert!(matches!(&err, Error::Http { status: s, .. } if *s == status), "{err:?}");
         assert_eq!(err.is_retryable(), retryable, "{status}");
         assert_no_secret(&err);
     }
@@ -265,8 +250,7 @@ async fn invalid_json_is_a_decode_error() {
     let server = MockServer::start_async().await;
     server.mock(|when, then| {
         when.method(POST);
-        then.status(200)
-            .body("{\"errcode\": 0, \"auth_corp_info\": {");
+        then.status(200).body("{\"errcode\": 0, \"auth_corp_info\": {");
     });
     let err = auth_info(&server).await.unwrap_err();
     assert!(

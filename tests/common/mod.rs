@@ -23,10 +23,18 @@ pub const SECRETS: &[&str] = &[
     PERMANENT_CODE,
 ];
 
+/// The default policy (3 attempts), with millisecond delays to keep tests fast.
+pub fn fast_retry() -> RetryPolicy {
+    RetryPolicy::default()
+        .with_initial_delay(Duration::from_millis(1))
+        .with_max_delay(Duration::from_millis(5))
+}
+
 pub fn chengxun_client(base_url: &str) -> chengxun::Client {
     chengxun::Client::builder()
         .base_url(base_url)
         .timeout(Duration::from_secs(10))
+        .retry(fast_retry())
         .build()
         .unwrap()
 }
@@ -35,6 +43,7 @@ pub fn wecom_client(base_url: &str) -> wecom::Client {
     wecom::Client::builder()
         .base_url(base_url)
         .timeout(Duration::from_secs(10))
+        .retry(fast_retry())
         .build()
         .unwrap()
 }

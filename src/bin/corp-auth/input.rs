@@ -12,14 +12,10 @@ use crate::Failure;
 pub fn secret(var: &str, what: &str) -> Result<Secret, Failure> {
     match std::env::var(var) {
         Ok(value) => Ok(Secret::new(value)),
-        Err(std::env::VarError::NotUnicode(_)) => {
-            Err(Failure::usage(format!("{var} is not valid UTF-8")))
-        }
+        Err(std::env::VarError::NotUnicode(_)) => Err(Failure::usage(format!("{var} is not valid UTF-8"))),
         Err(std::env::VarError::NotPresent) if std::io::stdin().is_terminal() => {
-            let typed =
-                rpassword::prompt_password(format!("{what} (input hidden): ")).map_err(|e| {
-                    Failure::usage(format!("cannot read {what} from the terminal: {e}"))
-                })?;
+            let typed = rpassword::prompt_password(format!("{what} (input hidden): "))
+                .map_err(|e| Failure::usage(format!("cannot read {what} from the terminal: {e}")))?;
             Ok(Secret::new(typed.trim_end_matches(['\r', '\n'])))
         }
         Err(std::env::VarError::NotPresent) => Err(Failure::usage(format!(

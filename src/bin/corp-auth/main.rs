@@ -130,8 +130,7 @@ impl From<Error> for Failure {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     if cli.verbose {
-        let filter = tracing_subscriber::filter::Targets::new()
-            .with_target("corp_auth", tracing::Level::DEBUG);
+        let filter = tracing_subscriber::filter::Targets::new().with_target("corp_auth", tracing::Level::DEBUG);
         use tracing_subscriber::Layer as _;
         use tracing_subscriber::layer::SubscriberExt as _;
         use tracing_subscriber::util::SubscriberInitExt as _;
@@ -168,10 +167,7 @@ async fn run(cli: Cli) -> Result<(), Failure> {
             }
             let client = builder.build()?;
             // Everything that can be checked is checked before sending.
-            let authorization = input::secret(
-                "CHENGXUN_CORP_AUTHORIZATION",
-                "corp_authorization (组织认证码)",
-            )?;
+            let authorization = input::secret("CHENGXUN_CORP_AUTHORIZATION", "corp_authorization (组织认证码)")?;
             let temp = input::secret("CHENGXUN_TEMP_CORP_SECRET", "temp_corp_secret (预授权码)")?;
             let reserved = output::reserve(&out).map_err(Failure::usage)?;
             let secret = client
@@ -188,11 +184,7 @@ async fn run(cli: Cli) -> Result<(), Failure> {
             Ok(())
         }
         PlatformCommand::Wecom {
-            command:
-                WecomCommand::AuthInfo {
-                    auth_corpid,
-                    format,
-                },
+            command: WecomCommand::AuthInfo { auth_corpid, format },
         } => {
             let mut builder = wecom::Client::builder().timeout(timeout);
             if let Some(url) = cli.base_url {

@@ -25,10 +25,7 @@ pub struct Reserved {
 /// temporary file (mode 0600) in the target's directory otherwise.
 pub fn reserve(target: &Path) -> Result<Reserved, String> {
     if target.symlink_metadata().is_ok() {
-        return Err(format!(
-            "{} already exists; refusing to overwrite it",
-            target.display()
-        ));
+        return Err(format!("{} already exists; refusing to overwrite it", target.display()));
     }
     let name = target
         .file_name()
@@ -37,11 +34,7 @@ pub fn reserve(target: &Path) -> Result<Reserved, String> {
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
         _ => PathBuf::from("."),
     };
-    let tmp = dir.join(format!(
-        ".{}.{}.tmp",
-        name.to_string_lossy(),
-        std::process::id()
-    ));
+    let tmp = dir.join(format!(".{}.{}.tmp", name.to_string_lossy(), std::process::id()));
     let mut options = OpenOptions::new();
     options.write(true).create_new(true);
     #[cfg(unix)]
@@ -104,34 +97,20 @@ impl Drop for Reserved {
 
 /// The auth info as a readable table.
 pub fn table(info: &GetAuthInfoResponse) -> String {
-    let text = |s: &Option<String>| {
-        s.as_deref()
-            .filter(|s| !s.is_empty())
-            .unwrap_or("-")
-            .to_string()
-    };
+    let text = |s: &Option<String>| s.as_deref().filter(|s| !s.is_empty()).unwrap_or("-").to_string();
     let number = |n: Option<i64>| n.map_or("-".to_string(), |n| n.to_string());
     let mut out = String::new();
     let corp = info.auth_corp_info.clone().unwrap_or_default();
     let rows = [
-        (
-            "corp",
-            format!("{} {}", text(&corp.corpid), text(&corp.corp_name)),
-        ),
+        ("corp", format!("{} {}", text(&corp.corpid), text(&corp.corp_name))),
         ("type", text(&corp.corp_type)),
         ("user limit", number(corp.corp_user_max)),
-        (
-            "verified until",
-            corp.verified_end_time.map_or("-".to_string(), date),
-        ),
+        ("verified until", corp.verified_end_time.map_or("-".to_string(), date)),
     ];
     for (key, value) in rows {
         out.push_str(&format!("{key:<16}{value}\n"));
     }
-    out.push_str(&format!(
-        "\n{:<12}{:<24}{}\n",
-        "agent", "name", "privilege level"
-    ));
+    out.push_str(&format!("\n{:<12}{:<24}{}\n", "agent", "name", "privilege level"));
     for agent in info.auth_info.iter().flat_map(|a| &a.agent) {
         let level = agent.privilege.as_ref().and_then(|p| p.level);
         let level = match level {
