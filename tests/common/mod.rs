@@ -96,3 +96,54 @@ pub async fn silent_server() -> (String, std::sync::Arc<std::sync::atomic::Atomi
     });
     (format!("http://{addr}"), accepted)
 }
+
+pub mod raw;
+
+/// Captures every tracing event of every crate, at TRACE level, for the
+/// current thread (tokio tests run on one thread): dependencies' logs are
+/// checked for secrets too.
+pub struct Logs {
+    buffer: std::sync::Arc<std::sync::Mutex<Vec<u8>>>,
+    _guard: tracing::subscriber::DefaultGuard,
+}
+
+impl Logs {
+    pub fn capture() -> Self {
+        let buffer = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let writer = buffer.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_max_level(tracing::Level::TRACE)
+            .with_ansi(false)
+            .with_writer(move || Writer(writer.clone()))
+            .finish();
+        Self {
+            buffer,
+            _guard: tracing::subscriber::set_default(subscriber),
+        }
+    }
+
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.buffer.lock().unwrap()).into_owned()
+    }
+
+    /// Fails if a sentinel secret shows in the logs.
+    #[track_caller]
+    pub fn assert_no_secret(&self) {
+        let text = self.text();
+        for secret in SECRETS {
+            assert!(!text.contains(secret), "secret {secret} leaked in the logs:\n{text}");
+        }
+    }
+}
+
+struct Writer(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for Writer {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
