@@ -107,17 +107,35 @@ impl Client {
             self.api
                 .exchange_corp_secret(&authorization, corp_id, &temp, Some(&self.user_agent))
         };
-        call.run(send, |call, answer| {
-            if answer.err_code != 0 {
-                return Err(call.platform_error(answer.err_code, Some(&answer.err_msg)));
-            }
-            if answer.corp_secret.is_empty() {
-                return Err(call.decode_error("err_code is 0 but corp_secret is empty".into()));
-            }
-            Ok(answer.corp_secret)
-        })
-        .await
+        call.run(send, interpret).await
     }
+}
+
+/// Interprets the body of an HTTP 200 answer to `exchange_corp_secret`
+/// exactly as [`Client::exchange_corp_secret`] does (error envelope,
+/// missing or empty `corp_secret`, redaction). For replaying a stored
+/// answer; the fuzz target's entry point.
+pub fn decode_answer(body: &[u8]) -> Result<Secret, Error> {
+    let shared = Shared::defaults();
+    let call = Call {
+        operation: Operation::ExchangeCorpSecret,
+        envelope: ENVELOPE,
+        shared: &shared,
+        sent: &[],
+    };
+    call.decode(body, interpret)
+}
+
+/// The platform's convention on a decoded answer: `err_code` 0 and a
+/// non-empty `corp_secret`, or an error.
+fn interpret(call: &Call<'_>, answer: types::CorpSecretResponse) -> Result<Secret, Error> {
+    if answer.err_code != 0 {
+        return Err(call.platform_error(answer.err_code, Some(&answer.err_msg)));
+    }
+    if answer.corp_secret.is_empty() {
+        return Err(call.decode_error("err_code is 0 but corp_secret is empty".into()));
+    }
+    Ok(answer.corp_secret)
 }
 
 impl sealed::Build for Client {

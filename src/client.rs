@@ -217,6 +217,18 @@ pub(crate) struct Shared {
     pub(crate) max_response_bytes: u64,
 }
 
+impl Shared {
+    /// The settings of a client with default limits (for decoding answers
+    /// without a client).
+    pub(crate) fn defaults() -> Self {
+        Self {
+            retry: RetryPolicy::default(),
+            permits: Arc::new(tokio::sync::Semaphore::new(DEFAULT_MAX_CONCURRENT_REQUESTS)),
+            max_response_bytes: DEFAULT_MAX_RESPONSE_BYTES,
+        }
+    }
+}
+
 /// Per-client settings the generated client's hooks apply to every request
 /// (the generated client's "inner" value).
 #[doc(hidden)]

@@ -7,7 +7,6 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
 use backon::Retryable as _;
-use bytes::Bytes;
 use serde_json::Value;
 use tracing::Instrument as _;
 
@@ -187,10 +186,23 @@ impl Call<'_> {
 
     /// A 200 whose body does not fit the response schema: a platform error
     /// envelope (橙讯 errors carry no `corp_secret`), or a decode error.
-    fn undecodable(&self, body: &Bytes, cause: &serde_json::Error) -> Error {
+    fn undecodable(&self, body: &[u8], cause: &serde_json::Error) -> Error {
         match self.envelope_code(body) {
             Some((code, message)) if code != 0 => self.platform_error(code, message.as_deref()),
             _ => self.decode_error(describe_json_error(cause, self.sent)),
+        }
+    }
+
+    /// Decodes a 200 answer's body as the generated client does, then
+    /// applies `check`: the same path as [`Call::run`], without the network.
+    pub(crate) fn decode<R: serde::de::DeserializeOwned, T>(
+        &self,
+        body: &[u8],
+        check: impl Fn(&Self, R) -> Result<T, Error>,
+    ) -> Result<T, Error> {
+        match serde_json::from_slice(body) {
+            Ok(answer) => check(self, answer),
+            Err(cause) => Err(self.undecodable(body, &cause)),
         }
     }
 

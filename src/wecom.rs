@@ -111,14 +111,31 @@ impl Client {
             permanent_code: Secret::from(permanent_code),
         };
         let token = Secret::from(suite_access_token);
-        call.run(
-            || self.api.get_auth_info(&token, &body),
-            |call, answer| match answer.errcode {
-                Some(code) if code != 0 => Err(call.platform_error(code, answer.errmsg.as_deref())),
-                _ => Ok(answer),
-            },
-        )
-        .await
+        call.run(|| self.api.get_auth_info(&token, &body), interpret).await
+    }
+}
+
+/// Interprets the body of an HTTP 200 answer to `get_auth_info` exactly as
+/// [`Client::get_auth_info`] does (error envelope, absent `errcode` as
+/// success, redaction). For replaying a stored answer; the fuzz target's
+/// entry point.
+pub fn decode_answer(body: &[u8]) -> Result<types::GetAuthInfoResponse, Error> {
+    let shared = Shared::defaults();
+    let call = Call {
+        operation: Operation::GetAuthInfo,
+        envelope: ENVELOPE,
+        shared: &shared,
+        sent: &[],
+    };
+    call.decode(body, interpret)
+}
+
+/// The platform's convention on a decoded answer: an absent or zero
+/// `errcode` is success.
+fn interpret(call: &Call<'_>, answer: types::GetAuthInfoResponse) -> Result<types::GetAuthInfoResponse, Error> {
+    match answer.errcode {
+        Some(code) if code != 0 => Err(call.platform_error(code, answer.errmsg.as_deref())),
+        _ => Ok(answer),
     }
 }
 

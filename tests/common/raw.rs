@@ -16,6 +16,8 @@ pub enum Reply {
     Silent,
     /// Writes these bytes, then closes the connection.
     Bytes(Vec<u8>),
+    /// Writes these bytes and keeps the connection for the next request.
+    KeepAlive(Vec<u8>),
     /// Writes the head, then `total` zero bytes in 64 KiB writes (until the
     /// client hangs up), with or without a Content-Length.
     Huge { total: u64, declare_length: bool },
@@ -79,6 +81,15 @@ pub fn response(status: &str, headers: &[(&str, &str)], body: &[u8]) -> Reply {
     Reply::Bytes(bytes)
 }
 
+/// A complete JSON response on a connection that stays open.
+pub fn keep_alive_json(body: &str) -> Reply {
+    let head = format!(
+        "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n",
+        body.len()
+    );
+    Reply::KeepAlive([head.as_bytes(), body.as_bytes()].concat())
+}
+
 pub fn json(status: &str, body: &str) -> Reply {
     response(status, &[("content-type", "application/json")], body.as_bytes())
 }
@@ -132,6 +143,7 @@ async fn answer(socket: &mut TcpStream, reply: Reply) -> bool {
             tokio::time::sleep(Duration::from_secs(3600)).await;
             false
         }
+        Reply::KeepAlive(bytes) => socket.write_all(&bytes).await.is_ok(),
         Reply::Bytes(bytes) => {
             let _ = socket.write_all(&bytes).await;
             let _ = socket.shutdown().await;
