@@ -80,7 +80,9 @@ impl Client {
     /// permanent `corp_secret` (换取企业永久授权码).
     ///
     /// One-shot: the platform invalidates `temp_corp_secret` once it answers,
-    /// so this method sends the request at most once. If it fails after the
+    /// so this method never sends the request twice. It is retried (per the
+    /// client's [`RetryPolicy`](crate::RetryPolicy)) only when no connection
+    /// could be made, which proves nothing was sent. If it fails after the
     /// request may have reached the platform
     /// ([`Error::request_may_have_been_processed`]), do not send the same
     /// values again: a repeat answers 40007 (永久授权码已存在); ask the
@@ -116,14 +118,7 @@ impl Client {
 /// missing or empty `corp_secret`, redaction). For replaying a stored
 /// answer; the fuzz target's entry point.
 pub fn decode_answer(body: &[u8]) -> Result<Secret, Error> {
-    let shared = Shared::defaults();
-    let call = Call {
-        operation: Operation::ExchangeCorpSecret,
-        envelope: ENVELOPE,
-        shared: &shared,
-        sent: &[],
-    };
-    call.decode(body, interpret)
+    crate::response::decode_offline(Operation::ExchangeCorpSecret, ENVELOPE, body, interpret)
 }
 
 /// The platform's convention on a decoded answer: `err_code` 0 and a

@@ -27,6 +27,24 @@ pub(crate) struct Envelope {
     pub message: &'static str,
 }
 
+/// Interprets a 200 answer's body without a client, as a client with default
+/// settings would (the platforms' `decode_answer`).
+pub(crate) fn decode_offline<R: serde::de::DeserializeOwned, T>(
+    operation: Operation,
+    envelope: Envelope,
+    body: &[u8],
+    check: impl Fn(&Call<'_>, R) -> Result<T, Error>,
+) -> Result<T, Error> {
+    let shared = Shared::defaults();
+    Call {
+        operation,
+        envelope,
+        sent: &[],
+        shared: &shared,
+    }
+    .decode(body, check)
+}
+
 /// A call in progress: what the errors need to know.
 pub(crate) struct Call<'a> {
     pub operation: Operation,

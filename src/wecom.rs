@@ -120,14 +120,7 @@ impl Client {
 /// success, redaction). For replaying a stored answer; the fuzz target's
 /// entry point.
 pub fn decode_answer(body: &[u8]) -> Result<types::GetAuthInfoResponse, Error> {
-    let shared = Shared::defaults();
-    let call = Call {
-        operation: Operation::GetAuthInfo,
-        envelope: ENVELOPE,
-        shared: &shared,
-        sent: &[],
-    };
-    call.decode(body, interpret)
+    crate::response::decode_offline(Operation::GetAuthInfo, ENVELOPE, body, interpret)
 }
 
 /// The platform's convention on a decoded answer: an absent or zero

@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use corp_auth::{Error, RetryPolicy, chengxun, wecom};
+use corp_auth::{Error, RetryPolicy, TransportKind, chengxun, wecom};
 
 pub const CORP_ID: i64 = 10001;
 /// Sentinel secret values: none may ever appear in an error's output.
@@ -46,6 +46,14 @@ pub fn wecom_client(base_url: &str) -> wecom::Client {
         .retry(fast_retry())
         .build()
         .unwrap()
+}
+
+/// The kind of a transport error (`None` for any other error).
+pub fn transport_kind(err: &Error) -> Option<TransportKind> {
+    match err {
+        Error::Transport { kind, .. } => Some(*kind),
+        _ => None,
+    }
 }
 
 /// Every way an error can be printed, source chain included.
