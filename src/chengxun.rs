@@ -47,7 +47,6 @@ const ENVELOPE: Envelope = Envelope {
 pub struct Client {
     api: api::Client,
     shared: Shared,
-    user_agent: String,
 }
 
 impl Default for Client {
@@ -105,10 +104,10 @@ impl Client {
             sent: &[corp_authorization, temp_corp_secret],
         };
         let (authorization, temp) = (Secret::from(corp_authorization), Secret::from(temp_corp_secret));
-        let send = || {
-            self.api
-                .exchange_corp_secret(&authorization, corp_id, &temp, Some(&self.user_agent))
-        };
+        // User-Agent: the hooks insert the client's pre-validated header (the
+        // spec's default `CX` or the caller's), so the generated parameter is
+        // left empty rather than re-validated on every call.
+        let send = || self.api.exchange_corp_secret(&authorization, corp_id, &temp, None);
         call.run(send, interpret).await
     }
 }
@@ -141,7 +140,6 @@ impl sealed::Build for Client {
         Self {
             api: api::Client::new_with_client(&parts.base_url, parts.http, parts.hooks),
             shared: parts.shared,
-            user_agent: parts.user_agent,
         }
     }
 }

@@ -149,15 +149,18 @@ impl<C: sealed::Build> ClientBuilder<C> {
                 });
             }
             (Some(client), None) => client,
-            (None, connect_timeout) => reqwest::Client::builder()
-                .connect_timeout(connect_timeout.unwrap_or(DEFAULT_CONNECT_TIMEOUT))
-                .timeout(self.timeout)
-                .redirect(reqwest::redirect::Policy::none())
-                .build()
-                .map_err(|e| Error::Config {
-                    setting: "http_client",
-                    reason: e.without_url().to_string(),
-                })?,
+            (None, connect_timeout) => {
+                install_ring_provider();
+                reqwest::Client::builder()
+                    .connect_timeout(connect_timeout.unwrap_or(DEFAULT_CONNECT_TIMEOUT))
+                    .timeout(self.timeout)
+                    .redirect(reqwest::redirect::Policy::none())
+                    .build()
+                    .map_err(|e| Error::Config {
+                        setting: "http_client",
+                        reason: e.without_url().to_string(),
+                    })?
+            }
         };
         let hooks = Hooks {
             user_agent: user_agent_header,
@@ -174,8 +177,16 @@ impl<C: sealed::Build> ClientBuilder<C> {
             http,
             hooks,
             shared,
-            user_agent: user_agent.to_string(),
         }))
+    }
+}
+
+/// With the `rustls-ring` feature (and not `rustls`), reqwest needs a
+/// process-wide rustls provider: install ring unless one is installed.
+fn install_ring_provider() {
+    #[cfg(all(feature = "rustls-ring", not(feature = "rustls")))]
+    {
+        let _ = rustls::crypto::ring::default_provider().install_default();
     }
 }
 
@@ -206,7 +217,6 @@ pub struct Parts {
     pub(crate) http: reqwest::Client,
     pub(crate) hooks: Hooks,
     pub(crate) shared: Shared,
-    pub(crate) user_agent: String,
 }
 
 /// What the facade applies around each call: retries and the in-flight cap.

@@ -6,7 +6,7 @@
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
-use backon::Retryable as _;
+use backon::BackoffBuilder as _;
 use serde_json::Value;
 use tracing::Instrument as _;
 
@@ -71,17 +71,22 @@ impl Call<'_> {
     {
         let shared = self.shared;
         let span = self.span();
-        let started = Instant::now();
+        // Timing is only for tracing: skipped when nobody listens.
+        let traced = !span.is_disabled();
+        let started = traced.then(Instant::now);
         let attempts = AtomicU32::new(0);
         let attempt = || async {
             let n = attempts.fetch_add(1, Ordering::Relaxed) + 1;
-            let _slot = shared.permits.acquire().await.expect("the semaphore is never closed");
-            let sent = Instant::now();
+            let _slot = match shared.permits.try_acquire() {
+                Ok(slot) => slot,
+                Err(_) => shared.permits.acquire().await.expect("the semaphore is never closed"),
+            };
+            let sent = traced.then(Instant::now);
             let result = match send().await {
                 Ok(answer) => check(self, answer.into_inner()),
                 Err(err) => Err(self.error(err).await),
             };
-            let elapsed_ms = sent.elapsed().as_millis() as u64;
+            let elapsed_ms = sent.map_or(0, |t| t.elapsed().as_millis() as u64);
             match &result {
                 Ok(_) => {
                     tracing::debug!(target: "corp_auth", attempt = n, elapsed_ms, "attempt succeeded")
@@ -92,25 +97,35 @@ impl Call<'_> {
             }
             result
         };
-        let policy = &shared.retry;
-        let result = attempt
-            .retry(policy.backoff())
-            .sleep(tokio::time::sleep)
-            .when(|err| self.may_retry(err))
-            .adjust(|err, delay| {
+        let result = async {
+            // The first attempt builds no retry state: most calls succeed.
+            let mut result = attempt().await;
+            // backon's jittered exponential schedule, only once needed.
+            let mut delays: Option<backon::ExponentialBackoff> = None;
+            while let Err(err) = &result {
+                if !self.may_retry(err) {
+                    break;
+                }
+                let next = delays.get_or_insert_with(|| shared.retry.backoff().build()).next();
                 let retry_after = match err {
                     Error::Http { retry_after, .. } => *retry_after,
                     _ => None,
                 };
-                policy.next_delay(delay, retry_after)
-            })
-            .notify(|err, delay| {
-                tracing::debug!(target: "corp_auth", delay_ms = delay.as_millis() as u64, error = %err, "retrying")
-            })
-            .instrument(span.clone())
-            .await;
-        span.record("attempts", attempts.load(Ordering::Relaxed));
-        self.record(&span, started, &result);
+                let Some(delay) = shared.retry.next_delay(next, retry_after) else {
+                    break;
+                };
+                tracing::debug!(target: "corp_auth", delay_ms = delay.as_millis() as u64, error = %err, "retrying");
+                tokio::time::sleep(delay).await;
+                result = attempt().await;
+            }
+            result
+        }
+        .instrument(span.clone())
+        .await;
+        if let Some(started) = started {
+            span.record("attempts", attempts.load(Ordering::Relaxed));
+            self.record(&span, started, &result);
+        }
         result
     }
 
