@@ -1,0 +1,320 @@
+//! Rust-level comparison: the public items of the code build.rs generates
+//! for each revision (same settings, via the shared `codegen.rs`), parsed
+//! with syn. Verdicts come from the generated code, not from guessing.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use quote::ToTokens;
+
+use crate::{Change, Level, Severity};
+
+#[derive(Debug, PartialEq, Eq)]
+enum Item {
+    /// field name → type
+    Struct(BTreeMap<String, String>),
+    Enum(BTreeSet<String>),
+    /// A newtype, alias or anything else, by its tokens.
+    Other(String),
+}
+
+impl Item {
+    /// The item with the old names of renamed types replaced by the new.
+    fn renamed(&self, renames: &BTreeMap<String, String>) -> Item {
+        match self {
+            Item::Struct(fields) => {
+                Item::Struct(fields.iter().map(|(k, v)| (k.clone(), rename_in(v, renames))).collect())
+            }
+            Item::Enum(v) => Item::Enum(v.clone()),
+            Item::Other(t) => Item::Other(rename_in(t, renames)),
+        }
+    }
+}
+
+/// Replaces whole identifiers of `text` per `renames`.
+fn rename_in(text: &str, renames: &BTreeMap<String, String>) -> String {
+    if renames.is_empty() {
+        return text.to_string();
+    }
+    let mut out = String::with_capacity(text.len());
+    let mut ident = String::new();
+    let flush = |ident: &mut String, out: &mut String| {
+        out.push_str(renames.get(ident.as_str()).map_or(ident.as_str(), String::as_str));
+        ident.clear();
+    };
+    for c in text.chars() {
+        if c.is_alphanumeric() || c == '_' {
+            ident.push(c);
+        } else {
+            flush(&mut ident, &mut out);
+            out.push(c);
+        }
+    }
+    flush(&mut ident, &mut out);
+    out
+}
+
+#[derive(Debug, Default)]
+struct Api {
+    types: BTreeMap<String, Item>,
+    /// method name → signature (arguments and return type)
+    methods: BTreeMap<String, String>,
+}
+
+/// The Rust-level changes from `old` to `new` (generated code of one spec).
+pub fn diff(spec: &str, old: &str, new: &str) -> Result<Vec<Change>, String> {
+    let (old, new) = (collect(old)?, collect(new)?);
+    let mut out = Vec::new();
+    let mut push = |severity, rule, location: String, message: String| {
+        out.push(Change {
+            severity,
+            spec: spec.to_string(),
+            level: Level::Rust,
+            rule,
+            location,
+            pointer: String::new(),
+            message,
+        })
+    };
+
+    // Renames: a removed type whose shape, with earlier renames applied,
+    // reappears under a new name. Repeated, since a renamed struct's fields
+    // mention renamed enums.
+    let mut renames: BTreeMap<String, String> = BTreeMap::new();
+    loop {
+        let mut found = false;
+        let pending: Vec<(&String, &Item)> = old
+            .types
+            .iter()
+            .filter(|(k, _)| !new.types.contains_key(*k) && !renames.contains_key(*k))
+            .collect();
+        for (name, item) in pending {
+            let renamed = item.renamed(&renames);
+            let taken: BTreeSet<&String> = renames.values().collect();
+            if let Some((to, _)) = new
+                .types
+                .iter()
+                .find(|(k, v)| !old.types.contains_key(*k) && !taken.contains(k) && **v == renamed)
+            {
+                renames.insert(name.clone(), to.clone());
+                found = true;
+            }
+        }
+        if !found {
+            break;
+        }
+    }
+    let added: Vec<&String> = new
+        .types
+        .keys()
+        .filter(|k| !old.types.contains_key(*k) && !renames.values().any(|v| v == *k))
+        .collect();
+    for (name, item) in &old.types {
+        if let Some(to) = renames.get(name) {
+            push(
+                Severity::Warning,
+                "rust-type-renamed",
+                format!("types::{name}"),
+                format!("renamed to types::{to}"),
+            );
+            continue;
+        }
+        let Some(new_item) = new.types.get(name) else {
+            push(
+                Severity::Breaking,
+                "rust-type-removed",
+                format!("types::{name}"),
+                "type removed".into(),
+            );
+            continue;
+        };
+        match (&item.renamed(&renames), new_item) {
+            (Item::Struct(a), Item::Struct(b)) => {
+                for (field, ty) in a {
+                    let location = format!("types::{name}::{field}");
+                    match b.get(field) {
+                        None => push(
+                            Severity::Breaking,
+                            "rust-field-removed",
+                            location,
+                            format!("field removed (was `{ty}`)"),
+                        ),
+                        Some(t) if t != ty => push(
+                            Severity::Breaking,
+                            "rust-field-type-changed",
+                            location,
+                            format!("`{ty}` → `{t}`"),
+                        ),
+                        Some(_) => {}
+                    }
+                }
+                for (field, ty) in b.iter().filter(|(f, _)| !a.contains_key(*f)) {
+                    push(
+                        Severity::Warning,
+                        "rust-field-added",
+                        format!("types::{name}::{field}"),
+                        format!("new field `{ty}`: struct literals stop compiling"),
+                    );
+                }
+            }
+            (Item::Enum(a), Item::Enum(b)) => {
+                for v in a.difference(b) {
+                    push(
+                        Severity::Breaking,
+                        "rust-variant-removed",
+                        format!("types::{name}::{v}"),
+                        "variant removed".into(),
+                    );
+                }
+                for v in b.difference(a) {
+                    push(
+                        Severity::Warning,
+                        "rust-variant-added",
+                        format!("types::{name}::{v}"),
+                        "variant added: exhaustive matches stop compiling".into(),
+                    );
+                }
+            }
+            (a, b) if a != b => push(
+                Severity::Breaking,
+                "rust-type-changed",
+                format!("types::{name}"),
+                "the type's shape changed".into(),
+            ),
+            _ => {}
+        }
+    }
+    for name in added {
+        push(
+            Severity::Info,
+            "rust-type-added",
+            format!("types::{name}"),
+            "type added".into(),
+        );
+    }
+
+    let mut added: Vec<&String> = new.methods.keys().filter(|k| !old.methods.contains_key(*k)).collect();
+    for (name, sig) in &old.methods {
+        let sig = &rename_in(sig, &renames);
+        match new.methods.get(name) {
+            Some(s) if s == sig => {}
+            Some(s) => push(
+                Severity::Breaking,
+                "rust-method-signature-changed",
+                format!("Client::{name}"),
+                format!("`{sig}` → `{s}`"),
+            ),
+            None => {
+                if let Some(i) = added.iter().position(|n| new.methods.get(*n) == Some(sig)) {
+                    let to = added.remove(i);
+                    push(
+                        Severity::Warning,
+                        "rust-method-renamed",
+                        format!("Client::{name}"),
+                        format!("renamed to Client::{to}"),
+                    );
+                } else {
+                    push(
+                        Severity::Breaking,
+                        "rust-method-removed",
+                        format!("Client::{name}"),
+                        "method removed".into(),
+                    );
+                }
+            }
+        }
+    }
+    for name in added {
+        push(
+            Severity::Info,
+            "rust-method-added",
+            format!("Client::{name}"),
+            "method added".into(),
+        );
+    }
+    Ok(out)
+}
+
+fn collect(code: &str) -> Result<Api, String> {
+    let file = syn::parse_file(code).map_err(|e| format!("generated code does not parse: {e}"))?;
+    let mut api = Api::default();
+    for item in &file.items {
+        match item {
+            syn::Item::Mod(m) if m.ident == "types" => {
+                for item in m.content.iter().flat_map(|(_, items)| items) {
+                    collect_type(item, &mut api.types);
+                }
+            }
+            syn::Item::Impl(i) if i.trait_.is_none() && tokens(&i.self_ty) == "Client" => {
+                for item in &i.items {
+                    if let syn::ImplItem::Fn(f) = item
+                        && matches!(f.vis, syn::Visibility::Public(_))
+                        && f.sig.ident != "new"
+                        && f.sig.ident != "new_with_client"
+                    {
+                        let inputs: Vec<String> = f.sig.inputs.iter().skip(1).map(tokens).collect();
+                        let output = tokens(&f.sig.output);
+                        api.methods
+                            .insert(f.sig.ident.to_string(), format!("({}) {output}", inputs.join(", ")));
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    Ok(api)
+}
+
+fn collect_type(item: &syn::Item, types: &mut BTreeMap<String, Item>) {
+    match item {
+        syn::Item::Struct(s) if matches!(s.vis, syn::Visibility::Public(_)) => {
+            let item = match &s.fields {
+                syn::Fields::Named(named) => Item::Struct(
+                    named
+                        .named
+                        .iter()
+                        .filter(|f| matches!(f.vis, syn::Visibility::Public(_)))
+                        .map(|f| (f.ident.as_ref().unwrap().to_string(), tokens(&f.ty)))
+                        .collect(),
+                ),
+                other => Item::Other(tokens(other)),
+            };
+            types.insert(s.ident.to_string(), item);
+        }
+        syn::Item::Enum(e) if matches!(e.vis, syn::Visibility::Public(_)) => {
+            types.insert(
+                e.ident.to_string(),
+                Item::Enum(e.variants.iter().map(|v| v.ident.to_string()).collect()),
+            );
+        }
+        syn::Item::Type(t) if matches!(t.vis, syn::Visibility::Public(_)) => {
+            types.insert(t.ident.to_string(), Item::Other(tokens(&t.ty)));
+        }
+        _ => {}
+    }
+}
+
+/// Tokens as a reader would write them: `Option<String>`, not
+/// `:: std :: option :: Option < :: std :: string :: String >`.
+fn tokens(t: &impl ToTokens) -> String {
+    let raw = t.to_token_stream().to_string();
+    let mut s = raw
+        .replace(" :: ", "::")
+        .replace(":: ", "::")
+        .replace(" ::", "::")
+        .replace(" < ", "<")
+        .replace("< ", "<")
+        .replace(" <", "<")
+        .replace(" >", ">")
+        .replace(" ,", ",")
+        .replace("& ", "&")
+        .replace("' a", "'a");
+    for (long, short) in [
+        ("::std::option::Option", "Option"),
+        ("::std::string::String", "String"),
+        ("::std::vec::Vec", "Vec"),
+        ("::std::result::Result", "Result"),
+    ] {
+        s = s.replace(long, short);
+    }
+    s
+}

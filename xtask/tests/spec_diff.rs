@@ -1,0 +1,474 @@
+//! The mutation corpus: pairs of specs (`cases/base.yaml` and a mutation of
+//! it) with the severities `spec-diff` must report, one case per rule, plus
+//! a no-op reformatting.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use xtask::{Change, Level, Severity, compare};
+
+const BASE: &str = include_str!("cases/base.yaml");
+
+/// (old, new) text replacements applied to the base spec.
+type Edit<'a> = (&'a str, &'a str);
+
+fn mutate(edits: &[Edit<'_>]) -> String {
+    let mut text = BASE.to_string();
+    for (from, to) in edits {
+        assert!(text.contains(from), "the corpus edit does not apply: {from:?}");
+        text = text.replacen(from, to, 1);
+    }
+    text
+}
+
+fn run(old: &str, new: &str) -> Vec<Change> {
+    let one = |text: &str| BTreeMap::from([("corpus".to_string(), text.to_string())]);
+    compare(&one(old), &one(new), "old", "new").unwrap()
+}
+
+fn verdicts(changes: &[Change]) -> BTreeSet<String> {
+    changes
+        .iter()
+        .map(|c| {
+            let level = match c.level {
+                Level::Wire => "wire",
+                Level::Rust => "rust",
+            };
+            format!("{} {level} {}", c.severity.as_str(), c.rule)
+        })
+        .collect()
+}
+
+#[track_caller]
+fn case(edits: &[Edit<'_>], expected: &[&str]) {
+    let changes = run(BASE, &mutate(edits));
+    let got = verdicts(&changes);
+    let want: BTreeSet<String> = expected.iter().map(|s| s.to_string()).collect();
+    assert_eq!(got, want, "changes:\n{changes:#?}");
+}
+
+const LIST_ITEMS: &str = r##"  /items/list:
+    get:
+      operationId: list_items
+      responses:
+        "200":
+          description: ok
+          content:
+            application/json:
+              schema:
+                $ref: "#/components/schemas/ItemResponse"
+"##;
+
+// --- no change ---------------------------------------------------------------
+
+#[test]
+fn reformatting_reordering_and_comments_are_no_change() {
+    let changes = run(BASE, include_str!("cases/base-reformatted.yaml"));
+    assert!(changes.is_empty(), "{changes:#?}");
+}
+
+// --- breaking ------------------------------------------------------------------
+
+#[test]
+fn operation_or_path_removed() {
+    case(
+        &[(LIST_ITEMS, "")],
+        &["breaking wire operation-removed", "breaking rust rust-method-removed"],
+    );
+}
+
+#[test]
+fn new_required_parameter() {
+    case(
+        &[(
+            "        - name: limit\n",
+            "        - name: region\n          in: query\n          required: true\n          schema:\n            type: string\n        - name: limit\n",
+        )],
+        &[
+            "breaking wire required-parameter-added",
+            "breaking rust rust-method-signature-changed",
+        ],
+    );
+}
+
+#[test]
+fn parameter_became_required() {
+    case(
+        &[(
+            "          in: query\n          required: false\n",
+            "          in: query\n          required: true\n",
+        )],
+        &[
+            "breaking wire parameter-became-required",
+            "breaking rust rust-method-signature-changed",
+        ],
+    );
+}
+
+#[test]
+fn new_required_request_property() {
+    case(
+        &[
+            (
+                "      required:\n        - name\n",
+                "      required:\n        - name\n        - sku\n",
+            ),
+            (
+                "        name:\n          type: string\n",
+                "        sku:\n          type: string\n        name:\n          type: string\n",
+            ),
+        ],
+        &[
+            "breaking wire required-request-property-added",
+            "warning rust rust-field-added",
+        ],
+    );
+}
+
+#[test]
+fn request_property_became_required() {
+    case(
+        &[(
+            "      required:\n        - name\n",
+            "      required:\n        - name\n        - kind\n",
+        )],
+        &[
+            "breaking wire request-property-became-required",
+            "breaking rust rust-field-type-changed",
+        ],
+    );
+}
+
+#[test]
+fn max_length_lowered() {
+    case(
+        &[("          maxLength: 32\n", "          maxLength: 16\n")],
+        &["breaking wire constraint-tightened"],
+    );
+}
+
+#[test]
+fn min_length_raised() {
+    case(
+        &[("            minLength: 1\n", "            minLength: 8\n")],
+        &["breaking wire constraint-tightened"],
+    );
+}
+
+#[test]
+fn pattern_added() {
+    case(
+        &[(
+            "          maxLength: 32\n",
+            "          maxLength: 32\n          pattern: \"^[a-z]+$\"\n",
+        )],
+        &["breaking wire constraint-tightened"],
+    );
+}
+
+#[test]
+fn request_enum_value_removed() {
+    case(
+        &[("          enum: [a, b]\n", "          enum: [a]\n")],
+        &["breaking wire enum-value-removed", "breaking rust rust-variant-removed"],
+    );
+}
+
+#[test]
+fn type_changed() {
+    case(
+        &[(
+            "        id:\n          type: integer\n          format: int64\n",
+            "        id:\n          type: string\n",
+        )],
+        &["breaking wire type-changed", "breaking rust rust-field-type-changed"],
+    );
+}
+
+#[test]
+fn format_changed() {
+    case(
+        &[(
+            "        id:\n          type: integer\n          format: int64\n",
+            "        id:\n          type: integer\n          format: int32\n",
+        )],
+        &["breaking wire format-changed", "breaking rust rust-field-type-changed"],
+    );
+}
+
+#[test]
+fn response_property_removed() {
+    case(
+        &[(
+            "        label:\n          type: string\n          description: The label\n",
+            "",
+        )],
+        &[
+            "breaking wire response-property-removed",
+            "breaking rust rust-field-removed",
+        ],
+    );
+}
+
+#[test]
+fn response_property_became_optional() {
+    case(
+        &[("      required:\n        - id\n", "")],
+        &[
+            "breaking wire response-property-became-optional",
+            "breaking rust rust-field-type-changed",
+        ],
+    );
+}
+
+#[test]
+fn response_property_became_nullable() {
+    case(
+        &[(
+            "          description: The label\n",
+            "          description: The label\n          nullable: true\n",
+        )],
+        &["breaking wire response-property-nullable"],
+    );
+}
+
+#[test]
+fn success_response_removed() {
+    case(
+        &[(LIST_ITEMS, LIST_ITEMS_201)],
+        &["breaking wire success-response-removed", "info wire response-added"],
+    );
+}
+
+const LIST_ITEMS_201: &str = r##"  /items/list:
+    get:
+      operationId: list_items
+      responses:
+        "201":
+          description: ok
+          content:
+            application/json:
+              schema:
+                $ref: "#/components/schemas/ItemResponse"
+"##;
+
+#[test]
+fn success_response_media_type_changed() {
+    case(
+        &[(LIST_ITEMS, LIST_ITEMS_PROBLEM_JSON)],
+        // progenitor no longer decodes the answer as JSON: the generated
+        // method's return type changes too.
+        &[
+            "breaking wire response-media-type-changed",
+            "info wire response-media-type-changed",
+            "breaking rust rust-method-signature-changed",
+        ],
+    );
+}
+
+const LIST_ITEMS_PROBLEM_JSON: &str = r##"  /items/list:
+    get:
+      operationId: list_items
+      responses:
+        "200":
+          description: ok
+          content:
+            application/problem+json:
+              schema:
+                $ref: "#/components/schemas/ItemResponse"
+"##;
+
+#[test]
+fn secret_marking_removed() {
+    case(
+        &[(
+            "        code:\n          type: string\n          format: password\n",
+            "        code:\n          type: string\n",
+        )],
+        &[
+            "breaking wire secret-marking-removed",
+            "breaking rust rust-field-type-changed",
+        ],
+    );
+}
+
+#[test]
+fn spec_removed() {
+    let old = BTreeMap::from([("a".to_string(), BASE.to_string()), ("b".to_string(), BASE.to_string())]);
+    let new = BTreeMap::from([("a".to_string(), BASE.to_string())]);
+    let changes = compare(&old, &new, "old", "new").unwrap();
+    assert_eq!(
+        verdicts(&changes),
+        BTreeSet::from(["breaking wire spec-removed".to_string()])
+    );
+    assert_eq!(changes[0].spec, "b");
+}
+
+// --- warning -------------------------------------------------------------------
+
+#[test]
+fn request_struct_gains_an_optional_field() {
+    case(
+        &[(
+            "        code:\n",
+            "        note:\n          type: string\n        code:\n",
+        )],
+        &[
+            "warning wire optional-request-property-added",
+            "warning rust rust-field-added",
+        ],
+    );
+}
+
+#[test]
+fn response_enum_gains_a_value() {
+    case(
+        &[(
+            "          enum: [active, retired]\n",
+            "          enum: [active, retired, draft]\n",
+        )],
+        &[
+            "warning wire response-enum-value-added",
+            "warning rust rust-variant-added",
+        ],
+    );
+}
+
+#[test]
+fn operation_id_renamed() {
+    case(
+        &[("      operationId: list_items\n", "      operationId: list_all_items\n")],
+        &["warning wire operation-renamed", "warning rust rust-method-renamed"],
+    );
+}
+
+#[test]
+fn schema_renamed() {
+    let new = BASE.replace("ItemResponse", "ItemAnswer");
+    let changes = run(BASE, &new);
+    assert_eq!(
+        verdicts(&changes),
+        BTreeSet::from([
+            "warning wire schema-renamed".to_string(),
+            "warning rust rust-type-renamed".to_string()
+        ]),
+        "{changes:#?}"
+    );
+}
+
+// --- info ----------------------------------------------------------------------
+
+#[test]
+fn optional_response_property_added() {
+    // Wire: info. Rust: the response struct gains a field (a warning there).
+    case(
+        &[(
+            "        tags:\n",
+            "        color:\n          type: string\n        tags:\n",
+        )],
+        &["info wire response-property-added", "warning rust rust-field-added"],
+    );
+}
+
+#[test]
+fn operation_added() {
+    let count = LIST_ITEMS
+        .replace("/items/list", "/items/count")
+        .replace("list_items", "count_items");
+    let both = format!("{LIST_ITEMS}{count}");
+    case(
+        &[(LIST_ITEMS, &both)],
+        &["info wire operation-added", "info rust rust-method-added"],
+    );
+}
+
+#[test]
+fn constraints_relaxed() {
+    case(
+        &[
+            ("          maxLength: 32\n", "          maxLength: 64\n"),
+            ("            minLength: 1\n", ""),
+        ],
+        &["info wire constraint-relaxed"],
+    );
+}
+
+#[test]
+fn request_enum_gains_a_value() {
+    case(
+        &[("          enum: [a, b]\n", "          enum: [a, b, c]\n")],
+        &["info wire enum-value-added", "warning rust rust-variant-added"],
+    );
+}
+
+#[test]
+fn descriptions_and_examples_changed() {
+    case(
+        &[
+            (
+                "          description: The label\n",
+                "          description: The item's label\n          example: blue\n",
+            ),
+            ("      summary: Create an item\n", "      summary: Create one item\n"),
+        ],
+        &["info wire docs-changed"],
+    );
+}
+
+#[test]
+fn spec_added() {
+    let old = BTreeMap::from([("a".to_string(), BASE.to_string())]);
+    let new = BTreeMap::from([("a".to_string(), BASE.to_string()), ("b".to_string(), BASE.to_string())]);
+    let changes = compare(&old, &new, "old", "new").unwrap();
+    assert_eq!(verdicts(&changes), BTreeSet::from(["info wire spec-added".to_string()]));
+}
+
+// --- errors and the real specs -------------------------------------------------
+
+#[test]
+fn a_spec_that_does_not_parse_names_the_file_and_the_line() {
+    let broken = BASE.replace("        kind:\n", "        kind: : :\n");
+    let one = |text: &str| BTreeMap::from([("corpus".to_string(), text.to_string())]);
+    let err = compare(&one(BASE), &one(&broken), "at HEAD", "working tree")
+        .unwrap_err()
+        .to_string();
+    assert!(err.starts_with("openapi/corpus.yaml (working tree): "), "{err}");
+    let line = BASE.lines().position(|l| l == "        kind:").unwrap() + 1;
+    assert!(err.contains(&format!("at line {line} ")), "{err}");
+    assert!(err.contains("components.schemas.ItemRequest.properties.kind"), "{err}");
+}
+
+#[test]
+fn the_real_wecom_change_from_the_issue() {
+    let spec = include_str!("../../openapi/wecom.yaml");
+    let changed = spec
+        .replacen("      required:\n        - auth_corpid\n        - permanent_code\n", "      required:\n        - permanent_code\n", 1)
+        .replacen(
+            "        corp_name:\n          type: string\n          description: 授权方企业名称,即企业简称\n",
+            "        corp_name:\n          type: string\n          description: 授权方企业名称,即企业简称\n        corp_ex_name:\n          type: string\n          description: 授权方企业简称\n",
+            1,
+        );
+    assert_ne!(spec, changed);
+    let one = |text: &str| BTreeMap::from([("wecom".to_string(), text.to_string())]);
+    let changes = compare(&one(spec), &one(&changed), "old", "new").unwrap();
+    assert_eq!(
+        verdicts(&changes),
+        BTreeSet::from([
+            "breaking rust rust-field-type-changed".to_string(),
+            "warning rust rust-field-added".to_string(),
+            "info wire required-changed".to_string(),
+            "info wire response-property-added".to_string(),
+        ])
+    );
+    assert_eq!(xtask::worst(&changes), Some(Severity::Breaking));
+    let field = changes.iter().find(|c| c.rule == "rust-field-type-changed").unwrap();
+    assert_eq!(field.location, "types::GetAuthInfoRequest::auth_corpid");
+    assert_eq!(
+        field.message,
+        "`GetAuthInfoRequestAuthCorpid` → `Option<GetAuthInfoRequestAuthCorpid>`"
+    );
+    let added = changes.iter().find(|c| c.rule == "response-property-added").unwrap();
+    assert_eq!(
+        added.pointer,
+        "/components/schemas/AuthCorpInfo/properties/corp_ex_name"
+    );
+}
