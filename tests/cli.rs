@@ -345,8 +345,14 @@ fn usage_errors_exit_2() {
 fn every_command_has_help_with_an_example() {
     let (top, _) = run(cli().arg("--help"), 0);
     assert!(top.contains("chengxun") && top.contains("wecom"), "{top}");
-    for args in [["chengxun", "exchange", "--help"], ["wecom", "auth-info", "--help"]] {
+    assert!(top.contains("Examples:\n  corp-auth chengxun exchange"), "{top}");
+    for args in [
+        &["chengxun", "--help"][..],
+        &["wecom", "--help"],
+        &["chengxun", "exchange", "--help"],
+        &["wecom", "auth-info", "--help"],
+    ] {
         let (help, _) = run(cli().args(args), 0);
-        assert!(help.contains("Example:\n  corp-auth "), "{help}");
+        assert!(help.contains("Example:\n  corp-auth "), "{args:?}: {help}");
     }
 }

@@ -20,7 +20,16 @@ use corp_auth::{Error, chengxun, wecom};
 #[command(
     name = "corp-auth",
     version,
-    about = "橙讯 corp-secret exchange and WeCom auth info, without leaking secrets"
+    about = "橙讯 corp-secret exchange and WeCom auth info, without leaking secrets",
+    after_help = "\
+Secrets are read from the environment or prompted for, never from arguments.
+Exit status: 0 ok, 1 secret received but not saved where asked, 2 usage or
+invalid input, 3 platform error code, 4 transport or HTTP failure, 5 undecodable answer.
+
+Examples:
+  corp-auth chengxun exchange --corp-id 10001 --out ./corp-10001.secret
+  corp-auth wecom auth-info --auth-corpid wwcorp0001 --format table
+  corp-auth --base-url http://127.0.0.1:8080 -v wecom auth-info --auth-corpid wwcorp0001"
 )]
 struct Cli {
     /// Base URL of the platform's API (default: the official one)
@@ -39,11 +48,13 @@ struct Cli {
 #[derive(Subcommand)]
 enum PlatformCommand {
     /// 橙讯 (Cheng-Xun) open platform
+    #[command(after_help = "Example:\n  corp-auth chengxun exchange --corp-id 10001 --out ./corp-10001.secret")]
     Chengxun {
         #[command(subcommand)]
         command: ChengxunCommand,
     },
     /// WeCom (企业微信) third-party service provider APIs
+    #[command(after_help = "Example:\n  corp-auth wecom auth-info --auth-corpid wwcorp0001 --format table")]
     Wecom {
         #[command(subcommand)]
         command: WecomCommand,
