@@ -149,18 +149,15 @@ impl<C: sealed::Build> ClientBuilder<C> {
                 });
             }
             (Some(client), None) => client,
-            (None, connect_timeout) => {
-                install_ring_provider();
-                reqwest::Client::builder()
-                    .connect_timeout(connect_timeout.unwrap_or(DEFAULT_CONNECT_TIMEOUT))
-                    .timeout(self.timeout)
-                    .redirect(reqwest::redirect::Policy::none())
-                    .build()
-                    .map_err(|e| Error::Config {
-                        setting: "http_client",
-                        reason: e.without_url().to_string(),
-                    })?
-            }
+            (None, connect_timeout) => tls(reqwest::Client::builder())?
+                .connect_timeout(connect_timeout.unwrap_or(DEFAULT_CONNECT_TIMEOUT))
+                .timeout(self.timeout)
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .map_err(|e| Error::Config {
+                    setting: "http_client",
+                    reason: e.without_url().to_string(),
+                })?,
         };
         let hooks = Hooks {
             user_agent: user_agent_header,
@@ -181,13 +178,27 @@ impl<C: sealed::Build> ClientBuilder<C> {
     }
 }
 
-/// With the `rustls-ring` feature (and not `rustls`), reqwest needs a
-/// process-wide rustls provider: install ring unless one is installed.
-fn install_ring_provider() {
+/// With the `rustls-ring` feature (and not `rustls`): a rustls configuration
+/// of this client's own, with the ring provider and the platform verifier
+/// reqwest uses, so no process-global provider is installed. Otherwise the
+/// builder as it is (reqwest's default TLS).
+fn tls(builder: reqwest::ClientBuilder) -> Result<reqwest::ClientBuilder, Error> {
     #[cfg(all(feature = "rustls-ring", not(feature = "rustls")))]
     {
-        let _ = rustls::crypto::ring::default_provider().install_default();
+        use rustls_platform_verifier::BuilderVerifierExt as _;
+        let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
+        let config = rustls::ClientConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .and_then(|b| b.with_platform_verifier())
+            .map_err(|e| Error::Config {
+                setting: "tls",
+                reason: e.to_string(),
+            })?
+            .with_no_client_auth();
+        return Ok(builder.tls_backend_preconfigured(config));
     }
+    #[allow(unreachable_code)]
+    Ok(builder)
 }
 
 /// Parses the URL, requires http or https, drops a trailing slash.

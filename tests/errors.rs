@@ -87,8 +87,11 @@ fn invalid_base_urls_are_rejected_at_build() {
         .unwrap();
 }
 
+/// Needs reqwest's default TLS (a plain `reqwest::Client::new()`), which
+/// `rustls-ring` alone does not give a caller-built client.
+#[cfg(not(all(feature = "rustls-ring", not(feature = "rustls"))))]
 #[test]
-fn conflicting_or_invalid_settings_are_rejected_at_build() {
+fn connect_timeout_cannot_be_applied_to_a_caller_supplied_client() {
     let err = wecom::Client::builder()
         .http_client(corp_auth::reqwest::Client::new())
         .connect_timeout(Duration::from_secs(1))
@@ -104,6 +107,10 @@ fn conflicting_or_invalid_settings_are_rejected_at_build() {
         ),
         "{err:?}"
     );
+}
+
+#[test]
+fn conflicting_or_invalid_settings_are_rejected_at_build() {
     let err = chengxun::Client::builder()
         .user_agent("bad\nagent")
         .build()
@@ -138,4 +145,12 @@ fn the_generated_client_is_reachable() {
         wecom::Client::new().generated().baseurl(),
         "https://qyapi.weixin.qq.com"
     );
+}
+
+#[cfg(all(feature = "rustls-ring", not(feature = "rustls")))]
+#[test]
+fn the_ring_tls_configuration_builds_a_client() {
+    use progenitor_client::ClientInfo as _;
+    let client = wecom::Client::builder().build().unwrap();
+    assert_eq!(client.generated().baseurl(), "https://qyapi.weixin.qq.com");
 }

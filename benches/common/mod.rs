@@ -66,10 +66,20 @@ fn content_length(head: &[u8]) -> usize {
         .unwrap_or(0)
 }
 
-/// Times `a` and `b` in alternating rounds of `per_round` iterations and
-/// returns the median time per iteration of each, so drift of the machine
-/// hits both sides alike.
-pub fn ab<A, B>(rounds: usize, per_round: usize, mut a: A, mut b: B) -> (Duration, Duration)
+/// What [`ab`] measured: medians per iteration, and the ratio a / b as
+/// the median (and quartiles) of the per-round ratios. Each round times `a`
+/// and `b` back to back, so a per-round ratio is immune to slow drift of a
+/// shared machine that would skew a ratio of whole-run medians.
+pub struct Measured {
+    pub a: Duration,
+    pub b: Duration,
+    pub ratio: f64,
+    pub ratio_q1: f64,
+    pub ratio_q3: f64,
+}
+
+/// Times `a` and `b` in alternating rounds of `per_round` iterations.
+pub fn ab<A, B>(rounds: usize, per_round: usize, mut a: A, mut b: B) -> Measured
 where
     A: FnMut(),
     B: FnMut(),
@@ -98,7 +108,20 @@ where
             ta.push(time(&mut a));
         }
     }
-    (median(ta), median(tb))
+    let mut ratios: Vec<f64> = ta
+        .iter()
+        .zip(&tb)
+        .map(|(a, b)| a.as_secs_f64() / b.as_secs_f64())
+        .collect();
+    ratios.sort_by(f64::total_cmp);
+    let n = ratios.len();
+    Measured {
+        a: median(ta),
+        b: median(tb),
+        ratio: ratios[n / 2],
+        ratio_q1: ratios[n / 4],
+        ratio_q3: ratios[3 * n / 4],
+    }
 }
 
 fn median(mut v: Vec<Duration>) -> Duration {
@@ -106,13 +129,16 @@ fn median(mut v: Vec<Duration>) -> Duration {
     v[v.len() / 2]
 }
 
-pub fn report(name: &str, krate: Duration, baseline: Duration, goal: f64) {
-    let ratio = krate.as_secs_f64() / baseline.as_secs_f64();
-    let verdict = if ratio <= goal { "ok" } else { "OVER GOAL" };
+/// Prints one line; `per` divides the times (calls per iteration).
+pub fn report(name: &str, m: &Measured, per: u32, goal: f64) {
+    let verdict = if m.ratio <= goal { "ok" } else { "OVER GOAL" };
     println!(
-        "{name:<44} crate {:>10.1} µs   hand-written {:>10.1} µs   ratio {ratio:.3} (goal ≤ {goal:.2}, {verdict})",
-        krate.as_secs_f64() * 1e6,
-        baseline.as_secs_f64() * 1e6
+        "{name:<44} crate {:>9.1} µs   hand-written {:>9.1} µs   ratio {:.3} [IQR {:.3}–{:.3}] (goal ≤ {goal:.2}, {verdict})",
+        (m.a / per).as_secs_f64() * 1e6,
+        (m.b / per).as_secs_f64() * 1e6,
+        m.ratio,
+        m.ratio_q1,
+        m.ratio_q3,
     );
 }
 
