@@ -72,6 +72,25 @@ async fn baseline_auth_info(http: &reqwest::Client, url: &str) -> AuthInfoAnswer
     answer
 }
 
+/// Runs `IN_FLIGHT` calls made by `call` concurrently on `rt` and waits for
+/// all of them.
+fn in_flight<F, Fut>(rt: &tokio::runtime::Runtime, call: F)
+where
+    F: Fn() -> Fut,
+    Fut: std::future::Future + Send + 'static,
+    Fut::Output: Send + 'static,
+{
+    rt.block_on(async {
+        let mut set = tokio::task::JoinSet::new();
+        for _ in 0..IN_FLIGHT {
+            set.spawn(call());
+        }
+        while let Some(done) = set.join_next().await {
+            done.unwrap();
+        }
+    })
+}
+
 fn main() {
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -154,27 +173,15 @@ fn main() {
         61,
         10,
         || {
-            rt.block_on(async {
-                let mut set = tokio::task::JoinSet::new();
-                for _ in 0..IN_FLIGHT {
-                    let cx = cx.clone();
-                    set.spawn(async move { cx.exchange_corp_secret(10001, AUTHORIZATION, TEMP).await.unwrap() });
-                }
-                while let Some(r) = set.join_next().await {
-                    r.unwrap();
-                }
+            in_flight(&rt, || {
+                let cx = cx.clone();
+                async move { cx.exchange_corp_secret(10001, AUTHORIZATION, TEMP).await.unwrap() }
             })
         },
         || {
-            rt.block_on(async {
-                let mut set = tokio::task::JoinSet::new();
-                for _ in 0..IN_FLIGHT {
-                    let (http, url) = (cx_http.clone(), cx_endpoint.clone());
-                    set.spawn(async move { baseline_exchange(&http, &url).await });
-                }
-                while let Some(r) = set.join_next().await {
-                    r.unwrap();
-                }
+            in_flight(&rt, || {
+                let (http, url) = (cx_http.clone(), cx_endpoint.clone());
+                async move { baseline_exchange(&http, &url).await }
             })
         },
     );
@@ -189,27 +196,15 @@ fn main() {
         61,
         10,
         || {
-            rt.block_on(async {
-                let mut set = tokio::task::JoinSet::new();
-                for _ in 0..IN_FLIGHT {
-                    let wc = wc.clone();
-                    set.spawn(async move { wc.get_auth_info(TOKEN, CORPID, CODE).await.unwrap() });
-                }
-                while let Some(r) = set.join_next().await {
-                    r.unwrap();
-                }
+            in_flight(&rt, || {
+                let wc = wc.clone();
+                async move { wc.get_auth_info(TOKEN, CORPID, CODE).await.unwrap() }
             })
         },
         || {
-            rt.block_on(async {
-                let mut set = tokio::task::JoinSet::new();
-                for _ in 0..IN_FLIGHT {
-                    let (http, url) = (wc_http.clone(), wc_endpoint.clone());
-                    set.spawn(async move { baseline_auth_info(&http, &url).await });
-                }
-                while let Some(r) = set.join_next().await {
-                    r.unwrap();
-                }
+            in_flight(&rt, || {
+                let (http, url) = (wc_http.clone(), wc_endpoint.clone());
+                async move { baseline_auth_info(&http, &url).await }
             })
         },
     );
