@@ -1,6 +1,7 @@
 //! `cargo xtask spec-diff`: what a change to `openapi/*.yaml` does, at the
 //! wire level (the OpenAPI contract) and at the Rust level (the public items
 //! of the code build.rs generates from it).
+#![deny(missing_docs)]
 
 pub mod diff;
 pub mod report;
@@ -26,6 +27,7 @@ pub enum Severity {
 }
 
 impl Severity {
+    /// The lowercase name, as the reports print it.
     pub fn as_str(self) -> &'static str {
         match self {
             Severity::Info => "info",
@@ -48,9 +50,11 @@ pub enum Level {
 /// One change.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 pub struct Change {
+    /// How much it can hurt.
     pub severity: Severity,
     /// The spec's name (`wecom` for `openapi/wecom.yaml`).
     pub spec: String,
+    /// Wire contract or generated Rust API.
     pub level: Level,
     /// A stable identifier of the rule that fired (`response-property-removed`).
     pub rule: &'static str,
@@ -58,12 +62,16 @@ pub struct Change {
     pub location: String,
     /// JSON pointer into the spec (wire changes), empty for Rust changes.
     pub pointer: String,
+    /// What changed, for a reader.
     pub message: String,
 }
 
 /// A spec that could not be read: the file, where, and what.
 #[derive(Debug)]
-pub struct SpecError(pub String);
+pub struct SpecError(
+    /// The message: `openapi/<name>.yaml (<side>): <problem>`.
+    pub String,
+);
 
 impl std::fmt::Display for SpecError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
