@@ -4,6 +4,14 @@ use std::time::Duration;
 
 use corp_auth::{Error, Platform, Secret, chengxun, wecom};
 
+/// The builder setting a configuration error names.
+fn setting(err: &Error) -> Option<&'static str> {
+    match err {
+        Error::Config { setting, .. } => Some(setting),
+        _ => None,
+    }
+}
+
 #[test]
 fn catalogs_hold_the_documented_codes_and_retryability() {
     let cx = Platform::Chengxun;
@@ -97,36 +105,18 @@ fn connect_timeout_cannot_be_applied_to_a_caller_supplied_client() {
         .connect_timeout(Duration::from_secs(1))
         .build()
         .unwrap_err();
-    assert!(
-        matches!(
-            err,
-            Error::Config {
-                setting: "connect_timeout",
-                ..
-            }
-        ),
-        "{err:?}"
-    );
+    assert_eq!(setting(&err), Some("connect_timeout"), "{err:?}");
 }
 
 #[test]
-fn conflicting_or_invalid_settings_are_rejected_at_build() {
+fn invalid_settings_are_rejected_at_build() {
     let err = chengxun::Client::builder()
         .user_agent("bad\nagent")
         .build()
         .unwrap_err();
-    assert!(
-        matches!(
-            err,
-            Error::Config {
-                setting: "user_agent",
-                ..
-            }
-        ),
-        "{err:?}"
-    );
+    assert_eq!(setting(&err), Some("user_agent"), "{err:?}");
     let err = chengxun::Client::builder().timeout(Duration::ZERO).build().unwrap_err();
-    assert!(matches!(err, Error::Config { setting: "timeout", .. }), "{err:?}");
+    assert_eq!(setting(&err), Some("timeout"), "{err:?}");
 }
 
 #[test]
