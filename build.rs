@@ -4,7 +4,9 @@
 //! - `<spec>_mock.rs`: progenitor's typed httpmock helpers (`mock` feature);
 //! - `<spec>_spec.rs`: facts the hand-written layer takes from the spec
 //!   instead of restating them: the server URL, header defaults and the
-//!   length rules of every string input.
+//!   length rules of every string input;
+//! - `operations.rs`: the public `Operation` enum over every spec's
+//!   operations (platform, one-shot from `x-one-shot`).
 //!
 //! The generation itself is in `codegen.rs`, shared with `cargo xtask
 //! spec-diff`. A broken spec fails the build with the file, the place and
@@ -21,14 +23,20 @@ const SPECS: &[&str] = &["chengxun", "wecom"];
 fn main() {
     let root = PathBuf::from(env("CARGO_MANIFEST_DIR"));
     let out = PathBuf::from(env("OUT_DIR"));
+    let mut operations = Vec::new();
     for name in SPECS {
         let path = root.join("openapi").join(format!("{name}.yaml"));
         println!("cargo:rerun-if-changed={}", path.display());
-        if let Err(message) = generate(name, &path, &out) {
-            eprintln!("\nerror: openapi/{name}.yaml: {message}\n");
-            std::process::exit(1);
+        match generate(name, &path, &out) {
+            Ok(ops) => operations.extend(ops),
+            Err(message) => {
+                eprintln!("\nerror: openapi/{name}.yaml: {message}\n");
+                std::process::exit(1);
+            }
         }
     }
+    std::fs::write(out.join("operations.rs"), codegen::operations_code(&operations))
+        .unwrap_or_else(|e| panic!("cannot write generated code: {e}"));
     println!("cargo:rerun-if-changed=build.rs");
     println!("cargo:rerun-if-changed=codegen.rs");
 }
@@ -37,7 +45,7 @@ fn env(key: &str) -> String {
     std::env::var(key).unwrap_or_else(|_| panic!("cargo did not set {key}"))
 }
 
-fn generate(name: &str, path: &Path, out: &Path) -> Result<(), String> {
+fn generate(name: &str, path: &Path, out: &Path) -> Result<Vec<codegen::OperationFact>, String> {
     let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read: {e}"))?;
     let spec = codegen::parse(&text)?;
     let write = |file: String, code: String| {
@@ -48,5 +56,6 @@ fn generate(name: &str, path: &Path, out: &Path) -> Result<(), String> {
         format!("{name}_mock.rs"),
         codegen::mock_code(&spec, &format!("crate::{name}::api"))?,
     )?;
-    write(format!("{name}_spec.rs"), codegen::spec_facts(&spec)?)
+    write(format!("{name}_spec.rs"), codegen::spec_facts(&spec)?)?;
+    codegen::operations(name, &spec)
 }

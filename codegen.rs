@@ -17,6 +17,7 @@ use schemars08::schema::{InstanceType, SchemaObject, StringValidation};
 
 /// The generated client (types and methods) of `spec`, formatted.
 pub fn client_code(spec: &OpenAPI) -> Result<String, String> {
+    let spec = &client_view(spec)?;
     let secrets = secret_schemas(spec)?;
     let tokens = run_generator(spec, &secrets, "crate::Secret", |g, s| g.generate_tokens(s))?;
     format_code(tokens)
@@ -25,11 +26,203 @@ pub fn client_code(spec: &OpenAPI) -> Result<String, String> {
 /// progenitor's typed httpmock helpers for `spec`, formatted; `crate_path`
 /// is where the generated client's module lives.
 pub fn mock_code(spec: &OpenAPI, crate_path: &str) -> Result<String, String> {
+    let spec = &client_view(spec)?;
     let secrets = secret_schemas(spec)?;
     let tokens = run_generator(spec, &secrets, "::std::string::String", |g, s| {
         g.httpmock(s, crate_path)
     })?;
     format_code(tokens)
+}
+
+// ---------------------------------------------------------------------------
+// Answers: success or error envelope.
+//
+// Both platforms answer errors as HTTP 200 with the same content type, so the
+// specs describe a 200 truthfully as `anyOf: [<success>, <error envelope>]`
+// (the envelope is the component schema marked `x-error-envelope: true`).
+// The client decodes the success branch, whose `required` fields are what the
+// platform guarantees on success and come out as non-`Option` fields; an
+// answer that does not fit it is read by the hand-written layer as the error
+// envelope (src/response.rs). progenitor is therefore given the success
+// branch alone.
+
+/// `spec` as the generated client sees it: every `anyOf`/`oneOf` of a
+/// success schema and the error envelope replaced by the success schema.
+pub fn client_view(spec: &OpenAPI) -> Result<OpenAPI, String> {
+    let envelopes = error_envelopes(spec);
+    let mut view = spec.clone();
+    for (path, item) in view.paths.paths.iter_mut() {
+        let ReferenceOr::Item(item) = item else { continue };
+        let ops = [
+            ("get", &mut item.get),
+            ("put", &mut item.put),
+            ("post", &mut item.post),
+            ("delete", &mut item.delete),
+            ("options", &mut item.options),
+            ("head", &mut item.head),
+            ("patch", &mut item.patch),
+            ("trace", &mut item.trace),
+        ];
+        for (method, op) in ops.into_iter().filter_map(|(m, op)| op.as_mut().map(|op| (m, op))) {
+            for (status, response) in op.responses.responses.iter_mut() {
+                let ReferenceOr::Item(response) = response else { continue };
+                for (media, content) in response.content.iter_mut() {
+                    let place = format!("paths.{path}.{method}.responses.{status}.{media}");
+                    if let Some(schema) = &mut content.schema {
+                        if let Some(success) = success_branch(&place, schema, &envelopes)? {
+                            *schema = success;
+                        }
+                    }
+                }
+            }
+        }
+    }
+    Ok(view)
+}
+
+/// `#/components/schemas/<name>` of every schema marked `x-error-envelope`.
+fn error_envelopes(spec: &OpenAPI) -> Vec<String> {
+    let Some(components) = &spec.components else { return Vec::new() };
+    components
+        .schemas
+        .iter()
+        .filter(|(_, s)| match s {
+            ReferenceOr::Item(s) => s.schema_data.extensions.get("x-error-envelope") == Some(&serde_json::Value::Bool(true)),
+            ReferenceOr::Reference { .. } => false,
+        })
+        .map(|(name, _)| format!("#/components/schemas/{name}"))
+        .collect()
+}
+
+/// The success branch of an `anyOf`/`oneOf` that names an error envelope;
+/// `None` when the schema is not such a union.
+fn success_branch(
+    place: &str,
+    schema: &ReferenceOr<Schema>,
+    envelopes: &[String],
+) -> Result<Option<ReferenceOr<Schema>>, String> {
+    let ReferenceOr::Item(s) = schema else { return Ok(None) };
+    let (SchemaKind::AnyOf { any_of: branches } | SchemaKind::OneOf { one_of: branches }) = &s.schema_kind else {
+        return Ok(None);
+    };
+    let is_envelope =
+        |b: &ReferenceOr<Schema>| matches!(b, ReferenceOr::Reference { reference } if envelopes.contains(reference));
+    if !branches.iter().any(is_envelope) {
+        return Ok(None);
+    }
+    let rest: Vec<_> = branches.iter().filter(|b| !is_envelope(b)).collect();
+    match rest.as_slice() {
+        [success] => Ok(Some((*success).clone())),
+        _ => Err(format!(
+            "{place}: an answer that names the error envelope must have exactly one other branch (the success), found {}",
+            rest.len()
+        )),
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Operations: the facts the hand-written layer takes from the specs.
+
+/// One operation of a spec.
+pub struct OperationFact {
+    /// The spec's module name (`chengxun`, `wecom`): the platform.
+    pub spec: String,
+    pub operation_id: String,
+    pub method: String,
+    pub path: String,
+    pub summary: String,
+    /// `x-one-shot: true`: the platform acts on it once; never sent twice.
+    pub one_shot: bool,
+}
+
+/// Every operation of `spec`, in path order.
+pub fn operations(spec_name: &str, spec: &OpenAPI) -> Result<Vec<OperationFact>, String> {
+    let mut out = Vec::new();
+    for (path, item) in spec.paths.iter() {
+        let ReferenceOr::Item(item) = item else { continue };
+        for (method, op) in item.iter() {
+            let place = format!("paths.{path}.{method}");
+            let operation_id = op
+                .operation_id
+                .clone()
+                .ok_or_else(|| format!("{place}: every operation needs an operationId"))?;
+            let one_shot = match op.extensions.get("x-one-shot") {
+                None => false,
+                Some(serde_json::Value::Bool(b)) => *b,
+                Some(other) => return Err(format!("{place}: `x-one-shot` must be true or false, not {other}")),
+            };
+            out.push(OperationFact {
+                spec: spec_name.to_string(),
+                operation_id,
+                method: method.to_uppercase(),
+                path: path.clone(),
+                summary: op.summary.clone().unwrap_or_default(),
+                one_shot,
+            });
+        }
+    }
+    Ok(out)
+}
+
+/// The public `Operation` enum over every spec's operations: one variant per
+/// operationId, with its platform and whether it is one-shot.
+pub fn operations_code(ops: &[OperationFact]) -> String {
+    let variant = |op: &OperationFact| camel(&op.operation_id);
+    let platform = |op: &OperationFact| camel(&op.spec);
+    let mut out = String::from("// Generated by build.rs from openapi/. Do not edit.\n");
+    out.push_str(
+        "/// The operation a call made: its platform and whether it is one-shot.\n\
+         /// One variant per operation of the specs in `openapi/`.\n\
+         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]\n#[non_exhaustive]\npub enum Operation {\n",
+    );
+    for op in ops {
+        let note = if op.one_shot {
+            " One-shot (`x-one-shot`): never sent twice."
+        } else {
+            ""
+        };
+        writeln!(
+            out,
+            "    /// {} `{} {}` ({}).{note}\n    {},",
+            op.spec,
+            op.method,
+            op.path,
+            op.summary,
+            variant(op)
+        )
+        .unwrap();
+    }
+    out.push_str("}\n\nimpl Operation {\n");
+    out.push_str("    /// The platform this operation belongs to.\n    pub fn platform(self) -> crate::Platform {\n        match self {\n");
+    for op in ops {
+        writeln!(out, "            Operation::{} => crate::Platform::{},", variant(op), platform(op)).unwrap();
+    }
+    out.push_str("        }\n    }\n\n");
+    out.push_str(
+        "    /// True when sending the request twice can do harm: the platform acts on\n    \
+         /// it once and answers a second one with an error (`x-one-shot` in the spec).\n    \
+         pub fn is_one_shot(self) -> bool {\n        matches!(self, ",
+    );
+    let one_shot: Vec<String> = ops.iter().filter(|o| o.one_shot).map(|o| format!("Operation::{}", variant(o))).collect();
+    out.push_str(&one_shot.join(" | "));
+    out.push_str(")\n    }\n\n");
+    out.push_str("    /// The operationId in the spec.\n    pub fn as_str(self) -> &'static str {\n        match self {\n");
+    for op in ops {
+        writeln!(out, "            Operation::{} => {:?},", variant(op), op.operation_id).unwrap();
+    }
+    out.push_str("        }\n    }\n}\n");
+    out
+}
+
+fn camel(name: &str) -> String {
+    name.split(|c: char| !c.is_ascii_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .map(|w| {
+            let mut chars = w.chars();
+            let first = chars.next().unwrap().to_ascii_uppercase();
+            std::iter::once(first).chain(chars).collect::<String>()
+        })
+        .collect()
 }
 
 /// YAML → OpenAPI, with the line of a syntax error and the path of a
@@ -238,7 +431,7 @@ pub fn spec_facts(spec: &OpenAPI) -> Result<String, String> {
                     }
                     continue;
                 }
-                rules.insert(data.name.clone(), (place.clone(), st.clone()));
+                insert_rule(&mut rules, &data.name, place.clone(), st)?;
             }
             if let Some(ReferenceOr::Item(body)) = &op.request_body {
                 for m in body.content.values() {
@@ -250,7 +443,7 @@ pub fn spec_facts(spec: &OpenAPI) -> Result<String, String> {
                     for (name, prop) in &o.properties {
                         let prop = resolve(spec, &prop.clone().unbox())?;
                         if let SchemaKind::Type(Type::String(st)) = &prop.schema_kind {
-                            rules.insert(name.clone(), (format!("{place}.requestBody"), st.clone()));
+                            insert_rule(&mut rules, name, format!("{place}.requestBody"), st)?;
                         }
                     }
                 }
@@ -269,6 +462,27 @@ pub fn spec_facts(spec: &OpenAPI) -> Result<String, String> {
         .unwrap();
     }
     Ok(out)
+}
+
+/// Records the length rule of input `name`; the same name must have the same
+/// limits everywhere (the hand-written layer checks one rule per name).
+fn insert_rule(
+    rules: &mut BTreeMap<String, (String, StringType)>,
+    name: &str,
+    place: String,
+    st: &StringType,
+) -> Result<(), String> {
+    let limits = |s: &StringType| (s.min_length, s.max_length);
+    if let Some((first, existing)) = rules.get(name) {
+        if limits(existing) != limits(st) {
+            return Err(format!(
+                "{place}: input `{name}` has other length limits than at {first}: give it the same minLength/maxLength everywhere"
+            ));
+        }
+        return Ok(());
+    }
+    rules.insert(name.to_string(), (place, st.clone()));
+    Ok(())
 }
 
 fn resolve(spec: &OpenAPI, schema: &ReferenceOr<Schema>) -> Result<Schema, String> {

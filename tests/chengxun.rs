@@ -152,7 +152,8 @@ async fn an_error_code_without_corp_secret_is_the_platform_error_not_a_decode_er
     assert!(matches!(err, Error::Platform { code: 40006, .. }), "{err:?}");
     assert_eq!(
         err.to_string(),
-        "chengxun exchange_corp_secret: platform error 40006: 预授权码过期 (预授权码过期)"
+        "chengxun exchange_corp_secret: platform error 40006: 预授权码过期",
+        "the catalog meaning is not repeated when the platform says the same"
     );
     assert!(!err.is_retryable());
     assert!(!err.request_may_have_been_processed());

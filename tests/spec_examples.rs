@@ -12,6 +12,27 @@ fn decode(spec: &str, schema: &str, example: &Value) -> Result<(), serde_json::E
         ("chengxun", "CorpSecretResponse") => {
             serde_json::from_value::<chengxun::types::CorpSecretResponse>(v).map(drop)
         }
+        ("chengxun", "ChengxunError") => serde_json::from_value::<chengxun::types::ChengxunError>(v).map(drop),
+        ("wecom", "ErrcodeAnswer") => serde_json::from_value::<wecom::types::ErrcodeAnswer>(v).map(drop),
+        ("wecom", "GetSuiteTokenRequest") => serde_json::from_value::<wecom::types::GetSuiteTokenRequest>(v).map(drop),
+        ("wecom", "SuiteAccessTokenAnswer") => {
+            serde_json::from_value::<wecom::types::SuiteAccessTokenAnswer>(v).map(drop)
+        }
+        ("wecom", "PreAuthCodeAnswer") => serde_json::from_value::<wecom::types::PreAuthCodeAnswer>(v).map(drop),
+        ("wecom", "SetSessionInfoRequest") => {
+            serde_json::from_value::<wecom::types::SetSessionInfoRequest>(v).map(drop)
+        }
+        ("wecom", "GetPermanentCodeRequest") => {
+            serde_json::from_value::<wecom::types::GetPermanentCodeRequest>(v).map(drop)
+        }
+        ("wecom", "PermanentCodeAnswer") => serde_json::from_value::<wecom::types::PermanentCodeAnswer>(v).map(drop),
+        ("wecom", "PermanentCodeV2Answer") => {
+            serde_json::from_value::<wecom::types::PermanentCodeV2Answer>(v).map(drop)
+        }
+        ("wecom", "GetCorpTokenRequest") => serde_json::from_value::<wecom::types::GetCorpTokenRequest>(v).map(drop),
+        ("wecom", "CorpAccessTokenAnswer") => {
+            serde_json::from_value::<wecom::types::CorpAccessTokenAnswer>(v).map(drop)
+        }
         ("wecom", "GetAuthInfoRequest") => serde_json::from_value::<wecom::types::GetAuthInfoRequest>(v).map(drop),
         ("wecom", "GetAuthInfoResponse") => serde_json::from_value::<wecom::types::GetAuthInfoResponse>(v).map(drop),
         ("wecom", "DealerCorpInfo") => serde_json::from_value::<wecom::types::DealerCorpInfo>(v).map(drop),
@@ -26,7 +47,13 @@ fn decode(spec: &str, schema: &str, example: &Value) -> Result<(), serde_json::E
     }
 }
 
+/// The schema an example illustrates: the `$ref`, or for an answer written
+/// as `anyOf: [<success>, <error envelope>]` the success branch (the first).
 fn schema_name(schema: &Value) -> Option<&str> {
+    let schema = match schema.get("anyOf") {
+        Some(branches) => branches.get(0)?,
+        None => schema,
+    };
     schema.get("$ref")?.as_str()?.strip_prefix("#/components/schemas/")
 }
 
@@ -70,6 +97,7 @@ fn every_spec_example_decodes_into_its_generated_type() {
             checked += 1;
         }
     }
-    // chengxun: component + response; wecom: component + request + response.
-    assert_eq!(checked, 5);
+    // chengxun: 2 components + 1 response; wecom: 2 components + 7 request
+    // bodies + 8 answers (every operation's request and answer examples).
+    assert_eq!(checked, 20);
 }

@@ -6,10 +6,26 @@ use progenitor_client::{encode_path, ClientHooks, OperationInfo, RequestBuilderE
 /// Types used as operation parameters and responses.
 #[allow(clippy::all)]
 pub mod types {
-    /**The page marks all three fields required, and so does this spec: a
-success always carries corp_secret. An error answer (err_code != 0)
-carries no corp_secret; the client reads err_code/err_msg from such a
-body itself and reports the platform error.*/
+    ///A platform error (HTTP 200 with err_code != 0 and no corp_secret).
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        schemars::JsonSchema
+    )]
+    pub struct ChengxunError {
+        ///错误码 0成功,其他错误码参考后面说明
+        pub err_code: i64,
+        ///错误描述
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub err_msg: ::std::option::Option<::std::string::String>,
+    }
+    /**The success answer. The page marks all three fields required, and so
+does this spec: a success always carries corp_secret. An error answer
+(err_code != 0) carries no corp_secret and is a ChengxunError; the
+client decodes this branch and reads err_code/err_msg from an error
+body itself.*/
     #[derive(
         ::serde::Deserialize,
         ::serde::Serialize,

@@ -34,7 +34,7 @@ pub mod types {
         ///额外通讯录(成员)
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
         pub extra_user: ::std::vec::Vec<::std::string::String>,
-        ///权限等级. 1:通讯录基本信息只读 2:通讯录全部信息只读 3:通讯录全部信息读写 4:单个基本信息只读 5:通讯录全部信息只写
+        ///权限等级. 1:通讯录基本信息只读 2:通讯录全部信息只读 3:通讯录全部信息读写 4:单个基本信息只读 5:通讯录全部信息只写. 0 for a 代开发 (customized) app in real answers (undocumented)
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub level: ::std::option::Option<i64>,
     }
@@ -77,6 +77,23 @@ pub mod types {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub square_logo_url: ::std::option::Option<::std::string::String>,
     }
+    ///授权方企业信息 (v2 returns only corpid and corp_name)
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        Default,
+        schemars::JsonSchema
+    )]
+    pub struct AuthCorpBrief {
+        ///授权方企业名称,即企业简称
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub corp_name: ::std::option::Option<::std::string::String>,
+        ///授权方企业微信id
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub corpid: ::std::option::Option<::std::string::String>,
+    }
     ///授权方企业信息. 未设置某属性时, 值为空字符串
     #[derive(
         ::serde::Deserialize,
@@ -90,6 +107,8 @@ pub mod types {
         ///授权方企业应用数上限
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub corp_agent_max: ::std::option::Option<i64>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub corp_ex_name: ::std::option::Option<CorpExName>,
         ///授权方企业的主体名称(仅认证或验证过的企业有). 即企业全称. 企业微信将逐步回收该字段
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub corp_full_name: ::std::option::Option<::std::string::String>,
@@ -99,6 +118,9 @@ pub mod types {
         ///授权方企业名称,即企业简称
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub corp_name: ::std::option::Option<::std::string::String>,
+        ///授权方企业圆形头像
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub corp_round_logo_url: ::std::option::Option<::std::string::String>,
         ///企业规模. 当企业未设置该属性时,值为空
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub corp_scale: ::std::option::Option<::std::string::String>,
@@ -114,7 +136,7 @@ pub mod types {
         ///授权方企业用户规模
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub corp_user_max: ::std::option::Option<i64>,
-        ///授权企业在微信插件(原企业号)的二维码,可用于关注微信插件
+        ///授权企业在微信插件(原企业号)的二维码,可用于关注微信插件 (v1 only)
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub corp_wxqrcode: ::std::option::Option<::std::string::String>,
         ///授权方企业微信id
@@ -143,6 +165,81 @@ pub mod types {
         ///授权的应用信息,注意是一个数组,但仅旧的多应用套件授权时会返回多个agent,对新的单应用授权,永远只返回一个agent
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
         pub agent: ::std::vec::Vec<AuthAgent>,
+    }
+    ///授权管理员的信息,可能不返回
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        Default,
+        schemars::JsonSchema
+    )]
+    pub struct AuthUserInfo {
+        ///授权管理员的头像url,可能为空
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub avatar: ::std::option::Option<::std::string::String>,
+        ///授权管理员的name,可能为空
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub name: ::std::option::Option<::std::string::String>,
+        ///授权管理员的open_userid,可能为空
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub open_userid: ::std::option::Option<::std::string::String>,
+        ///授权管理员的userid,可能为空
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub userid: ::std::option::Option<::std::string::String>,
+    }
+    ///get_corp_token 的成功返回. access_token and expires_in are guaranteed on success.
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        schemars::JsonSchema
+    )]
+    pub struct CorpAccessTokenAnswer {
+        ///授权方(企业)access_token,最长为512字节
+        pub access_token: crate::Secret,
+        ///返回码. Absent or 0 means success.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub errcode: ::std::option::Option<i64>,
+        ///对返回码的文本描述内容
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub errmsg: ::std::option::Option<::std::string::String>,
+        ///授权方(企业)access_token超时时间(秒)
+        pub expires_in: i64,
+    }
+    ///企业其他认证的企业简称 (v2). 仅认证企业才有
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        Default,
+        schemars::JsonSchema
+    )]
+    pub struct CorpExName {
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub name_list: ::std::option::Option<CorpExNameList>,
+    }
+    ///企业其他认证的企业简称列表(不包括corp_name)
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        schemars::JsonSchema
+    )]
+    #[serde(untagged)]
+    pub enum CorpExNameList {
+        String(::std::string::String),
+        Array(::std::vec::Vec<::std::string::String>),
+    }
+    impl ::std::convert::From<::std::vec::Vec<::std::string::String>>
+    for CorpExNameList {
+        fn from(value: ::std::vec::Vec<::std::string::String>) -> Self {
+            Self::Array(value)
+        }
     }
     ///代理服务商企业信息. 应用被代理后才有该信息
     #[derive(
@@ -208,6 +305,23 @@ pub mod types {
     pub struct EditionInfo {
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
         pub agent: ::std::vec::Vec<EditionAgent>,
+    }
+    /**The envelope of every answer: alone, a platform error (HTTP 200 with
+errcode != 0; decide by errcode, never by errmsg), or the whole
+answer of set_session_info (errcode 0).*/
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        schemars::JsonSchema
+    )]
+    pub struct ErrcodeAnswer {
+        ///返回码 (0 成功)
+        pub errcode: i64,
+        ///对返回码的文本描述内容. Informational only.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub errmsg: ::std::option::Option<::std::string::String>,
     }
     /**Deviation from the seed page: it marks only permanent_code required;
 the official page (and the platform) require both fields.*/
@@ -292,7 +406,7 @@ the official page (and the platform) require both fields.*/
                 })
         }
     }
-    ///获取企业授权信息的返回. Every field may be absent.
+    ///获取企业授权信息 (v1 and v2) 的成功返回. Every field may be absent.
     #[derive(
         ::serde::Deserialize,
         ::serde::Serialize,
@@ -317,6 +431,320 @@ the official page (and the platform) require both fields.*/
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub errmsg: ::std::option::Option<::std::string::String>,
     }
+    ///`GetCorpTokenRequest`
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        schemars::JsonSchema
+    )]
+    pub struct GetCorpTokenRequest {
+        ///授权方corpid
+        pub auth_corpid: GetCorpTokenRequestAuthCorpid,
+        ///永久授权码,通过get_permanent_code获取
+        pub permanent_code: crate::Secret,
+    }
+    ///授权方corpid
+    #[derive(
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        Eq,
+        Hash,
+        Ord,
+        PartialEq,
+        PartialOrd,
+        schemars::JsonSchema
+    )]
+    #[serde(transparent)]
+    pub struct GetCorpTokenRequestAuthCorpid(::std::string::String);
+    impl ::std::ops::Deref for GetCorpTokenRequestAuthCorpid {
+        type Target = ::std::string::String;
+        fn deref(&self) -> &::std::string::String {
+            &self.0
+        }
+    }
+    impl ::std::convert::From<GetCorpTokenRequestAuthCorpid> for ::std::string::String {
+        fn from(value: GetCorpTokenRequestAuthCorpid) -> Self {
+            value.0
+        }
+    }
+    impl ::std::str::FromStr for GetCorpTokenRequestAuthCorpid {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            if value.chars().count() > 256usize {
+                return Err("longer than 256 characters".into());
+            }
+            if value.chars().count() < 1usize {
+                return Err("shorter than 1 characters".into());
+            }
+            Ok(Self(value.to_string()))
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for GetCorpTokenRequestAuthCorpid {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String>
+    for GetCorpTokenRequestAuthCorpid {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for GetCorpTokenRequestAuthCorpid {
+        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+        where
+            D: ::serde::Deserializer<'de>,
+        {
+            ::std::string::String::deserialize(deserializer)?
+                .parse()
+                .map_err(|e: self::error::ConversionError| {
+                    <D::Error as ::serde::de::Error>::custom(e.to_string())
+                })
+        }
+    }
+    ///`GetPermanentCodeRequest`
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        schemars::JsonSchema
+    )]
+    pub struct GetPermanentCodeRequest {
+        ///临时授权码,会在授权成功时附加在redirect_uri中跳转回第三方服务商网站,或通过授权成功通知回调推送给服务商。长度为64至512个字节。临时授权码一次有效
+        pub auth_code: crate::Secret,
+    }
+    ///`GetSuiteTokenRequest`
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        schemars::JsonSchema
+    )]
+    pub struct GetSuiteTokenRequest {
+        ///第三方应用id或者代开发应用模板id。第三方应用以ww或wx开头应用id(对应于旧的以tj开头的套件id);代开发应用以dk开头
+        pub suite_id: GetSuiteTokenRequestSuiteId,
+        ///第三方应用secret 或者代开发应用模板secret
+        pub suite_secret: crate::Secret,
+        ///企业微信后台推送的ticket (每十分钟推送, 有效期30分钟; 请永远使用最新接收到的suite_ticket)
+        pub suite_ticket: crate::Secret,
+    }
+    ///第三方应用id或者代开发应用模板id。第三方应用以ww或wx开头应用id(对应于旧的以tj开头的套件id);代开发应用以dk开头
+    #[derive(
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        Eq,
+        Hash,
+        Ord,
+        PartialEq,
+        PartialOrd,
+        schemars::JsonSchema
+    )]
+    #[serde(transparent)]
+    pub struct GetSuiteTokenRequestSuiteId(::std::string::String);
+    impl ::std::ops::Deref for GetSuiteTokenRequestSuiteId {
+        type Target = ::std::string::String;
+        fn deref(&self) -> &::std::string::String {
+            &self.0
+        }
+    }
+    impl ::std::convert::From<GetSuiteTokenRequestSuiteId> for ::std::string::String {
+        fn from(value: GetSuiteTokenRequestSuiteId) -> Self {
+            value.0
+        }
+    }
+    impl ::std::str::FromStr for GetSuiteTokenRequestSuiteId {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            if value.chars().count() > 256usize {
+                return Err("longer than 256 characters".into());
+            }
+            if value.chars().count() < 1usize {
+                return Err("shorter than 1 characters".into());
+            }
+            Ok(Self(value.to_string()))
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for GetSuiteTokenRequestSuiteId {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String> for GetSuiteTokenRequestSuiteId {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for GetSuiteTokenRequestSuiteId {
+        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+        where
+            D: ::serde::Deserializer<'de>,
+        {
+            ::std::string::String::deserialize(deserializer)?
+                .parse()
+                .map_err(|e: self::error::ConversionError| {
+                    <D::Error as ::serde::de::Error>::custom(e.to_string())
+                })
+        }
+    }
+    /**get_permanent_code (v1) 的成功返回. permanent_code is guaranteed on
+success; access_token and expires_in are absent for 代开发自建应用.*/
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        schemars::JsonSchema
+    )]
+    pub struct PermanentCodeAnswer {
+        ///授权方(企业)access_token,最长为512字节。代开发自建应用不返回
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub access_token: ::std::option::Option<crate::Secret>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub auth_corp_info: ::std::option::Option<AuthCorpInfo>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub auth_info: ::std::option::Option<AuthInfo>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub auth_user_info: ::std::option::Option<AuthUserInfo>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub dealer_corp_info: ::std::option::Option<DealerCorpInfo>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub edition_info: ::std::option::Option<EditionInfo>,
+        ///返回码. Absent or 0 means success.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub errcode: ::std::option::Option<i64>,
+        ///对返回码的文本描述内容
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub errmsg: ::std::option::Option<::std::string::String>,
+        ///授权方(企业)access_token超时时间(秒)
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub expires_in: ::std::option::Option<i64>,
+        ///企业微信永久授权码,最长为512字节. 第三方服务商需妥善保管
+        pub permanent_code: crate::Secret,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub register_code_info: ::std::option::Option<RegisterCodeInfo>,
+        ///安装应用时,扫码或者授权链接中带的state值
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub state: ::std::option::Option<::std::string::String>,
+    }
+    ///get_permanent_code v2 的成功返回. permanent_code is guaranteed on success.
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        schemars::JsonSchema
+    )]
+    pub struct PermanentCodeV2Answer {
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub auth_corp_info: ::std::option::Option<AuthCorpBrief>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub auth_user_info: ::std::option::Option<AuthUserInfo>,
+        ///返回码. Absent or 0 means success.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub errcode: ::std::option::Option<i64>,
+        ///对返回码的文本描述内容
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub errmsg: ::std::option::Option<::std::string::String>,
+        ///企业微信永久授权码,最长为512字节
+        pub permanent_code: crate::Secret,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub register_code_info: ::std::option::Option<RegisterCodeInfo>,
+        ///安装应用时,扫码或者授权链接中带的state值
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub state: ::std::option::Option<::std::string::String>,
+    }
+    ///get_pre_auth_code 的成功返回.
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        schemars::JsonSchema
+    )]
+    pub struct PreAuthCodeAnswer {
+        ///返回码. Absent or 0 means success.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub errcode: ::std::option::Option<i64>,
+        ///对返回码的文本描述内容
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub errmsg: ::std::option::Option<::std::string::String>,
+        ///有效期(秒)
+        pub expires_in: i64,
+        ///预授权码,最长为512字节
+        pub pre_auth_code: crate::Secret,
+    }
+    ///推广二维码安装相关信息,扫推广二维码安装时返回。成员授权时暂不支持
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        Default,
+        schemars::JsonSchema
+    )]
+    pub struct RegisterCodeInfo {
+        ///注册码
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub register_code: ::std::option::Option<crate::Secret>,
+        ///仅当获取注册码指定该字段时才返回
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub state: ::std::option::Option<::std::string::String>,
+        ///推广包ID
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub template_id: ::std::option::Option<::std::string::String>,
+    }
+    ///本次授权过程中需要用到的会话信息
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        Default,
+        schemars::JsonSchema
+    )]
+    pub struct SessionInfo {
+        ///允许进行授权的应用id,如1、2、3, 不填或者填空数组都表示允许授权套件内所有应用(仅旧的多应用套件可传此参数,新开发者可忽略)
+        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
+        pub appid: ::std::vec::Vec<i64>,
+        ///授权类型:0 正式授权, 1 测试授权。 默认值为0。注意,请确保应用在正式发布后的授权类型为"正式授权"
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub auth_type: ::std::option::Option<i64>,
+    }
+    ///`SetSessionInfoRequest`
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        schemars::JsonSchema
+    )]
+    pub struct SetSessionInfoRequest {
+        ///预授权码
+        pub pre_auth_code: crate::Secret,
+        pub session_info: SessionInfo,
+    }
     ///共享了应用的企业信息,仅当由企业互联或者上下游共享应用触发的安装时才返回
     #[derive(
         ::serde::Deserialize,
@@ -333,6 +761,26 @@ the official page (and the platform) require both fields.*/
         ///共享了应用的类型,0表示企业互联,1表示上下游
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub share_type: ::std::option::Option<i64>,
+    }
+    ///get_suite_token 的成功返回. suite_access_token and expires_in are guaranteed on success.
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        schemars::JsonSchema
+    )]
+    pub struct SuiteAccessTokenAnswer {
+        ///返回码. Absent or 0 means success.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub errcode: ::std::option::Option<i64>,
+        ///对返回码的文本描述内容
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub errmsg: ::std::option::Option<::std::string::String>,
+        ///有效期(秒)
+        pub expires_in: i64,
+        ///第三方或者代开发应用模板access_token,最长为512字节
+        pub suite_access_token: crate::Secret,
     }
     /// Error types.
     pub mod error {
@@ -368,11 +816,11 @@ the official page (and the platform) require both fields.*/
     }
 }
 #[derive(Clone, Debug)]
-/**Client for 企业微信 第三方应用 获取企业授权信息
+/**Client for 企业微信 第三方应用 应用授权
 
-服务商通过永久授权码获取授权企业的信息、授权的应用、权限与付费版本。
+服务商获取第三方应用凭证、预授权码、企业永久授权码、企业授权信息与企业凭证。
 
-Version: 2022-12-05*/
+Version: 2025-05-21*/
 pub struct Client {
     pub(crate) baseurl: String,
     pub(crate) client: reqwest::Client,
@@ -414,7 +862,7 @@ impl Client {
 }
 impl ClientInfo<crate::client::Hooks> for Client {
     fn api_version() -> &'static str {
-        "2022-12-05"
+        "2025-05-21"
     }
     fn baseurl(&self) -> &str {
         self.baseurl.as_str()
@@ -429,6 +877,264 @@ impl ClientInfo<crate::client::Hooks> for Client {
 impl ClientHooks<crate::client::Hooks> for &Client {}
 #[allow(clippy::all)]
 impl Client {
+    /**获取第三方应用凭证
+
+该API用于获取第三方应用凭证(suite_access_token)。由于第三方服务商可能托管了大量的企业,其安全问题造成的影响会更加严重,故API中除了合法来源IP校验之外,还额外增加了suite_ticket作为安全凭证。获取suite_access_token时,需要suite_ticket参数。suite_ticket由企业微信后台定时推送给"指令回调URL",每十分钟更新一次。suite_ticket实际有效期为30分钟,可以容错连续两次获取suite_ticket失败的情况,但是请永远使用最新接收到的suite_ticket。通过本接口获取的suite_access_token有效期为expires_in秒,开发者需要进行缓存,不可频繁获取。
+
+注意:因历史原因,该接口在调用失败时才返回errcode。没返回errcode视为调用成功。
+No suite_access_token in the query: this is the call that issues it.
+The body must be JSON (form fields answer 40083).
+
+Sends a `POST` request to `/cgi-bin/service/get_suite_token`
+
+*/
+    pub async fn get_suite_token<'a>(
+        &'a self,
+        body: &'a types::GetSuiteTokenRequest,
+    ) -> Result<ResponseValue<types::SuiteAccessTokenAnswer>, Error<()>> {
+        let url = format!("{}/cgi-bin/service/get_suite_token", self.baseurl,);
+        let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+        header_map
+            .append(
+                ::reqwest::header::HeaderName::from_static("api-version"),
+                ::reqwest::header::HeaderValue::from_static(Self::api_version()),
+            );
+        #[allow(unused_mut)]
+        let mut request = self
+            .client
+            .post(url)
+            .header(
+                ::reqwest::header::ACCEPT,
+                ::reqwest::header::HeaderValue::from_static("application/json"),
+            )
+            .json(&body)
+            .headers(header_map)
+            .build()?;
+        let info = OperationInfo {
+            operation_id: "get_suite_token",
+        };
+        self.pre(&mut request, &info).await?;
+        let result = self.exec(request, &info).await;
+        self.post(&result, &info).await?;
+        let response = result?;
+        match response.status().as_u16() {
+            200u16 => ResponseValue::from_response(response).await,
+            _ => Err(Error::UnexpectedResponse(response)),
+        }
+    }
+    /**获取预授权码
+
+该API用于获取预授权码。预授权码用于企业授权时的第三方服务商安全验证。
+
+Sends a `GET` request to `/cgi-bin/service/get_pre_auth_code`
+
+Arguments:
+- `suite_access_token`: 第三方应用access_token,最长为512字节
+*/
+    pub async fn get_pre_auth_code<'a>(
+        &'a self,
+        suite_access_token: &'a crate::Secret,
+    ) -> Result<ResponseValue<types::PreAuthCodeAnswer>, Error<()>> {
+        let url = format!("{}/cgi-bin/service/get_pre_auth_code", self.baseurl,);
+        let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+        header_map
+            .append(
+                ::reqwest::header::HeaderName::from_static("api-version"),
+                ::reqwest::header::HeaderValue::from_static(Self::api_version()),
+            );
+        #[allow(unused_mut)]
+        let mut request = self
+            .client
+            .get(url)
+            .header(
+                ::reqwest::header::ACCEPT,
+                ::reqwest::header::HeaderValue::from_static("application/json"),
+            )
+            .query(
+                &progenitor_client::QueryParam::new(
+                    "suite_access_token",
+                    &suite_access_token,
+                ),
+            )
+            .headers(header_map)
+            .build()?;
+        let info = OperationInfo {
+            operation_id: "get_pre_auth_code",
+        };
+        self.pre(&mut request, &info).await?;
+        let result = self.exec(request, &info).await;
+        self.post(&result, &info).await?;
+        let response = result?;
+        match response.status().as_u16() {
+            200u16 => ResponseValue::from_response(response).await,
+            _ => Err(Error::UnexpectedResponse(response)),
+        }
+    }
+    /**设置授权配置
+
+该接口可对某次授权进行配置。可支持测试模式(应用未发布时)。
+
+Idempotent: setting the same configuration twice is harmless.
+
+Sends a `POST` request to `/cgi-bin/service/set_session_info`
+
+Arguments:
+- `suite_access_token`: 第三方应用access_token
+- `body`
+*/
+    pub async fn set_session_info<'a>(
+        &'a self,
+        suite_access_token: &'a crate::Secret,
+        body: &'a types::SetSessionInfoRequest,
+    ) -> Result<ResponseValue<types::ErrcodeAnswer>, Error<()>> {
+        let url = format!("{}/cgi-bin/service/set_session_info", self.baseurl,);
+        let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+        header_map
+            .append(
+                ::reqwest::header::HeaderName::from_static("api-version"),
+                ::reqwest::header::HeaderValue::from_static(Self::api_version()),
+            );
+        #[allow(unused_mut)]
+        let mut request = self
+            .client
+            .post(url)
+            .header(
+                ::reqwest::header::ACCEPT,
+                ::reqwest::header::HeaderValue::from_static("application/json"),
+            )
+            .json(&body)
+            .query(
+                &progenitor_client::QueryParam::new(
+                    "suite_access_token",
+                    &suite_access_token,
+                ),
+            )
+            .headers(header_map)
+            .build()?;
+        let info = OperationInfo {
+            operation_id: "set_session_info",
+        };
+        self.pre(&mut request, &info).await?;
+        let result = self.exec(request, &info).await;
+        self.post(&result, &info).await?;
+        let response = result?;
+        match response.status().as_u16() {
+            200u16 => ResponseValue::from_response(response).await,
+            _ => Err(Error::UnexpectedResponse(response)),
+        }
+    }
+    /**获取企业永久授权码
+
+该API用于使用临时授权码换取授权方的永久授权码,并换取授权信息、企业access_token,临时授权码一次有效。
+
+注意:因历史原因,该接口在调用失败时才返回errcode。没返回errcode视为调用成功。
+One-shot: a second call with the same auth_code answers 40078, so a
+lost answer loses the permanent_code. Prefer v2 in the install flow
+(v1 is slow: "耗时长").
+
+Sends a `POST` request to `/cgi-bin/service/get_permanent_code`
+
+Arguments:
+- `suite_access_token`: 第三方应用access_token
+- `body`
+*/
+    pub async fn get_permanent_code<'a>(
+        &'a self,
+        suite_access_token: &'a crate::Secret,
+        body: &'a types::GetPermanentCodeRequest,
+    ) -> Result<ResponseValue<types::PermanentCodeAnswer>, Error<()>> {
+        let url = format!("{}/cgi-bin/service/get_permanent_code", self.baseurl,);
+        let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+        header_map
+            .append(
+                ::reqwest::header::HeaderName::from_static("api-version"),
+                ::reqwest::header::HeaderValue::from_static(Self::api_version()),
+            );
+        #[allow(unused_mut)]
+        let mut request = self
+            .client
+            .post(url)
+            .header(
+                ::reqwest::header::ACCEPT,
+                ::reqwest::header::HeaderValue::from_static("application/json"),
+            )
+            .json(&body)
+            .query(
+                &progenitor_client::QueryParam::new(
+                    "suite_access_token",
+                    &suite_access_token,
+                ),
+            )
+            .headers(header_map)
+            .build()?;
+        let info = OperationInfo {
+            operation_id: "get_permanent_code",
+        };
+        self.pre(&mut request, &info).await?;
+        let result = self.exec(request, &info).await;
+        self.post(&result, &info).await?;
+        let response = result?;
+        match response.status().as_u16() {
+            200u16 => ResponseValue::from_response(response).await,
+            _ => Err(Error::UnexpectedResponse(response)),
+        }
+    }
+    /**获取企业永久授权码 (v2)
+
+该API用于使用临时授权码换取授权方的永久授权码以及企业信息,临时授权码一次有效。
+
+注:旧获取企业永久授权码接口耗时长,若安装应用流程,开发者拿到临时授权码后同步调用获取永久授权码接口,推荐使用该文档中v2接口,该接口耗时更短。
+v2 leaves out access_token, expires_in, dealer_corp_info, auth_info,
+edition_info and every auth_corp_info field but corpid and corp_name:
+read them with get_auth_info and get_corp_token. One-shot, as v1.
+
+Sends a `POST` request to `/cgi-bin/service/v2/get_permanent_code`
+
+Arguments:
+- `suite_access_token`: 第三方应用access_token
+- `body`
+*/
+    pub async fn get_permanent_code_v2<'a>(
+        &'a self,
+        suite_access_token: &'a crate::Secret,
+        body: &'a types::GetPermanentCodeRequest,
+    ) -> Result<ResponseValue<types::PermanentCodeV2Answer>, Error<()>> {
+        let url = format!("{}/cgi-bin/service/v2/get_permanent_code", self.baseurl,);
+        let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+        header_map
+            .append(
+                ::reqwest::header::HeaderName::from_static("api-version"),
+                ::reqwest::header::HeaderValue::from_static(Self::api_version()),
+            );
+        #[allow(unused_mut)]
+        let mut request = self
+            .client
+            .post(url)
+            .header(
+                ::reqwest::header::ACCEPT,
+                ::reqwest::header::HeaderValue::from_static("application/json"),
+            )
+            .json(&body)
+            .query(
+                &progenitor_client::QueryParam::new(
+                    "suite_access_token",
+                    &suite_access_token,
+                ),
+            )
+            .headers(header_map)
+            .build()?;
+        let info = OperationInfo {
+            operation_id: "get_permanent_code_v2",
+        };
+        self.pre(&mut request, &info).await?;
+        let result = self.exec(request, &info).await;
+        self.post(&result, &info).await?;
+        let response = result?;
+        match response.status().as_u16() {
+            200u16 => ResponseValue::from_response(response).await,
+            _ => Err(Error::UnexpectedResponse(response)),
+        }
+    }
     /**获取企业授权信息
 
 该API用于通过永久授权码换取企业微信的授权信息。永久code的获取,是通过临时授权码使用get_permanent_code 接口获取到的permanent_code。
@@ -473,6 +1179,114 @@ Arguments:
             .build()?;
         let info = OperationInfo {
             operation_id: "get_auth_info",
+        };
+        self.pre(&mut request, &info).await?;
+        let result = self.exec(request, &info).await;
+        self.post(&result, &info).await?;
+        let response = result?;
+        match response.status().as_u16() {
+            200u16 => ResponseValue::from_response(response).await,
+            _ => Err(Error::UnexpectedResponse(response)),
+        }
+    }
+    /**获取企业授权信息 (v2)
+
+该API用于通过永久授权码换取企业微信的授权信息。永久code的获取,是通过临时授权码使用get_permanent_code 接口获取到的permanent_code。
+
+As v1, without auth_corp_info.corp_wxqrcode and with
+auth_corp_info.corp_ex_name. Whether v2 returns edition_info is not
+confirmed; the schema allows it.
+
+Sends a `POST` request to `/cgi-bin/service/v2/get_auth_info`
+
+Arguments:
+- `suite_access_token`: 第三方应用凭证 (get_suite_token 获取, 有效期 2 小时)
+- `body`
+*/
+    pub async fn get_auth_info_v2<'a>(
+        &'a self,
+        suite_access_token: &'a crate::Secret,
+        body: &'a types::GetAuthInfoRequest,
+    ) -> Result<ResponseValue<types::GetAuthInfoResponse>, Error<()>> {
+        let url = format!("{}/cgi-bin/service/v2/get_auth_info", self.baseurl,);
+        let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+        header_map
+            .append(
+                ::reqwest::header::HeaderName::from_static("api-version"),
+                ::reqwest::header::HeaderValue::from_static(Self::api_version()),
+            );
+        #[allow(unused_mut)]
+        let mut request = self
+            .client
+            .post(url)
+            .header(
+                ::reqwest::header::ACCEPT,
+                ::reqwest::header::HeaderValue::from_static("application/json"),
+            )
+            .json(&body)
+            .query(
+                &progenitor_client::QueryParam::new(
+                    "suite_access_token",
+                    &suite_access_token,
+                ),
+            )
+            .headers(header_map)
+            .build()?;
+        let info = OperationInfo {
+            operation_id: "get_auth_info_v2",
+        };
+        self.pre(&mut request, &info).await?;
+        let result = self.exec(request, &info).await;
+        self.post(&result, &info).await?;
+        let response = result?;
+        match response.status().as_u16() {
+            200u16 => ResponseValue::from_response(response).await,
+            _ => Err(Error::UnexpectedResponse(response)),
+        }
+    }
+    /**获取企业凭证
+
+第三方服务商在取得企业的永久授权码后,通过此接口可以获取到企业的access_token。获取后可通过通讯录、应用、消息等企业接口来运营这些应用。此处获得的企业access_token与企业获取access_token拿到的token,本质上是一样的,只不过获取方式不同。
+
+注意:因历史原因,该接口在调用失败时才返回errcode。没返回errcode视为调用成功。
+
+Sends a `POST` request to `/cgi-bin/service/get_corp_token`
+
+Arguments:
+- `suite_access_token`: 第三方应用access_token
+- `body`
+*/
+    pub async fn get_corp_token<'a>(
+        &'a self,
+        suite_access_token: &'a crate::Secret,
+        body: &'a types::GetCorpTokenRequest,
+    ) -> Result<ResponseValue<types::CorpAccessTokenAnswer>, Error<()>> {
+        let url = format!("{}/cgi-bin/service/get_corp_token", self.baseurl,);
+        let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+        header_map
+            .append(
+                ::reqwest::header::HeaderName::from_static("api-version"),
+                ::reqwest::header::HeaderValue::from_static(Self::api_version()),
+            );
+        #[allow(unused_mut)]
+        let mut request = self
+            .client
+            .post(url)
+            .header(
+                ::reqwest::header::ACCEPT,
+                ::reqwest::header::HeaderValue::from_static("application/json"),
+            )
+            .json(&body)
+            .query(
+                &progenitor_client::QueryParam::new(
+                    "suite_access_token",
+                    &suite_access_token,
+                ),
+            )
+            .headers(header_map)
+            .build()?;
+        let info = OperationInfo {
+            operation_id: "get_corp_token",
         };
         self.pre(&mut request, &info).await?;
         let result = self.exec(request, &info).await;

@@ -1,0 +1,108 @@
+//! What the token calls return: a secret and how long it lives.
+
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use crate::response::Call;
+use crate::{Error, Secret};
+
+/// A `suite_access_token` ([`Client::get_suite_token`]) or a corp
+/// `access_token` ([`Client::get_corp_token`]).
+///
+/// Serializes as the platform writes it: `{"access_token": "…",
+/// "expires_in": 7200}` (seconds). `Debug` never shows the token.
+///
+/// [`Client::get_suite_token`]: super::Client::get_suite_token
+/// [`Client::get_corp_token`]: super::Client::get_corp_token
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct AccessToken {
+    /// The token.
+    pub access_token: Secret,
+    /// How long it is valid from when WeCom answered.
+    #[serde(with = "seconds")]
+    #[schemars(with = "u64")]
+    pub expires_in: Duration,
+}
+
+impl AccessToken {
+    pub(crate) fn new(call: &Call<'_>, access_token: Secret, expires_in: i64) -> Result<Self, Error> {
+        Ok(Self {
+            access_token: nonempty(call, access_token, "access token")?,
+            expires_in: lifetime(call, expires_in)?,
+        })
+    }
+}
+
+/// A pre-auth code ([`Client::get_pre_auth_code`]) for one install link.
+///
+/// [`Client::get_pre_auth_code`]: super::Client::get_pre_auth_code
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[non_exhaustive]
+pub struct PreAuthCode {
+    /// The code.
+    pub pre_auth_code: Secret,
+    /// How long it is valid (1200 s in WeCom's example).
+    #[serde(with = "seconds")]
+    #[schemars(with = "u64")]
+    pub expires_in: Duration,
+}
+
+impl PreAuthCode {
+    pub(crate) fn new(call: &Call<'_>, pre_auth_code: Secret, expires_in: i64) -> Result<Self, Error> {
+        Ok(Self {
+            pre_auth_code: nonempty(call, pre_auth_code, "pre_auth_code")?,
+            expires_in: lifetime(call, expires_in)?,
+        })
+    }
+}
+
+/// The kind of authorization an install grants ([`Client::set_session_info`]).
+///
+/// [`Client::set_session_info`]: super::Client::set_session_info
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
+pub enum AuthType {
+    /// 正式授权 (`auth_type` 0, WeCom's default): required once the app is
+    /// released.
+    Formal,
+    /// 测试授权 (`auth_type` 1): installs of an unreleased app.
+    Test,
+}
+
+impl AuthType {
+    /// The `auth_type` WeCom expects.
+    pub fn code(self) -> i64 {
+        match self {
+            AuthType::Formal => 0,
+            AuthType::Test => 1,
+        }
+    }
+}
+
+fn nonempty(call: &Call<'_>, value: Secret, field: &str) -> Result<Secret, Error> {
+    if value.is_empty() {
+        return Err(call.decode_error(format!("the answer's {field} is empty")));
+    }
+    Ok(value)
+}
+
+fn lifetime(call: &Call<'_>, seconds: i64) -> Result<Duration, Error> {
+    u64::try_from(seconds)
+        .map(Duration::from_secs)
+        .map_err(|_| call.decode_error(format!("expires_in is negative ({seconds})")))
+}
+
+/// `Duration` as whole seconds, as WeCom's `expires_in`.
+mod seconds {
+    use std::time::Duration;
+
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub(super) fn serialize<S: Serializer>(value: &Duration, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_u64(value.as_secs())
+    }
+
+    pub(super) fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Duration, D::Error> {
+        u64::deserialize(deserializer).map(Duration::from_secs)
+    }
+}
