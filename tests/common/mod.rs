@@ -14,6 +14,12 @@ pub const CORP_SECRET: &str = "SENTINEL-corp-secret-c4e2-00000000000000000000000
 pub const SUITE_ACCESS_TOKEN: &str = "SENTINEL-suite-access-token-55aa";
 pub const PERMANENT_CODE: &str = "SENTINEL-permanent-code-e1e1";
 pub const AUTH_CORPID: &str = "wwcorp0001";
+pub const SUITE_ID: &str = "wwsuite0001";
+pub const SUITE_SECRET: &str = "SENTINEL-suite-secret-0b0b";
+pub const SUITE_TICKET: &str = "SENTINEL-suite-ticket-3c3c";
+pub const PRE_AUTH_CODE: &str = "SENTINEL-pre-auth-code-4d4d";
+pub const AUTH_CODE: &str = "SENTINEL-auth-code-5e5e-000000000000000000000000000000000000000000000000";
+pub const CORP_ACCESS_TOKEN: &str = "SENTINEL-corp-access-token-6f6f";
 
 pub const SECRETS: &[&str] = &[
     CORP_AUTHORIZATION,
@@ -21,6 +27,11 @@ pub const SECRETS: &[&str] = &[
     CORP_SECRET,
     SUITE_ACCESS_TOKEN,
     PERMANENT_CODE,
+    SUITE_SECRET,
+    SUITE_TICKET,
+    PRE_AUTH_CODE,
+    AUTH_CODE,
+    CORP_ACCESS_TOKEN,
 ];
 
 /// The default policy (3 attempts), with millisecond delays to keep tests fast.
