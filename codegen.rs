@@ -65,7 +65,9 @@ pub fn client_view(spec: &OpenAPI) -> Result<OpenAPI, String> {
         ];
         for (method, op) in ops.into_iter().filter_map(|(m, op)| op.as_mut().map(|op| (m, op))) {
             for (status, response) in op.responses.responses.iter_mut() {
-                let ReferenceOr::Item(response) = response else { continue };
+                let ReferenceOr::Item(response) = response else {
+                    continue;
+                };
                 for (media, content) in response.content.iter_mut() {
                     let place = format!("paths.{path}.{method}.responses.{status}.{media}");
                     if let Some(schema) = &mut content.schema {
@@ -82,12 +84,16 @@ pub fn client_view(spec: &OpenAPI) -> Result<OpenAPI, String> {
 
 /// `#/components/schemas/<name>` of every schema marked `x-error-envelope`.
 fn error_envelopes(spec: &OpenAPI) -> Vec<String> {
-    let Some(components) = &spec.components else { return Vec::new() };
+    let Some(components) = &spec.components else {
+        return Vec::new();
+    };
     components
         .schemas
         .iter()
         .filter(|(_, s)| match s {
-            ReferenceOr::Item(s) => s.schema_data.extensions.get("x-error-envelope") == Some(&serde_json::Value::Bool(true)),
+            ReferenceOr::Item(s) => {
+                s.schema_data.extensions.get("x-error-envelope") == Some(&serde_json::Value::Bool(true))
+            }
             ReferenceOr::Reference { .. } => false,
         })
         .map(|(name, _)| format!("#/components/schemas/{name}"))
@@ -195,7 +201,13 @@ pub fn operations_code(ops: &[OperationFact]) -> String {
     out.push_str("}\n\nimpl Operation {\n");
     out.push_str("    /// The platform this operation belongs to.\n    pub fn platform(self) -> crate::Platform {\n        match self {\n");
     for op in ops {
-        writeln!(out, "            Operation::{} => crate::Platform::{},", variant(op), platform(op)).unwrap();
+        writeln!(
+            out,
+            "            Operation::{} => crate::Platform::{},",
+            variant(op),
+            platform(op)
+        )
+        .unwrap();
     }
     out.push_str("        }\n    }\n\n");
     out.push_str(
@@ -203,10 +215,16 @@ pub fn operations_code(ops: &[OperationFact]) -> String {
          /// it once and answers a second one with an error (`x-one-shot` in the spec).\n    \
          pub fn is_one_shot(self) -> bool {\n        matches!(self, ",
     );
-    let one_shot: Vec<String> = ops.iter().filter(|o| o.one_shot).map(|o| format!("Operation::{}", variant(o))).collect();
+    let one_shot: Vec<String> = ops
+        .iter()
+        .filter(|o| o.one_shot)
+        .map(|o| format!("Operation::{}", variant(o)))
+        .collect();
     out.push_str(&one_shot.join(" | "));
     out.push_str(")\n    }\n\n");
-    out.push_str("    /// The operationId in the spec.\n    pub fn as_str(self) -> &'static str {\n        match self {\n");
+    out.push_str(
+        "    /// The operationId in the spec.\n    pub fn as_str(self) -> &'static str {\n        match self {\n",
+    );
     for op in ops {
         writeln!(out, "            Operation::{} => {:?},", variant(op), op.operation_id).unwrap();
     }

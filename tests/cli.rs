@@ -16,6 +16,7 @@ fn cli() -> Command {
         "CHENGXUN_TEMP_CORP_SECRET",
         "WECOM_SUITE_ACCESS_TOKEN",
         "WECOM_PERMANENT_CODE",
+        "WECOM_AUTH_CODE",
     ] {
         cmd.env_remove(var);
     }
@@ -355,4 +356,155 @@ fn every_command_has_help_with_an_example() {
         let (help, _) = run(cli().args(args), 0);
         assert!(help.contains("Example:\n  corp-auth "), "{args:?}: {help}");
     }
+}
+
+// --- wecom permanent-code and install-url ---------------------------------------
+
+fn permanent_code(base_url: &str, out: &Path, extra: &[&str]) -> Command {
+    let mut cmd = cli();
+    cmd.env("WECOM_SUITE_ACCESS_TOKEN", SUITE_ACCESS_TOKEN)
+        .env("WECOM_AUTH_CODE", AUTH_CODE)
+        .args([
+            "--base-url",
+            base_url,
+            "--timeout",
+            "1",
+            "wecom",
+            "permanent-code",
+            "--out",
+        ])
+        .arg(out)
+        .args(extra);
+    cmd
+}
+
+#[test]
+fn permanent_code_writes_a_new_0600_file_with_v2_by_default_and_v1_on_request() {
+    for (flag, path) in [
+        (None, "/cgi-bin/service/v2/get_permanent_code"),
+        (Some("--v1"), "/cgi-bin/service/get_permanent_code"),
+    ] {
+        let server = MockServer::start();
+        let mock = server.mock(|when, then| {
+            when.method(POST)
+                .path(path)
+                .query_param("suite_access_token", SUITE_ACCESS_TOKEN)
+                .json_body(json!({"auth_code": AUTH_CODE}));
+            then.status(200)
+                .json_body(json!({"errcode": 0, "errmsg": "ok", "permanent_code": PERMANENT_CODE,
+                "auth_corp_info": {"corpid": AUTH_CORPID, "corp_name": "示例企业"}}));
+        });
+        let dir = temp_dir(if flag.is_some() { "pc-v1" } else { "pc-v2" });
+        let out = dir.join("corp.permanent-code");
+        let (stdout, _) = run(&mut permanent_code(&server.base_url(), &out, flag.as_slice()), 0);
+        assert_eq!(std::fs::read_to_string(&out).unwrap(), PERMANENT_CODE);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt as _;
+            assert_eq!(std::fs::metadata(&out).unwrap().permissions().mode() & 0o777, 0o600);
+        }
+        assert_eq!(
+            stdout,
+            format!(
+                "permanent_code for corp {AUTH_CORPID} 示例企业 written to {} (SE…e1)\n",
+                out.display()
+            )
+        );
+        assert_eq!(files_in(&dir), vec!["corp.permanent-code"]);
+        mock.assert_calls(1);
+    }
+}
+
+#[test]
+fn permanent_code_refuses_an_existing_file_before_sending() {
+    let server = MockServer::start();
+    let mock = server.mock(|when, then| {
+        when.any_request();
+        then.status(200).json_body(json!({"permanent_code": PERMANENT_CODE}));
+    });
+    let dir = temp_dir("pc-exists");
+    let out = dir.join("taken");
+    std::fs::write(&out, "keep me").unwrap();
+    let (_, stderr) = run(&mut permanent_code(&server.base_url(), &out, &[]), 2);
+    assert!(stderr.contains("already exists"), "{stderr}");
+    assert_eq!(std::fs::read_to_string(&out).unwrap(), "keep me");
+    mock.assert_calls(0);
+}
+
+#[test]
+fn permanent_code_is_sent_once_on_a_timeout_and_says_the_auth_code_may_be_spent() {
+    // The server runs on this runtime's worker threads while the CLI runs.
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let (url, accepted) = rt.block_on(silent_server());
+    let dir = temp_dir("pc-timeout");
+    let out = dir.join("code");
+    let (_, stderr) = run(&mut permanent_code(&url, &out, &[]), 4);
+    assert!(stderr.contains("the auth_code may have been consumed"), "{stderr}");
+    assert_eq!(accepted.load(std::sync::atomic::Ordering::SeqCst), 1, "sent once");
+    assert!(files_in(&dir).is_empty(), "nothing left behind");
+}
+
+#[test]
+fn install_url_gets_a_pre_auth_code_sets_the_session_and_prints_the_link() {
+    let server = MockServer::start();
+    let pre = server.mock(|when, then| {
+        when.method(GET)
+            .path("/cgi-bin/service/get_pre_auth_code")
+            .query_param("suite_access_token", SUITE_ACCESS_TOKEN);
+        then.status(200)
+            .json_body(json!({"errcode": 0, "pre_auth_code": "preAuthCode01", "expires_in": 1200}));
+    });
+    let session = server.mock(|when, then| {
+        when.method(POST)
+            .path("/cgi-bin/service/set_session_info")
+            .json_body(json!({"pre_auth_code": "preAuthCode01", "session_info": {"auth_type": 1}}));
+        then.status(200).json_body(json!({"errcode": 0, "errmsg": "ok"}));
+    });
+    let mut cmd = cli();
+    cmd.env("WECOM_SUITE_ACCESS_TOKEN", SUITE_ACCESS_TOKEN).args([
+        "--base-url",
+        &server.base_url(),
+        "wecom",
+        "install-url",
+        "--suite-id",
+        "wwsuite01",
+        "--redirect-uri",
+        "https://isv.example/installed",
+        "--state",
+        "a1b2",
+        "--test",
+    ]);
+    let (stdout, _) = run(&mut cmd, 0);
+    assert_eq!(
+        stdout,
+        "https://open.work.weixin.qq.com/3rdapp/install?suite_id=wwsuite01&pre_auth_code=preAuthCode01\
+         &redirect_uri=https%3A%2F%2Fisv.example%2Finstalled&state=a1b2\n"
+    );
+    pre.assert_calls(1);
+    session.assert_calls(1);
+}
+
+#[test]
+fn install_url_refuses_a_bad_state_before_sending() {
+    let server = MockServer::start();
+    let mock = server.mock(|when, then| {
+        when.any_request();
+        then.status(200).json_body(json!({}));
+    });
+    let mut cmd = cli();
+    cmd.env("WECOM_SUITE_ACCESS_TOKEN", SUITE_ACCESS_TOKEN).args([
+        "--base-url",
+        &server.base_url(),
+        "wecom",
+        "install-url",
+        "--suite-id",
+        "wwsuite01",
+        "--redirect-uri",
+        "https://isv.example/installed",
+        "--state",
+        "not-alnum!",
+    ]);
+    let (_, stderr) = run(&mut cmd, 2);
+    assert!(stderr.contains("invalid `state`"), "{stderr}");
+    mock.assert_calls(0);
 }

@@ -133,10 +133,16 @@ async fn both_permanent_code_calls_post_only_the_auth_code() {
                 .json_body(json!({"errcode": 0, "errmsg": "ok", "permanent_code": PERMANENT_CODE}));
         });
         let code = if v2 {
-            let answer = wc(&server).get_permanent_code_v2(SUITE_ACCESS_TOKEN, AUTH_CODE).await.unwrap();
+            let answer = wc(&server)
+                .get_permanent_code_v2(SUITE_ACCESS_TOKEN, AUTH_CODE)
+                .await
+                .unwrap();
             answer.permanent_code
         } else {
-            let answer = wc(&server).get_permanent_code(SUITE_ACCESS_TOKEN, AUTH_CODE).await.unwrap();
+            let answer = wc(&server)
+                .get_permanent_code(SUITE_ACCESS_TOKEN, AUTH_CODE)
+                .await
+                .unwrap();
             answer.permanent_code
         };
         mock.assert_calls(1);
@@ -155,7 +161,8 @@ async fn auth_info_v2_and_corp_token_send_auth_corpid_not_auth_code() {
             .path("/cgi-bin/service/v2/get_auth_info")
             .query_param("suite_access_token", SUITE_ACCESS_TOKEN)
             .json_body(body.clone());
-        then.status(200).json_body(json!({"errcode": 0, "auth_corp_info": {"corpid": AUTH_CORPID}}));
+        then.status(200)
+            .json_body(json!({"errcode": 0, "auth_corp_info": {"corpid": AUTH_CORPID}}));
     });
     let token = server.mock(|when, then| {
         when.method(POST)
@@ -187,10 +194,16 @@ async fn auth_info_v2_and_corp_token_send_auth_corpid_not_auth_code() {
 async fn the_official_v2_permanent_code_example_decodes() {
     let server = MockServer::start_async().await;
     answering(&server, &fixture("official-100776-v2-get-permanent-code.json"));
-    let answer = wc(&server).get_permanent_code_v2(SUITE_ACCESS_TOKEN, AUTH_CODE).await.unwrap();
+    let answer = wc(&server)
+        .get_permanent_code_v2(SUITE_ACCESS_TOKEN, AUTH_CODE)
+        .await
+        .unwrap();
     assert_eq!(answer.permanent_code.expose_secret(), "xxxx");
     let corp = answer.auth_corp_info.as_ref().unwrap();
-    assert_eq!((corp.corpid.as_deref(), corp.corp_name.as_deref()), (Some("xxxx"), Some("name")));
+    assert_eq!(
+        (corp.corpid.as_deref(), corp.corp_name.as_deref()),
+        (Some("xxxx"), Some("name"))
+    );
     let user = answer.auth_user_info.as_ref().unwrap();
     assert_eq!(user.userid.as_deref(), Some("aa"));
     assert_eq!(user.open_userid.as_deref(), Some("xxxxxx"));
@@ -218,7 +231,10 @@ async fn the_official_v1_auth_info_examples_decode() {
     assert_eq!(corp.verified_end_time, Some(1431775834));
     let agents = &info.auth_info.as_ref().unwrap().agent;
     assert_eq!(agents.len(), 2);
-    assert_eq!(agents[0].privilege.as_ref().unwrap().allow_user, vec!["zhansan", "lisi"]);
+    assert_eq!(
+        agents[0].privilege.as_ref().unwrap().allow_user,
+        vec!["zhansan", "lisi"]
+    );
     assert_eq!(agents[1].shared_from.as_ref().unwrap().share_type, Some(0));
 
     let server = MockServer::start_async().await;
@@ -268,11 +284,17 @@ async fn name_list_as_an_array_decodes_too_and_round_trips() {
     let corp = info.auth_corp_info.as_ref().unwrap();
     assert_eq!(corp.corp_round_logo_url.as_deref(), Some("https://p.qlogo.cn/r"));
     let names = corp.corp_ex_name.as_ref().unwrap().name_list.as_ref().unwrap();
-    assert!(matches!(names, CorpExNameList::Array(v) if v == &["简称一", "简称二"]), "{names:?}");
+    assert!(
+        matches!(names, CorpExNameList::Array(v) if v == &["简称一", "简称二"]),
+        "{names:?}"
+    );
     // A customized (代开发) app's privilege level 0 decodes.
     let agent = &info.auth_info.as_ref().unwrap().agent[0];
     assert_eq!(agent.privilege.as_ref().unwrap().level, Some(0));
-    assert_eq!(to_json(&info)["auth_corp_info"]["corp_ex_name"]["name_list"], json!(["简称一", "简称二"]));
+    assert_eq!(
+        to_json(&info)["auth_corp_info"]["corp_ex_name"]["name_list"],
+        json!(["简称一", "简称二"])
+    );
 }
 
 #[tokio::test]
@@ -298,19 +320,26 @@ async fn the_official_v1_edition_example_is_an_excerpt_its_fields_decode_but_a_w
 async fn the_official_v1_permanent_code_answer_decodes_with_the_corp_token() {
     // The example of page 90603, as the spec carries it.
     let server = MockServer::start_async().await;
-    let spec: Value =
-        serde_yaml_ng::from_str(&std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/openapi/wecom.yaml")).unwrap())
-            .unwrap();
+    let spec: Value = serde_yaml_ng::from_str(
+        &std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/openapi/wecom.yaml")).unwrap(),
+    )
+    .unwrap();
     let example = spec
         .pointer("/paths/~1cgi-bin~1service~1get_permanent_code/post/responses/200/content/application~1json/example")
         .unwrap();
     answering(&server, &example.to_string());
-    let answer = wc(&server).get_permanent_code(SUITE_ACCESS_TOKEN, AUTH_CODE).await.unwrap();
+    let answer = wc(&server)
+        .get_permanent_code(SUITE_ACCESS_TOKEN, AUTH_CODE)
+        .await
+        .unwrap();
     assert_eq!(answer.permanent_code.expose_secret(), "xxxx");
     assert_eq!(answer.access_token.as_ref().unwrap().expose_secret(), "xxxxxx");
     assert_eq!(answer.expires_in, Some(7200));
     assert_eq!(answer.auth_user_info.as_ref().unwrap().name.as_deref(), Some("xxx"));
-    assert_eq!(answer.dealer_corp_info.as_ref().unwrap().corpid.as_deref(), Some("xxxx"));
+    assert_eq!(
+        answer.dealer_corp_info.as_ref().unwrap().corpid.as_deref(),
+        Some("xxxx")
+    );
 }
 
 #[test]
@@ -335,12 +364,20 @@ async fn an_absent_errcode_is_success_for_the_historic_calls() {
     let server = MockServer::start_async().await;
     answering(
         &server,
-        &format!(r#"{{"suite_access_token":"{SUITE_ACCESS_TOKEN}","expires_in":7200,"access_token":"{CORP_ACCESS_TOKEN}","permanent_code":"{PERMANENT_CODE}"}}"#),
+        &format!(
+            r#"{{"suite_access_token":"{SUITE_ACCESS_TOKEN}","expires_in":7200,"access_token":"{CORP_ACCESS_TOKEN}","permanent_code":"{PERMANENT_CODE}"}}"#
+        ),
     );
     let client = wc(&server);
-    let suite = client.get_suite_token(SUITE_ID, SUITE_SECRET, SUITE_TICKET).await.unwrap();
+    let suite = client
+        .get_suite_token(SUITE_ID, SUITE_SECRET, SUITE_TICKET)
+        .await
+        .unwrap();
     assert_eq!(suite.access_token.expose_secret(), SUITE_ACCESS_TOKEN);
-    let corp = client.get_corp_token(SUITE_ACCESS_TOKEN, AUTH_CORPID, PERMANENT_CODE).await.unwrap();
+    let corp = client
+        .get_corp_token(SUITE_ACCESS_TOKEN, AUTH_CORPID, PERMANENT_CODE)
+        .await
+        .unwrap();
     assert_eq!(corp.access_token.expose_secret(), CORP_ACCESS_TOKEN);
     let v1 = client.get_permanent_code(SUITE_ACCESS_TOKEN, AUTH_CODE).await.unwrap();
     assert_eq!(v1.permanent_code.expose_secret(), PERMANENT_CODE);
@@ -361,9 +398,15 @@ async fn a_success_missing_a_guaranteed_field_is_a_decode_error() {
         answering(&server, body);
         let client = wc(&server);
         let err = match i {
-            0 | 1 => client.get_suite_token(SUITE_ID, SUITE_SECRET, SUITE_TICKET).await.map(drop),
+            0 | 1 => client
+                .get_suite_token(SUITE_ID, SUITE_SECRET, SUITE_TICKET)
+                .await
+                .map(drop),
             2 => client.get_pre_auth_code(SUITE_ACCESS_TOKEN).await.map(drop),
-            _ => client.get_corp_token(SUITE_ACCESS_TOKEN, AUTH_CORPID, PERMANENT_CODE).await.map(drop),
+            _ => client
+                .get_corp_token(SUITE_ACCESS_TOKEN, AUTH_CORPID, PERMANENT_CODE)
+                .await
+                .map(drop),
         }
         .unwrap_err();
         assert!(matches!(err, Error::Decode { .. }), "case {i}: {err:?}");
@@ -376,7 +419,10 @@ async fn a_success_missing_a_guaranteed_field_is_a_decode_error() {
         for v2 in [false, true] {
             let client = wc(&server);
             let result = if v2 {
-                client.get_permanent_code_v2(SUITE_ACCESS_TOKEN, AUTH_CODE).await.map(drop)
+                client
+                    .get_permanent_code_v2(SUITE_ACCESS_TOKEN, AUTH_CODE)
+                    .await
+                    .map(drop)
             } else {
                 client.get_permanent_code(SUITE_ACCESS_TOKEN, AUTH_CODE).await.map(drop)
             };
@@ -396,7 +442,10 @@ async fn a_negative_expires_in_is_a_decode_error() {
         .get_suite_token(SUITE_ID, SUITE_SECRET, SUITE_TICKET)
         .await
         .unwrap_err();
-    assert!(matches!(err, Error::Decode { .. }) && err.to_string().contains("expires_in"), "{err}");
+    assert!(
+        matches!(err, Error::Decode { .. }) && err.to_string().contains("expires_in"),
+        "{err}"
+    );
 }
 
 // --- error codes ---------------------------------------------------------------------
@@ -422,9 +471,13 @@ async fn every_lifecycle_code_comes_back_with_the_catalog_meaning() {
     for (code, meaning) in expected {
         let mut mock = server.mock(|when, then| {
             when.any_request();
-            then.status(200).json_body(json!({"errcode": code, "errmsg": format!("msg {code}")}));
+            then.status(200)
+                .json_body(json!({"errcode": code, "errmsg": format!("msg {code}")}));
         });
-        let err = wc(&server).get_suite_token(SUITE_ID, SUITE_SECRET, SUITE_TICKET).await.unwrap_err();
+        let err = wc(&server)
+            .get_suite_token(SUITE_ID, SUITE_SECRET, SUITE_TICKET)
+            .await
+            .unwrap_err();
         match &err {
             Error::Platform {
                 operation,
@@ -456,7 +509,10 @@ async fn a_token_rejection_of_a_one_shot_call_says_the_auth_code_was_not_consume
             then.status(200)
                 .json_body(json!({"errcode": code, "errmsg": "invalid suite_access_token"}));
         });
-        let err = wc(&server).get_permanent_code_v2(SUITE_ACCESS_TOKEN, AUTH_CODE).await.unwrap_err();
+        let err = wc(&server)
+            .get_permanent_code_v2(SUITE_ACCESS_TOKEN, AUTH_CODE)
+            .await
+            .unwrap_err();
         assert_eq!(err.code(), Some(code));
         assert!(!err.request_may_have_been_processed());
         assert!(err.to_string().contains("the auth_code was not consumed"), "{err}");
@@ -474,9 +530,13 @@ async fn a_reused_auth_code_is_the_platform_error_40078_sent_once() {
     let server = MockServer::start_async().await;
     let mock = server.mock(|when, then| {
         when.any_request();
-        then.status(200).json_body(json!({"errcode": 40078, "errmsg": "invalid auth_code"}));
+        then.status(200)
+            .json_body(json!({"errcode": 40078, "errmsg": "invalid auth_code"}));
     });
-    let err = wc(&server).get_permanent_code(SUITE_ACCESS_TOKEN, AUTH_CODE).await.unwrap_err();
+    let err = wc(&server)
+        .get_permanent_code(SUITE_ACCESS_TOKEN, AUTH_CODE)
+        .await
+        .unwrap_err();
     assert_eq!(err.code(), Some(40078));
     assert_eq!(err.operation(), Some(Operation::GetPermanentCode));
     assert!(err.to_string().contains("不合法的auth_code参数"), "{err}");
@@ -499,7 +559,10 @@ async fn permanent_code_fails(reply: impl Fn(usize) -> Reply + Clone + Send + Sy
             .unwrap();
         let logs = Logs::capture();
         let result = if v2 {
-            client.get_permanent_code_v2(SUITE_ACCESS_TOKEN, AUTH_CODE).await.map(drop)
+            client
+                .get_permanent_code_v2(SUITE_ACCESS_TOKEN, AUTH_CODE)
+                .await
+                .map(drop)
         } else {
             client.get_permanent_code(SUITE_ACCESS_TOKEN, AUTH_CODE).await.map(drop)
         };
@@ -517,7 +580,10 @@ async fn the_permanent_code_calls_are_never_resent_after_a_timeout() {
         assert_eq!(transport_kind(&err), Some(TransportKind::Timeout), "{err:?}");
         assert_eq!(requests, 1);
         assert!(err.request_may_have_been_processed() && !err.is_retryable());
-        assert!(err.to_string().contains("the auth_code may have been consumed"), "{err}");
+        assert!(
+            err.to_string().contains("the auth_code may have been consumed"),
+            "{err}"
+        );
     }
 }
 
@@ -570,7 +636,10 @@ async fn the_permanent_code_calls_retry_after_a_connect_error_only() {
         .retry(fast_retry())
         .build()
         .unwrap();
-    let err = client.get_permanent_code_v2(SUITE_ACCESS_TOKEN, AUTH_CODE).await.unwrap_err();
+    let err = client
+        .get_permanent_code_v2(SUITE_ACCESS_TOKEN, AUTH_CODE)
+        .await
+        .unwrap_err();
     assert_eq!(transport_kind(&err), Some(TransportKind::Connect));
     assert!(!err.request_may_have_been_processed());
     assert_no_secret(&err);
@@ -582,7 +651,10 @@ async fn the_reads_are_retried_after_a_502_and_set_session_info_too() {
         if n % 2 == 0 {
             json("502 Bad Gateway", "bad gateway")
         } else {
-            json("200 OK", r#"{"errcode":0,"errmsg":"ok","pre_auth_code":"p","expires_in":1200}"#)
+            json(
+                "200 OK",
+                r#"{"errcode":0,"errmsg":"ok","pre_auth_code":"p","expires_in":1200}"#,
+            )
         }
     })
     .await;
@@ -616,11 +688,20 @@ async fn invalid_inputs_are_refused_before_anything_is_sent() {
         client.get_suite_token(SUITE_ID, "", SUITE_TICKET).await.map(drop),
         client.get_suite_token(SUITE_ID, SUITE_SECRET, "").await.map(drop),
         client.get_pre_auth_code("").await.map(drop),
-        client.set_session_info(SUITE_ACCESS_TOKEN, "", AuthType::Test).await.map(drop),
+        client
+            .set_session_info(SUITE_ACCESS_TOKEN, "", AuthType::Test)
+            .await
+            .map(drop),
         client.get_permanent_code(SUITE_ACCESS_TOKEN, "").await.map(drop),
         client.get_permanent_code_v2(SUITE_ACCESS_TOKEN, &long).await.map(drop),
-        client.get_corp_token(SUITE_ACCESS_TOKEN, "", PERMANENT_CODE).await.map(drop),
-        client.get_auth_info_v2(SUITE_ACCESS_TOKEN, AUTH_CORPID, "").await.map(drop),
+        client
+            .get_corp_token(SUITE_ACCESS_TOKEN, "", PERMANENT_CODE)
+            .await
+            .map(drop),
+        client
+            .get_auth_info_v2(SUITE_ACCESS_TOKEN, AUTH_CORPID, "")
+            .await
+            .map(drop),
     ];
     let expected = [
         "suite_id",
@@ -656,13 +737,28 @@ fn install_url_checks_its_inputs_and_encodes_the_redirect_once() {
     assert!(wecom::install_url(SUITE_ID, "p", "https://isv.example/cb", "").is_ok());
     assert!(wecom::install_url(SUITE_ID, "p", "https://isv.example/cb", &"a".repeat(128)).is_ok());
     let refused = [
-        (wecom::install_url(SUITE_ID, "p", "https://isv.example/cb", &"a".repeat(129)), "state"),
-        (wecom::install_url(SUITE_ID, "p", "https://isv.example/cb", "a-b"), "state"),
-        (wecom::install_url(SUITE_ID, "p", "https://isv.example/cb", "状态"), "state"),
+        (
+            wecom::install_url(SUITE_ID, "p", "https://isv.example/cb", &"a".repeat(129)),
+            "state",
+        ),
+        (
+            wecom::install_url(SUITE_ID, "p", "https://isv.example/cb", "a-b"),
+            "state",
+        ),
+        (
+            wecom::install_url(SUITE_ID, "p", "https://isv.example/cb", "状态"),
+            "state",
+        ),
         (wecom::install_url(SUITE_ID, "p", "/relative", "s"), "redirect_uri"),
-        (wecom::install_url(SUITE_ID, "p", "javascript:alert(1)", "s"), "redirect_uri"),
+        (
+            wecom::install_url(SUITE_ID, "p", "javascript:alert(1)", "s"),
+            "redirect_uri",
+        ),
         (wecom::install_url("", "p", "https://isv.example/cb", "s"), "suite_id"),
-        (wecom::install_url(SUITE_ID, "", "https://isv.example/cb", "s"), "pre_auth_code"),
+        (
+            wecom::install_url(SUITE_ID, "", "https://isv.example/cb", "s"),
+            "pre_auth_code",
+        ),
     ];
     for (result, parameter) in refused {
         match result {
@@ -678,23 +774,55 @@ async fn no_lifecycle_secret_leaks_into_errors_debug_or_traces() {
     // call sent (raw, and after a secret-bearing key).
     async fn echoing(sent: &[&str]) -> MockServer {
         let server = MockServer::start_async().await;
-        let text = sent.iter().map(|s| format!("{s} suite_ticket={s}")).collect::<Vec<_>>().join(" ");
-        answering(&server, &json!({"errcode": 40085, "errmsg": format!("bad {text}")}).to_string());
+        let text = sent
+            .iter()
+            .map(|s| format!("{s} suite_ticket={s}"))
+            .collect::<Vec<_>>()
+            .join(" ");
+        answering(
+            &server,
+            &json!({"errcode": 40085, "errmsg": format!("bad {text}")}).to_string(),
+        );
         server
     }
     let logs = Logs::capture();
     let s = echoing(&[SUITE_SECRET, SUITE_TICKET]).await;
-    let mut errors = vec![wc(&s).get_suite_token(SUITE_ID, SUITE_SECRET, SUITE_TICKET).await.map(drop)];
+    let mut errors = vec![
+        wc(&s)
+            .get_suite_token(SUITE_ID, SUITE_SECRET, SUITE_TICKET)
+            .await
+            .map(drop),
+    ];
     let s = echoing(&[SUITE_ACCESS_TOKEN]).await;
     errors.push(wc(&s).get_pre_auth_code(SUITE_ACCESS_TOKEN).await.map(drop));
     let s = echoing(&[SUITE_ACCESS_TOKEN, PRE_AUTH_CODE]).await;
-    errors.push(wc(&s).set_session_info(SUITE_ACCESS_TOKEN, PRE_AUTH_CODE, AuthType::Test).await.map(drop));
+    errors.push(
+        wc(&s)
+            .set_session_info(SUITE_ACCESS_TOKEN, PRE_AUTH_CODE, AuthType::Test)
+            .await
+            .map(drop),
+    );
     let s = echoing(&[SUITE_ACCESS_TOKEN, AUTH_CODE]).await;
     errors.push(wc(&s).get_permanent_code(SUITE_ACCESS_TOKEN, AUTH_CODE).await.map(drop));
-    errors.push(wc(&s).get_permanent_code_v2(SUITE_ACCESS_TOKEN, AUTH_CODE).await.map(drop));
+    errors.push(
+        wc(&s)
+            .get_permanent_code_v2(SUITE_ACCESS_TOKEN, AUTH_CODE)
+            .await
+            .map(drop),
+    );
     let s = echoing(&[SUITE_ACCESS_TOKEN, PERMANENT_CODE]).await;
-    errors.push(wc(&s).get_auth_info_v2(SUITE_ACCESS_TOKEN, AUTH_CORPID, PERMANENT_CODE).await.map(drop));
-    errors.push(wc(&s).get_corp_token(SUITE_ACCESS_TOKEN, AUTH_CORPID, PERMANENT_CODE).await.map(drop));
+    errors.push(
+        wc(&s)
+            .get_auth_info_v2(SUITE_ACCESS_TOKEN, AUTH_CORPID, PERMANENT_CODE)
+            .await
+            .map(drop),
+    );
+    errors.push(
+        wc(&s)
+            .get_corp_token(SUITE_ACCESS_TOKEN, AUTH_CORPID, PERMANENT_CODE)
+            .await
+            .map(drop),
+    );
     for result in errors {
         let err = result.unwrap_err();
         assert_eq!(err.code(), Some(40085));
@@ -713,11 +841,20 @@ async fn no_lifecycle_secret_leaks_into_errors_debug_or_traces() {
     let client = wc(&server);
     let printed = format!(
         "{:?} {:?} {:?} {:?} {:?}",
-        client.get_suite_token(SUITE_ID, SUITE_SECRET, SUITE_TICKET).await.unwrap(),
+        client
+            .get_suite_token(SUITE_ID, SUITE_SECRET, SUITE_TICKET)
+            .await
+            .unwrap(),
         client.get_pre_auth_code(SUITE_ACCESS_TOKEN).await.unwrap(),
         client.get_permanent_code(SUITE_ACCESS_TOKEN, AUTH_CODE).await.unwrap(),
-        client.get_permanent_code_v2(SUITE_ACCESS_TOKEN, AUTH_CODE).await.unwrap(),
-        client.get_corp_token(SUITE_ACCESS_TOKEN, AUTH_CORPID, PERMANENT_CODE).await.unwrap(),
+        client
+            .get_permanent_code_v2(SUITE_ACCESS_TOKEN, AUTH_CODE)
+            .await
+            .unwrap(),
+        client
+            .get_corp_token(SUITE_ACCESS_TOKEN, AUTH_CORPID, PERMANENT_CODE)
+            .await
+            .unwrap(),
     );
     assert!(!printed.contains("SENTINEL"), "{printed}");
     logs.assert_no_secret();
@@ -731,7 +868,10 @@ async fn retries_off_sends_a_read_once() {
         .retry(RetryPolicy::never())
         .build()
         .unwrap();
-    let err = client.get_corp_token(SUITE_ACCESS_TOKEN, AUTH_CORPID, PERMANENT_CODE).await.unwrap_err();
+    let err = client
+        .get_corp_token(SUITE_ACCESS_TOKEN, AUTH_CORPID, PERMANENT_CODE)
+        .await
+        .unwrap_err();
     assert!(matches!(err, Error::Http { status: 503, .. }), "{err:?}");
     assert_eq!(server.requests(), 1);
 }

@@ -60,7 +60,13 @@ mod tests {
 
     #[test]
     fn builds_the_documented_link_with_the_redirect_encoded_once() {
-        let url = install_url("wwsuite01", "pre-CODE_1", "https://isv.example/wecom/installed?x=1", "abc123").unwrap();
+        let url = install_url(
+            "wwsuite01",
+            "pre-CODE_1",
+            "https://isv.example/wecom/installed?x=1",
+            "abc123",
+        )
+        .unwrap();
         assert_eq!(
             url,
             "https://open.work.weixin.qq.com/3rdapp/install?suite_id=wwsuite01&pre_auth_code=pre-CODE_1\

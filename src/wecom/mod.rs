@@ -84,10 +84,12 @@ impl Default for Client {
 /// `auth_corpid` as the generated request types hold it (the spec's length
 /// rule, already checked).
 fn corpid<T: std::str::FromStr<Err = types::error::ConversionError>>(value: &str) -> Result<T, Error> {
-    value.parse().map_err(|e: types::error::ConversionError| Error::InvalidInput {
-        parameter: "auth_corpid",
-        rule: e.to_string(),
-    })
+    value
+        .parse()
+        .map_err(|e: types::error::ConversionError| Error::InvalidInput {
+            parameter: "auth_corpid",
+            rule: e.to_string(),
+        })
 }
 
 impl Client {
@@ -140,10 +142,12 @@ impl Client {
         let sent = [suite_secret, suite_ticket];
         let call = self.call(Operation::GetSuiteToken, &sent);
         let body = types::GetSuiteTokenRequest {
-            suite_id: suite_id.parse().map_err(|e: types::error::ConversionError| Error::InvalidInput {
-                parameter: "suite_id",
-                rule: e.to_string(),
-            })?,
+            suite_id: suite_id
+                .parse()
+                .map_err(|e: types::error::ConversionError| Error::InvalidInput {
+                    parameter: "suite_id",
+                    rule: e.to_string(),
+                })?,
             suite_secret: Secret::from(suite_secret),
             suite_ticket: Secret::from(suite_ticket),
         };
@@ -219,7 +223,9 @@ impl Client {
         let body = types::GetPermanentCodeRequest {
             auth_code: Secret::from(auth_code),
         };
-        let answer = call.run(|| self.api.get_permanent_code(&token, &body), interpret).await?;
+        let answer = call
+            .run(|| self.api.get_permanent_code(&token, &body), interpret)
+            .await?;
         nonempty(&call, &answer.permanent_code, "permanent_code")?;
         Ok(answer)
     }

@@ -1,5 +1,6 @@
-//! `corp-auth`: the one-shot 橙讯 secret exchange and the WeCom auth-info
-//! lookup, safely, from a terminal. Built with the `cli` feature.
+//! `corp-auth`: the one-shot 橙讯 secret exchange, WeCom's one-shot
+//! permanent-code exchange, the install link and the auth-info lookup,
+//! safely, from a terminal. Built with the `cli` feature.
 //!
 //! Exit status: 0 success; 1 the secret arrived but could not be saved
 //! where asked (the message says where it is); 2 usage or invalid input;
@@ -29,6 +30,7 @@ invalid input, 3 platform error code, 4 transport or HTTP failure, 5 undecodable
 Examples:
   corp-auth chengxun exchange --corp-id 10001 --out ./corp-10001.secret
   corp-auth wecom auth-info --auth-corpid wwcorp0001 --format table
+  corp-auth wecom permanent-code --out ./wwcorp0001.permanent-code
   corp-auth --base-url http://127.0.0.1:8080 -v wecom auth-info --auth-corpid wwcorp0001"
 )]
 struct Cli {
@@ -98,6 +100,48 @@ Example:
         /// Output format
         #[arg(long, value_enum, default_value_t = Format::Json)]
         format: Format,
+    },
+    /// Exchange an install's one-time auth_code for the corp's permanent_code, into a new file
+    #[command(after_help = "\
+Reads WECOM_SUITE_ACCESS_TOKEN and WECOM_AUTH_CODE from the environment, or
+prompts for them (without echo) when unset at a terminal. The exchange is
+one-shot (WeCom accepts an auth_code once): FILE must not exist, and its
+directory must be writable, before anything is sent. The permanent_code is
+written with mode 0600. Uses get_permanent_code v2 unless --v1 is given.
+
+Example:
+  corp-auth wecom permanent-code --out ./wwcorp0001.permanent-code")]
+    PermanentCode {
+        /// Where to write the permanent_code; must not exist yet
+        #[arg(long, value_name = "FILE")]
+        out: PathBuf,
+        /// Use the v1 call (slower; also returns the corp's details and a corp token, not printed)
+        #[arg(long)]
+        v1: bool,
+    },
+    /// Get a pre-auth code and print the install link that starts an authorization
+    #[command(after_help = "\
+Reads WECOM_SUITE_ACCESS_TOKEN from the environment, or prompts for it
+(without echo) when unset at a terminal. Gets a pre_auth_code, sets the
+install's authorization type (--test for an unreleased app), and prints the
+link on stdout. The link carries the pre_auth_code (valid about 20 minutes,
+for one install): give it to the admin's browser, don't log it.
+
+Example:
+  corp-auth wecom install-url --suite-id wwsuite01 --redirect-uri https://isv.example/wecom/installed --state a1b2c3")]
+    InstallUrl {
+        /// The suite (app) id
+        #[arg(long, value_name = "ID")]
+        suite_id: String,
+        /// Where WeCom redirects after the install (with auth_code and state)
+        #[arg(long, value_name = "URL")]
+        redirect_uri: String,
+        /// Your CSRF state, [a-zA-Z0-9]{0,128}; check it on the redirect
+        #[arg(long, value_name = "STATE", default_value = "")]
+        state: String,
+        /// A test authorization (an unreleased app); default: formal
+        #[arg(long)]
+        test: bool,
     },
 }
 
@@ -194,14 +238,72 @@ async fn run(cli: Cli) -> Result<(), Failure> {
             );
             Ok(())
         }
-        PlatformCommand::Wecom {
-            command: WecomCommand::AuthInfo { auth_corpid, format },
-        } => {
+        PlatformCommand::Wecom { command } => {
             let mut builder = wecom::Client::builder().timeout(timeout);
             if let Some(url) = cli.base_url {
                 builder = builder.base_url(url);
             }
-            let client = builder.build()?;
+            wecom_command(builder.build()?, command).await
+        }
+    }
+}
+
+async fn wecom_command(client: wecom::Client, command: WecomCommand) -> Result<(), Failure> {
+    match command {
+        WecomCommand::PermanentCode { out, v1 } => {
+            // Everything that can be checked is checked before sending.
+            let token = input::secret("WECOM_SUITE_ACCESS_TOKEN", "suite_access_token")?;
+            let auth_code = input::secret("WECOM_AUTH_CODE", "auth_code (临时授权码)")?;
+            let reserved = output::reserve(&out).map_err(Failure::usage)?;
+            let (code, corp) = if v1 {
+                let answer = client
+                    .get_permanent_code(token.expose_secret(), auth_code.expose_secret())
+                    .await?;
+                let corp = answer.auth_corp_info.map(|c| (c.corpid, c.corp_name));
+                (answer.permanent_code, corp)
+            } else {
+                let answer = client
+                    .get_permanent_code_v2(token.expose_secret(), auth_code.expose_secret())
+                    .await?;
+                let corp = answer.auth_corp_info.map(|c| (c.corpid, c.corp_name));
+                (answer.permanent_code, corp)
+            };
+            reserved
+                .commit(&code)
+                .map_err(|message| Failure { status: 1, message })?;
+            let (corpid, name) = corp.unwrap_or_default();
+            println!(
+                "permanent_code for corp {} {} written to {} ({})",
+                corpid.as_deref().unwrap_or("?"),
+                name.as_deref().unwrap_or(""),
+                out.display(),
+                code.masked()
+            );
+            Ok(())
+        }
+        WecomCommand::InstallUrl {
+            suite_id,
+            redirect_uri,
+            state,
+            test,
+        } => {
+            // The link's own inputs are checked before anything is sent.
+            wecom::install_url(&suite_id, "-", &redirect_uri, &state)?;
+            let token = input::secret("WECOM_SUITE_ACCESS_TOKEN", "suite_access_token")?;
+            let pre = client.get_pre_auth_code(token.expose_secret()).await?;
+            let auth_type = if test {
+                wecom::AuthType::Test
+            } else {
+                wecom::AuthType::Formal
+            };
+            client
+                .set_session_info(token.expose_secret(), pre.pre_auth_code.expose_secret(), auth_type)
+                .await?;
+            let url = wecom::install_url(&suite_id, pre.pre_auth_code.expose_secret(), &redirect_uri, &state)?;
+            println!("{url}");
+            Ok(())
+        }
+        WecomCommand::AuthInfo { auth_corpid, format } => {
             let token = input::secret("WECOM_SUITE_ACCESS_TOKEN", "suite_access_token")?;
             let code = input::secret("WECOM_PERMANENT_CODE", "permanent_code (永久授权码)")?;
             let info = client
