@@ -70,10 +70,10 @@ pub fn client_view(spec: &OpenAPI) -> Result<OpenAPI, String> {
                 };
                 for (media, content) in response.content.iter_mut() {
                     let place = format!("paths.{path}.{method}.responses.{status}.{media}");
-                    if let Some(schema) = &mut content.schema {
-                        if let Some(success) = success_branch(&place, schema, &envelopes)? {
-                            *schema = success;
-                        }
+                    if let Some(schema) = &mut content.schema
+                        && let Some(success) = success_branch(&place, schema, &envelopes)?
+                    {
+                        *schema = success;
                     }
                 }
             }

@@ -286,7 +286,34 @@ impl<'a> Ctx<'a> {
                     ),
                     (Some(om), Some(nm)) => {
                         if let (Some(os), Some(ns)) = (om.get("schema"), nm.get("schema")) {
-                            self.schema(Side::Response, &here, &format!("{mptr}/schema"), os, ns, 0);
+                            // An answer written as `anyOf: [<success>, <error
+                            // envelope>]` is decoded as its success branch
+                            // (codegen.rs): compare those, and report the
+                            // envelope's arrival or departure on its own.
+                            let sptr = format!("{mptr}/schema");
+                            let (os_succ, o_env) = success_branch(self.old, os);
+                            let (ns_succ, n_env) = success_branch(self.new, ns);
+                            match (o_env, n_env) {
+                                (false, true) => self.push(
+                                    Severity::Info,
+                                    "error-answer-described",
+                                    &here,
+                                    &sptr,
+                                    "the error envelope is now described (anyOf); the success schema is compared"
+                                        .into(),
+                                ),
+                                (true, false) => self.push(
+                                    Severity::Warning,
+                                    "error-answer-undescribed",
+                                    &here,
+                                    &sptr,
+                                    "the error envelope is no longer described: real error answers stop validating"
+                                        .into(),
+                                ),
+                                _ => {}
+                            }
+                            let (os, ns) = if o_env || n_env { (os_succ, ns_succ) } else { (os, ns) };
+                            self.schema(Side::Response, &here, &sptr, os, ns, 0);
                         }
                     }
                     (old_media, _) => self.push(
@@ -380,6 +407,19 @@ impl<'a> Ctx<'a> {
             self.schema(side, &format!("{here}[]"), &format!("{ptr}/items"), oi, ni, depth + 1);
         }
         for key in ["allOf", "oneOf", "anyOf", "not"] {
+            // Branch by branch when both sides have the same number of
+            // branches (an answer written as `anyOf: [<success>, <error
+            // envelope>]` is compared like the success schema it holds).
+            if let (Some(ob), Some(nb)) = (
+                o.get(key).and_then(Value::as_array),
+                n.get(key).and_then(Value::as_array),
+            ) && ob.len() == nb.len()
+            {
+                for (i, (x, y)) in ob.iter().zip(nb).enumerate() {
+                    self.schema(side, here, &format!("{ptr}/{key}/{i}"), x, y, depth + 1);
+                }
+                continue;
+            }
             if o.get(key) != n.get(key) {
                 self.push(
                     Severity::Breaking,
@@ -707,6 +747,25 @@ fn media_pairs<'v>(o: &'v Value, n: &'v Value) -> Vec<(&'v str, Option<&'v Value
     keys.into_iter()
         .map(|k| (k, oc.and_then(|m| m.get(k)), nc.and_then(|m| m.get(k))))
         .collect()
+}
+
+/// The success branch of an `anyOf`/`oneOf` that names the error envelope
+/// (a component schema with `x-error-envelope: true`) and one other branch,
+/// and whether it is such a union; otherwise the schema itself and false.
+fn success_branch<'v>(doc: &'v Value, schema: &'v Value) -> (&'v Value, bool) {
+    let is_envelope = |branch: &Value| {
+        let (target, _) = resolve(doc, branch, "");
+        branch.get("$ref").is_some() && target.get("x-error-envelope") == Some(&Value::Bool(true))
+    };
+    for key in ["anyOf", "oneOf"] {
+        if let Some(branches) = schema.get(key).and_then(Value::as_array) {
+            let rest: Vec<&Value> = branches.iter().filter(|b| !is_envelope(b)).collect();
+            if rest.len() == 1 && branches.len() == 2 {
+                return (rest[0], true);
+            }
+        }
+    }
+    (schema, false)
 }
 
 /// Follows `$ref`s to components; returns the schema and its pointer.

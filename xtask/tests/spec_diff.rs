@@ -440,13 +440,23 @@ fn a_spec_that_does_not_parse_names_the_file_and_the_line() {
 #[test]
 fn the_real_wecom_change_from_the_issue() {
     let spec = include_str!("../../openapi/wecom.yaml");
-    let changed = spec
-        .replacen("      required:\n        - auth_corpid\n        - permanent_code\n", "      required:\n        - permanent_code\n", 1)
-        .replacen(
-            "        corp_name:\n          type: string\n          description: 授权方企业名称,即企业简称\n",
-            "        corp_name:\n          type: string\n          description: 授权方企业名称,即企业简称\n        corp_ex_name:\n          type: string\n          description: 授权方企业简称\n",
-            1,
-        );
+    // The first match after the schema's own heading.
+    let in_schema = |text: &str, schema: &str, from: &str, to: &str| {
+        let start = text.find(schema).unwrap();
+        format!("{}{}", &text[..start], text[start..].replacen(from, to, 1))
+    };
+    let changed = in_schema(
+        spec,
+        "    GetAuthInfoRequest:\n",
+        "      required:\n        - auth_corpid\n        - permanent_code\n",
+        "      required:\n        - permanent_code\n",
+    );
+    let changed = in_schema(
+        &changed,
+        "    AuthCorpInfo:\n",
+        "        corp_name:\n          type: string\n          description: 授权方企业名称,即企业简称\n",
+        "        corp_name:\n          type: string\n          description: 授权方企业名称,即企业简称\n        corp_alias:\n          type: string\n          description: 授权方企业简称\n",
+    );
     assert_ne!(spec, changed);
     let one = |text: &str| BTreeMap::from([("wecom".to_string(), text.to_string())]);
     let changes = compare(&one(spec), &one(&changed), "old", "new").unwrap();
@@ -467,8 +477,27 @@ fn the_real_wecom_change_from_the_issue() {
         "`GetAuthInfoRequestAuthCorpid` → `Option<GetAuthInfoRequestAuthCorpid>`"
     );
     let added = changes.iter().find(|c| c.rule == "response-property-added").unwrap();
+    assert_eq!(added.pointer, "/components/schemas/AuthCorpInfo/properties/corp_alias");
+}
+
+#[test]
+fn an_answer_wrapped_as_success_or_error_envelope_is_compared_by_its_success_branch() {
+    let spec = include_str!("../../openapi/wecom.yaml");
+    let wrapped = "              schema:\n                anyOf:\n                  - $ref: \"#/components/schemas/CorpAccessTokenAnswer\"\n                  - $ref: \"#/components/schemas/ErrcodeAnswer\"\n";
+    let bare = "              schema:\n                $ref: \"#/components/schemas/CorpAccessTokenAnswer\"\n";
+    assert!(spec.contains(wrapped));
+    let unwrapped = spec.replacen(wrapped, bare, 1);
+    let one = |text: &str| BTreeMap::from([("wecom".to_string(), text.to_string())]);
+    // Describing the error answer: info, and no type change.
+    let changes = compare(&one(&unwrapped), &one(spec), "old", "new").unwrap();
     assert_eq!(
-        added.pointer,
-        "/components/schemas/AuthCorpInfo/properties/corp_ex_name"
+        verdicts(&changes),
+        BTreeSet::from(["info wire error-answer-described".to_string()])
+    );
+    // Dropping it: a warning (real errors stop validating), the client is the same.
+    let changes = compare(&one(spec), &one(&unwrapped), "old", "new").unwrap();
+    assert_eq!(
+        verdicts(&changes),
+        BTreeSet::from(["warning wire error-answer-undescribed".to_string()])
     );
 }
