@@ -115,6 +115,20 @@ pub enum Error {
         limit: u64,
     },
 
+    /// A managed [`Suite`](crate::wecom::Suite) holds no valid
+    /// `suite_ticket`, so it cannot get a `suite_access_token`; nothing was
+    /// sent.
+    #[error(
+        "no valid suite_ticket for suite {suite_id} (nothing was sent): WeCom pushes one to the suite's \
+         callback URL about every 10 minutes (valid 30 minutes); store each with Suite::set_suite_ticket or \
+         Suite::handle_event. If none arrives, check the callback URL, or re-push one from the provider \
+         console (服务商管理后台 → 应用详情 → 刷新Ticket)"
+    )]
+    SuiteTicketMissing {
+        /// The suite.
+        suite_id: String,
+    },
+
     /// A 200 answer whose body is not what the spec describes.
     #[error("{operation}: the answer could not be decoded: {reason}{}", one_shot_status_warning(*.operation))]
     Decode {
@@ -221,7 +235,7 @@ impl Error {
             | Error::Http { operation, .. }
             | Error::Decode { operation, .. }
             | Error::ResponseTooLarge { operation, .. } => Some(*operation),
-            Error::InvalidInput { .. } | Error::Config { .. } => None,
+            Error::InvalidInput { .. } | Error::Config { .. } | Error::SuiteTicketMissing { .. } => None,
         }
     }
 
@@ -244,6 +258,7 @@ impl Error {
             }
             Error::InvalidInput { .. }
             | Error::Config { .. }
+            | Error::SuiteTicketMissing { .. }
             | Error::Decode { .. }
             | Error::ResponseTooLarge { .. } => false,
         }
@@ -261,7 +276,10 @@ impl Error {
         match self {
             Error::Transport { kind, .. } => *kind != TransportKind::Connect,
             Error::Http { .. } | Error::Decode { .. } | Error::ResponseTooLarge { .. } => true,
-            Error::Platform { .. } | Error::InvalidInput { .. } | Error::Config { .. } => false,
+            Error::Platform { .. }
+            | Error::InvalidInput { .. }
+            | Error::Config { .. }
+            | Error::SuiteTicketMissing { .. } => false,
         }
     }
 }

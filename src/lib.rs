@@ -12,6 +12,7 @@ mod redact;
 mod response;
 mod retry;
 mod secret;
+pub mod store;
 mod validate;
 pub mod wecom;
 

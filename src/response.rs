@@ -337,6 +337,7 @@ fn error_kind(err: &Error) -> &'static str {
         Error::Platform { .. } => "platform_error",
         Error::InvalidInput { .. } => "invalid_input",
         Error::Config { .. } => "config_error",
+        Error::SuiteTicketMissing { .. } => "suite_ticket_missing",
         Error::Transport { .. } => "transport_error",
         Error::Http { .. } => "http_error",
         Error::Decode { .. } => "decode_error",

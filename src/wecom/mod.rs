@@ -28,9 +28,13 @@
 //! keeps the tokens and tickets for them.
 
 mod install;
+mod suite;
 mod tokens;
 
 pub use install::install_url;
+pub use suite::{
+    CORP_TOKEN_REJECTED, DEFAULT_LOCK_TTL, DEFAULT_REFRESH_MARGIN, SUITE_TICKET_VALIDITY, Suite, SuiteBuilder,
+};
 pub use tokens::{AccessToken, AuthType, PreAuthCode};
 
 use crate::client::{ClientBuilder, Parts, Shared, impl_client_hooks, sealed};
