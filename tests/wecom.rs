@@ -148,7 +148,7 @@ async fn unknown_fields_are_ignored_and_a_large_timestamp_decodes() {
     answer(
         &server,
         json!({"errcode": 0, "brand_new": [1, {"x": null}],
-               "auth_corp_info": {"verified_end_time": 4_102_444_800_i64, "corp_ex_name": "新字段"}}),
+               "auth_corp_info": {"verified_end_time": 4_102_444_800_i64, "corp_brand_new": "新字段"}}),
     );
     let info = auth_info(&server).await.unwrap();
     assert_eq!(info.auth_corp_info.unwrap().verified_end_time, Some(4_102_444_800));

@@ -77,8 +77,10 @@ struct Inner {
     store: Stores,
     refresh_margin: Duration,
     lock_ttl: Duration,
+    /// `wecom:<suite_id>:suite_access_token`, built once.
+    suite_token_key: String,
     /// Tokens this suite used: key → the store's entry and its expiry.
-    local: Mutex<HashMap<String, Token>>,
+    local: Mutex<HashMap<String, Arc<Token>>>,
     /// One in-process refresh per key.
     flights: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
 }
@@ -167,6 +169,7 @@ impl SuiteBuilder {
         }
         Ok(Suite {
             inner: Arc::new(Inner {
+                suite_token_key: format!("wecom:{}:suite_access_token", self.suite_id),
                 suite_id: self.suite_id,
                 suite_secret: self.suite_secret,
                 client: self.client.unwrap_or_default(),
@@ -315,12 +318,11 @@ impl Suite {
     /// with [`Error::SuiteTicketMissing`] before sending anything when no
     /// valid ticket is stored.
     pub async fn suite_access_token(&self) -> Result<Secret, Error> {
-        Ok(self.suite_token().await?.token)
+        Ok(self.suite_token().await?.token.clone())
     }
 
-    async fn suite_token(&self) -> Result<Token, Error> {
-        let key = self.key("suite_access_token");
-        self.managed(&key, || async {
+    async fn suite_token(&self) -> Result<Arc<Token>, Error> {
+        self.managed(&self.inner.suite_token_key, || async {
             let ticket = self.suite_ticket().await?;
             let inner = &self.inner;
             inner
@@ -347,12 +349,12 @@ impl Suite {
                 self.with_suite_token(false, |t| async move {
                     self.inner
                         .client
-                        .get_corp_token(t.expose_secret(), auth_corpid, permanent_code)
+                        .get_corp_token(t.token.expose_secret(), auth_corpid, permanent_code)
                         .await
                 })
             })
             .await?;
-        Ok(token.token)
+        Ok(token.token.clone())
     }
 
     /// Drops the corp token `stale` after a corp API rejected it, unless it
@@ -365,7 +367,7 @@ impl Suite {
         } else if let Some(token) = self.inner.store.get(&key).await.and_then(Token::decode)
             && &token.token == stale
         {
-            self.invalidate(&key, &token).await;
+            self.invalidate(&key, &Arc::new(token)).await;
         }
         Ok(())
     }
@@ -389,7 +391,7 @@ impl Suite {
         self.with_suite_token(false, |t| async move {
             self.inner
                 .client
-                .get_auth_info(t.expose_secret(), auth_corpid, permanent_code)
+                .get_auth_info(t.token.expose_secret(), auth_corpid, permanent_code)
                 .await
         })
         .await
@@ -404,7 +406,7 @@ impl Suite {
         self.with_suite_token(false, |t| async move {
             self.inner
                 .client
-                .get_auth_info_v2(t.expose_secret(), auth_corpid, permanent_code)
+                .get_auth_info_v2(t.token.expose_secret(), auth_corpid, permanent_code)
                 .await
         })
         .await
@@ -417,7 +419,10 @@ impl Suite {
     /// consumed).
     pub async fn get_permanent_code(&self, auth_code: &str) -> Result<types::PermanentCodeAnswer, Error> {
         self.with_suite_token(true, |t| async move {
-            self.inner.client.get_permanent_code(t.expose_secret(), auth_code).await
+            self.inner
+                .client
+                .get_permanent_code(t.token.expose_secret(), auth_code)
+                .await
         })
         .await
     }
@@ -428,7 +433,7 @@ impl Suite {
         self.with_suite_token(true, |t| async move {
             self.inner
                 .client
-                .get_permanent_code_v2(t.expose_secret(), auth_code)
+                .get_permanent_code_v2(t.token.expose_secret(), auth_code)
                 .await
         })
         .await
@@ -438,19 +443,19 @@ impl Suite {
     /// that token, and (unless `one_shot`) refreshes once and replays once.
     async fn with_suite_token<T, F, Fut>(&self, one_shot: bool, call: F) -> Result<T, Error>
     where
-        F: Fn(Secret) -> Fut,
+        F: Fn(Arc<Token>) -> Fut,
         Fut: Future<Output = Result<T, Error>>,
     {
         let token = self.suite_token().await?;
-        match call(token.token.clone()).await {
+        match call(token.clone()).await {
             Err(err) if is_suite_token_error(&err) => {
                 tracing::debug!(target: "corp_auth", code = err.code(), "suite_access_token rejected: refreshing");
-                self.invalidate(&self.key("suite_access_token"), &token).await;
+                self.invalidate(&self.inner.suite_token_key, &token).await;
                 if one_shot {
                     return Err(err);
                 }
                 let fresh = self.suite_token().await?;
-                call(fresh.token).await
+                call(fresh).await
             }
             other => other,
         }
@@ -458,7 +463,7 @@ impl Suite {
 
     /// Drops `stale` from the local cache and, if it still holds it, from
     /// the store.
-    async fn invalidate(&self, key: &str, stale: &Token) {
+    async fn invalidate(&self, key: &str, stale: &Arc<Token>) {
         {
             let mut local = self.inner.local.lock().expect("local cache");
             if local.get(key).is_some_and(|t| t.entry == stale.entry) {
@@ -468,7 +473,7 @@ impl Suite {
         self.inner.store.delete_if(key, &stale.entry).await;
     }
 
-    fn cached(&self, key: &str, now: i64) -> Option<Token> {
+    fn cached(&self, key: &str, now: i64) -> Option<Arc<Token>> {
         let local = self.inner.local.lock().expect("local cache");
         local
             .get(key)
@@ -476,7 +481,7 @@ impl Suite {
             .cloned()
     }
 
-    fn remember(&self, key: &str, token: &Token) {
+    fn remember(&self, key: &str, token: &Arc<Token>) {
         let mut local = self.inner.local.lock().expect("local cache");
         match local.get(key) {
             Some(held) if held.entry.version > token.entry.version => {}
@@ -488,7 +493,7 @@ impl Suite {
 
     /// The token under `key`: local cache, then store, then one refresh
     /// with `fetch` across tasks (local lock) and instances (store lock).
-    async fn managed<F, Fut>(&self, key: &str, fetch: F) -> Result<Token, Error>
+    async fn managed<F, Fut>(&self, key: &str, fetch: F) -> Result<Arc<Token>, Error>
     where
         F: Fn() -> Fut,
         Fut: Future<Output = Result<AccessToken, Error>>,
@@ -510,7 +515,7 @@ impl Suite {
         let mut pause = Duration::from_millis(5);
         loop {
             // A fresh token in the store: another task or instance refreshed.
-            let stored = self.inner.store.get(key).await.and_then(Token::decode);
+            let stored = self.inner.store.get(key).await.and_then(Token::decode).map(Arc::new);
             if let Some(token) = stored.as_ref().filter(|t| t.fresh(now_ms(), self.inner.refresh_margin)) {
                 self.remember(key, token);
                 return Ok(token.clone());
@@ -547,7 +552,7 @@ impl Suite {
     }
 
     /// Holding the refresh lock: re-checks the store, fetches, stores.
-    async fn refresh<F, Fut>(&self, key: &str, fetch: &F) -> Result<Token, Error>
+    async fn refresh<F, Fut>(&self, key: &str, fetch: &F) -> Result<Arc<Token>, Error>
     where
         F: Fn() -> Fut,
         Fut: Future<Output = Result<AccessToken, Error>>,
@@ -555,6 +560,7 @@ impl Suite {
         if let Some(token) = self.inner.store.get(key).await.and_then(Token::decode)
             && token.fresh(now_ms(), self.inner.refresh_margin)
         {
+            let token = Arc::new(token);
             self.remember(key, &token);
             return Ok(token);
         }
@@ -565,10 +571,10 @@ impl Suite {
         let ttl = Duration::from_millis((token.expires_at_ms - now_ms()).max(1) as u64);
         self.inner.store.put_if_newer(key, &token.entry, ttl).await;
         // A newer token another instance stored meanwhile wins.
-        let token = match self.inner.store.get(key).await.and_then(Token::decode) {
+        let token = Arc::new(match self.inner.store.get(key).await.and_then(Token::decode) {
             Some(stored) if stored.entry.version > token.entry.version => stored,
             _ => token,
-        };
+        });
         self.remember(key, &token);
         tracing::debug!(target: "corp_auth", key, "token refreshed");
         Ok(token)
