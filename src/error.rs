@@ -129,6 +129,14 @@ pub enum Error {
         suite_id: String,
     },
 
+    /// A callback failed a check ([`Crypto`](crate::wecom::callback::Crypto)):
+    /// `kind` says which. Nothing of it was used.
+    #[error("callback refused: {kind}")]
+    Callback {
+        /// Which check failed.
+        kind: crate::wecom::callback::CallbackFailure,
+    },
+
     /// A 200 answer whose body is not what the spec describes.
     #[error("{operation}: the answer could not be decoded: {reason}{}", one_shot_status_warning(*.operation))]
     Decode {
@@ -235,7 +243,10 @@ impl Error {
             | Error::Http { operation, .. }
             | Error::Decode { operation, .. }
             | Error::ResponseTooLarge { operation, .. } => Some(*operation),
-            Error::InvalidInput { .. } | Error::Config { .. } | Error::SuiteTicketMissing { .. } => None,
+            Error::InvalidInput { .. }
+            | Error::Config { .. }
+            | Error::SuiteTicketMissing { .. }
+            | Error::Callback { .. } => None,
         }
     }
 
@@ -259,6 +270,7 @@ impl Error {
             Error::InvalidInput { .. }
             | Error::Config { .. }
             | Error::SuiteTicketMissing { .. }
+            | Error::Callback { .. }
             | Error::Decode { .. }
             | Error::ResponseTooLarge { .. } => false,
         }
@@ -279,7 +291,8 @@ impl Error {
             Error::Platform { .. }
             | Error::InvalidInput { .. }
             | Error::Config { .. }
-            | Error::SuiteTicketMissing { .. } => false,
+            | Error::SuiteTicketMissing { .. }
+            | Error::Callback { .. } => false,
         }
     }
 }

@@ -27,6 +27,7 @@
 //! [`Secret`](crate::Secret). Most applications should use [`Suite`], which
 //! keeps the tokens and tickets for them.
 
+pub mod callback;
 mod install;
 mod suite;
 mod tokens;

@@ -302,6 +302,29 @@ impl Suite {
             .await)
     }
 
+    /// Applies a callback event: a [`Event::SuiteTicket`] of this suite is
+    /// stored (newer wins; returns whether it was). Every other event is the
+    /// application's to act on (returns false).
+    ///
+    /// [`Event::SuiteTicket`]: super::callback::Event::SuiteTicket
+    pub async fn handle_event(&self, event: &super::callback::Event) -> Result<bool, Error> {
+        match event {
+            super::callback::Event::SuiteTicket {
+                suite_id,
+                suite_ticket,
+                timestamp,
+            } if suite_id == &self.inner.suite_id => {
+                self.set_suite_ticket(suite_ticket.expose_secret(), *timestamp).await
+            }
+            super::callback::Event::SuiteTicket { suite_id, .. } => {
+                tracing::warn!(target: "corp_auth", event_suite = %suite_id, suite = %self.inner.suite_id,
+                    "suite_ticket for another suite ignored");
+                Ok(false)
+            }
+            _ => Ok(false),
+        }
+    }
+
     /// The newest valid `suite_ticket`, or the error that says where it
     /// comes from.
     async fn suite_ticket(&self) -> Result<Secret, Error> {
