@@ -1,6 +1,8 @@
 //! Decrypted callback events, parsed with quick-xml's serde support (CDATA
 //! or not, unknown elements ignored).
 
+use std::borrow::Cow;
+
 use serde::Deserialize;
 
 use super::{CallbackFailure, fail};
@@ -85,34 +87,68 @@ pub enum Event {
     },
 }
 
-/// The elements any provider event may carry; others are ignored.
+/// The elements any provider event may carry; others are ignored. Borrowed
+/// from the XML where it holds them verbatim (CDATA, no entities).
 #[derive(Deserialize)]
 #[serde(rename_all = "PascalCase")]
-struct Raw {
-    suite_id: Option<String>,
-    info_type: Option<String>,
-    time_stamp: Option<String>,
-    suite_ticket: Option<String>,
-    auth_code: Option<String>,
-    auth_corp_id: Option<String>,
-    state: Option<String>,
-    extra_info: Option<String>,
+struct Raw<'a> {
+    #[serde(borrow)]
+    suite_id: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    info_type: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    time_stamp: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    suite_ticket: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    auth_code: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    auth_corp_id: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    state: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    extra_info: Option<Cow<'a, str>>,
 }
 
-/// The POSTed envelope: only `Encrypt` matters.
-#[derive(Deserialize)]
-#[serde(rename_all = "PascalCase")]
-struct Envelope {
-    encrypt: Option<String>,
-}
-
-/// The `Encrypt` element of a POSTed callback body.
-pub(super) fn encrypted_part(body: &str) -> Result<String, Error> {
-    let envelope: Envelope = quick_xml::de::from_str(body).map_err(|_| fail(CallbackFailure::Xml))?;
-    envelope
-        .encrypt
-        .filter(|e| !e.trim().is_empty())
-        .ok_or_else(|| fail(CallbackFailure::Xml))
+/// The text of the POSTed body's top-level `Encrypt` element (quick-xml's
+/// pull parser: the envelope's other elements are skipped unread).
+pub(super) fn encrypted_part(body: &str) -> Result<Cow<'_, str>, Error> {
+    use quick_xml::events::Event as X;
+    let bad = || fail(CallbackFailure::Xml);
+    let mut reader = quick_xml::Reader::from_str(body);
+    let mut depth = 0usize;
+    let mut inside = false;
+    let mut found: Option<Cow<'_, str>> = None;
+    loop {
+        match reader.read_event().map_err(|_| bad())? {
+            X::Start(e) => {
+                depth += 1;
+                inside = depth == 2 && e.name().0 == "Encrypt";
+            }
+            X::End(_) => {
+                if inside && found.is_none() {
+                    found = Some(Cow::Borrowed(""));
+                }
+                inside = false;
+                depth = depth.checked_sub(1).ok_or_else(bad)?;
+            }
+            X::CData(t) if inside => found = Some(t.into_inner()),
+            X::Text(t) if inside => {
+                let raw = t.into_inner();
+                let text = if raw.contains('&') {
+                    Cow::Owned(quick_xml::escape::unescape(&raw).map_err(|_| bad())?.into_owned())
+                } else {
+                    raw
+                };
+                if !text.trim().is_empty() {
+                    found = Some(text);
+                }
+            }
+            X::Eof => break,
+            _ => {}
+        }
+    }
+    found.filter(|e| !e.trim().is_empty()).ok_or_else(bad)
 }
 
 /// Escapes text for an XML element.
@@ -120,8 +156,8 @@ pub(super) fn escape(text: &str) -> String {
     quick_xml::escape::escape(text).into_owned()
 }
 
-fn nonempty(value: Option<String>) -> Option<String> {
-    value.filter(|v| !v.is_empty())
+fn nonempty(value: Option<Cow<'_, str>>) -> Option<String> {
+    value.filter(|v| !v.is_empty()).map(Cow::into_owned)
 }
 
 impl Event {
@@ -132,15 +168,15 @@ impl Event {
         let raw: Raw = quick_xml::de::from_str(xml).map_err(|_| fail(CallbackFailure::Xml))?;
         let info_type = raw.info_type.ok_or_else(|| fail(CallbackFailure::Xml))?;
         let timestamp = raw.time_stamp.as_deref().map(|t| t.trim().parse::<i64>());
-        let required = |v: Option<String>| nonempty(v).ok_or_else(|| fail(CallbackFailure::Xml));
+        let required = |v: Option<Cow<'_, str>>| nonempty(v).ok_or_else(|| fail(CallbackFailure::Xml));
         let known = matches!(
-            info_type.as_str(),
+            info_type.as_ref(),
             "suite_ticket" | "create_auth" | "change_auth" | "cancel_auth" | "reset_permanent_code"
         );
         if !known {
             return Ok(Event::Other {
-                info_type,
-                suite_id: raw.suite_id,
+                info_type: info_type.into_owned(),
+                suite_id: raw.suite_id.map(Cow::into_owned),
                 timestamp: timestamp.and_then(Result::ok),
                 xml: xml.to_string(),
             });
@@ -150,7 +186,7 @@ impl Event {
             Some(Ok(t)) => t,
             _ => return Err(fail(CallbackFailure::Xml)),
         };
-        Ok(match info_type.as_str() {
+        Ok(match info_type.as_ref() {
             "suite_ticket" => Event::SuiteTicket {
                 suite_id,
                 suite_ticket: Secret::new(required(raw.suite_ticket)?),

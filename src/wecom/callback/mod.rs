@@ -218,8 +218,13 @@ impl Crypto {
         ))
     }
 
-    /// `msg_signature` of `encrypted`: hex(SHA-1(sorted parts joined)).
+    /// `msg_signature` of `encrypted`: hex(SHA-1(sorted parts joined)),
+    /// lowercase.
     pub fn signature(&self, timestamp: &str, nonce: &str, encrypted: &str) -> String {
+        String::from_utf8(self.signature_hex(timestamp, nonce, encrypted).to_vec()).expect("hex is ASCII")
+    }
+
+    fn signature_hex(&self, timestamp: &str, nonce: &str, encrypted: &str) -> [u8; 40] {
         let mut parts = [self.token.expose_secret(), timestamp, nonce, encrypted];
         parts.sort_unstable();
         let mut sha = Sha1::new();
@@ -227,19 +232,26 @@ impl Crypto {
             sha.update(part.as_bytes());
         }
         let digest = sha.finalize();
-        let mut hex = String::with_capacity(40);
-        for b in digest {
-            hex.push(char::from_digit(u32::from(b >> 4), 16).unwrap());
-            hex.push(char::from_digit(u32::from(b & 0xf), 16).unwrap());
+        const HEX: &[u8; 16] = b"0123456789abcdef";
+        let mut hex = [0u8; 40];
+        for (i, b) in digest.iter().enumerate() {
+            hex[2 * i] = HEX[usize::from(b >> 4)];
+            hex[2 * i + 1] = HEX[usize::from(b & 0xf)];
         }
         hex
     }
 
     /// Signature (constant time) and, when set, the timestamp's age.
     fn check(&self, msg_signature: &str, timestamp: &str, nonce: &str, encrypted: &str) -> Result<(), Error> {
-        let expected = self.signature(timestamp, nonce, encrypted);
-        let given = msg_signature.trim().to_ascii_lowercase();
-        if !bool::from(expected.as_bytes().ct_eq(given.as_bytes())) {
+        let expected = self.signature_hex(timestamp, nonce, encrypted);
+        let given = msg_signature.trim().as_bytes();
+        let mut lower = [0u8; 40];
+        if given.len() == 40 {
+            for (l, g) in lower.iter_mut().zip(given) {
+                *l = g.to_ascii_lowercase();
+            }
+        }
+        if given.len() != 40 || !bool::from(expected.ct_eq(&lower)) {
             return Err(fail(CallbackFailure::Signature));
         }
         if let Some(max_age) = self.max_age {
