@@ -24,7 +24,7 @@
 //! ```
 //!
 //! Every call takes its credentials as `&str` and returns secrets as
-//! [`Secret`](crate::Secret). Most applications should use [`Suite`], which
+//! [`Secret`]. Most applications should use [`Suite`], which
 //! keeps the tokens and tickets for them.
 
 pub mod callback;
@@ -132,7 +132,7 @@ impl Client {
     ///
     /// A read, retried per the client's policy. WeCom asks that the token be
     /// cached for its `expires_in` (about 2 h) and not fetched often:
-    /// [`Suite`](crate::wecom::Suite) does that. An answer without `errcode`
+    /// [`Suite`] does that. An answer without `errcode`
     /// is a success; one without `suite_access_token` or `expires_in` is
     /// [`Error::Decode`].
     pub async fn get_suite_token(
