@@ -86,13 +86,16 @@ impl Default for Client {
     }
 }
 
-/// `auth_corpid` as the generated request types hold it (the spec's length
-/// rule, already checked).
-fn corpid<T: std::str::FromStr<Err = types::error::ConversionError>>(value: &str) -> Result<T, Error> {
+/// `value` as the generated request types hold it (a constrained string
+/// newtype; the spec's length rule is already checked).
+fn parsed<T: std::str::FromStr<Err = types::error::ConversionError>>(
+    parameter: &'static str,
+    value: &str,
+) -> Result<T, Error> {
     value
         .parse()
         .map_err(|e: types::error::ConversionError| Error::InvalidInput {
-            parameter: "auth_corpid",
+            parameter,
             rule: e.to_string(),
         })
 }
@@ -220,14 +223,9 @@ impl Client {
         suite_access_token: &str,
         auth_code: &str,
     ) -> Result<types::PermanentCodeAnswer, Error> {
-        spec::SUITE_ACCESS_TOKEN.check(suite_access_token)?;
-        spec::AUTH_CODE.check(auth_code)?;
+        let (token, body) = permanent_code_request(suite_access_token, auth_code)?;
         let sent = [suite_access_token, auth_code];
         let call = self.call(Operation::GetPermanentCode, &sent);
-        let token = Secret::from(suite_access_token);
-        let body = types::GetPermanentCodeRequest {
-            auth_code: Secret::from(auth_code),
-        };
         let answer = call
             .run(|| self.api.get_permanent_code(&token, &body), interpret)
             .await?;
@@ -248,14 +246,9 @@ impl Client {
         suite_access_token: &str,
         auth_code: &str,
     ) -> Result<types::PermanentCodeV2Answer, Error> {
-        spec::SUITE_ACCESS_TOKEN.check(suite_access_token)?;
-        spec::AUTH_CODE.check(auth_code)?;
+        let (token, body) = permanent_code_request(suite_access_token, auth_code)?;
         let sent = [suite_access_token, auth_code];
         let call = self.call(Operation::GetPermanentCodeV2, &sent);
-        let token = Secret::from(suite_access_token);
-        let body = types::GetPermanentCodeRequest {
-            auth_code: Secret::from(auth_code),
-        };
         let answer = call
             .run(|| self.api.get_permanent_code_v2(&token, &body), interpret)
             .await?;
@@ -313,7 +306,7 @@ impl Client {
         let call = self.call(Operation::GetCorpToken, &sent);
         let token = Secret::from(suite_access_token);
         let body = types::GetCorpTokenRequest {
-            auth_corpid: corpid(auth_corpid)?,
+            auth_corpid: parsed("auth_corpid", auth_corpid)?,
             permanent_code: Secret::from(permanent_code),
         };
         let answer = call.run(|| self.api.get_corp_token(&token, &body), interpret).await?;
@@ -331,14 +324,27 @@ fn auth_info_request(
     spec::AUTH_CORPID.check(auth_corpid)?;
     spec::PERMANENT_CODE.check(permanent_code)?;
     let body = types::GetAuthInfoRequest {
-        auth_corpid: corpid(auth_corpid)?,
+        auth_corpid: parsed("auth_corpid", auth_corpid)?,
         permanent_code: Secret::from(permanent_code),
     };
     Ok((Secret::from(suite_access_token), body))
 }
 
+/// The checked inputs of `get_permanent_code(_v2)`: the token and the body.
+fn permanent_code_request(
+    suite_access_token: &str,
+    auth_code: &str,
+) -> Result<(Secret, types::GetPermanentCodeRequest), Error> {
+    spec::SUITE_ACCESS_TOKEN.check(suite_access_token)?;
+    spec::AUTH_CODE.check(auth_code)?;
+    let body = types::GetPermanentCodeRequest {
+        auth_code: Secret::from(auth_code),
+    };
+    Ok((Secret::from(suite_access_token), body))
+}
+
 /// Fails with [`Error::Decode`] when a guaranteed secret came back empty.
-fn nonempty(call: &Call<'_>, value: &Secret, field: &str) -> Result<(), Error> {
+pub(crate) fn nonempty(call: &Call<'_>, value: &Secret, field: &str) -> Result<(), Error> {
     if value.is_empty() {
         return Err(call.decode_error(format!("errcode is 0 but {field} is empty")));
     }

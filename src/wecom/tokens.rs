@@ -80,9 +80,7 @@ impl AuthType {
 }
 
 fn nonempty(call: &Call<'_>, value: Secret, field: &str) -> Result<Secret, Error> {
-    if value.is_empty() {
-        return Err(call.decode_error(format!("the answer's {field} is empty")));
-    }
+    super::nonempty(call, &value, field)?;
     Ok(value)
 }
 
