@@ -48,14 +48,12 @@ fn env(key: &str) -> String {
 fn generate(name: &str, path: &Path, out: &Path) -> Result<Vec<codegen::OperationFact>, String> {
     let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read: {e}"))?;
     let spec = codegen::parse(&text)?;
-    let write = |file: String, code: String| {
+    let outputs = codegen::build_outputs(name, &spec)?;
+    let write = |file: String, code: &str| {
         std::fs::write(out.join(file), code).map_err(|e| format!("cannot write generated code: {e}"))
     };
-    write(format!("{name}.rs"), codegen::client_code(&spec)?)?;
-    write(
-        format!("{name}_mock.rs"),
-        codegen::mock_code(&spec, &format!("crate::{name}::api"))?,
-    )?;
-    write(format!("{name}_spec.rs"), codegen::spec_facts(&spec)?)?;
-    codegen::operations(name, &spec)
+    write(format!("{name}.rs"), &outputs.client)?;
+    write(format!("{name}_mock.rs"), &outputs.mock)?;
+    write(format!("{name}_spec.rs"), &outputs.facts_code)?;
+    Ok(outputs.operations)
 }

@@ -332,11 +332,14 @@ async fn main() -> Result<(), Error> {
     chengxun_server.exchange_corp_secret(|when, then| {
         when.corp_id(10001)
             .temp_corp_secret(&"temp-secret-from-the-admin".to_string());
-        then.ok(&CorpSecretResponse {
-            err_code: 0,
-            err_msg: "success".into(),
-            corp_secret: Secret::new("3y50kdq9CdS9ROO4_p6B7Y6je771Dml4d_c9AVYkxZt6V9BqL3_TyG99H9681kCkf2i"),
-        });
+        // Answer types are #[non_exhaustive]: a mock answer is built from JSON.
+        let answer: CorpSecretResponse = serde_json::from_value(json!({
+            "err_code": 0,
+            "err_msg": "success",
+            "corp_secret": "3y50kdq9CdS9ROO4_p6B7Y6je771Dml4d_c9AVYkxZt6V9BqL3_TyG99H9681kCkf2i",
+        }))
+        .unwrap();
+        then.ok(&answer);
     });
     chengxun_server.exchange_corp_secret(|when, then| {
         when.corp_id(10002);

@@ -19,7 +19,7 @@ pub(crate) mod api {
     include!(concat!(env!("OUT_DIR"), "/chengxun.rs"));
 }
 
-mod spec {
+pub(crate) mod spec {
     include!(concat!(env!("OUT_DIR"), "/chengxun_spec.rs"));
 }
 

@@ -90,7 +90,7 @@ pub enum Error {
     },
 
     /// The server answered with an HTTP status other than 200.
-    #[error("{operation}: unexpected HTTP status {status}{}: {excerpt}{}", code_suffix(*.code), one_shot_status_warning(*.operation))]
+    #[error("{operation}: unexpected HTTP status {status}{}: {excerpt}{}", code_suffix(*.code), status_note(*.operation, *.status))]
     Http {
         /// The call that was answered.
         operation: Operation,
@@ -214,6 +214,33 @@ fn one_shot_warning(operation: Operation, kind: TransportKind) -> &'static str {
     } else {
         ""
     }
+}
+
+/// What an unexpected HTTP status means. 404 and 405 say the route does not
+/// exist at this base URL, which points at a wrong base URL; the platform
+/// then most likely never acted, but a proxy in front of it could answer so
+/// after forwarding, so a one-shot call's credential is still treated as
+/// possibly consumed (the guarantee stays conservative).
+fn status_note(operation: Operation, status: u16) -> String {
+    if !matches!(status, 404 | 405) {
+        return one_shot_status_warning(operation).to_string();
+    }
+    let default = match operation.platform() {
+        Platform::Chengxun => crate::chengxun::spec::SERVER_URL,
+        Platform::Wecom => crate::wecom::spec::SERVER_URL,
+    };
+    let mut note = format!(
+        "; the server has no such route: check the base URL (the spec's is {default}; a base URL missing its \
+         path stem, such as 橙讯's `/api`, answers exactly this)"
+    );
+    if operation.is_one_shot() {
+        note.push_str(
+            "; the platform most likely never saw the call, but that cannot be proven from here, so the \
+             library does not send it again and treats its one-time credential as possibly consumed: fix \
+             the base URL, then decide yourself whether to send it once more",
+        );
+    }
+    note
 }
 
 fn one_shot_status_warning(operation: Operation) -> &'static str {

@@ -6,16 +6,18 @@
 //!
 //! ```no_run
 //! use corp_auth::mock::chengxun::MockServerExt;
-//! use corp_auth::{Secret, chengxun::types::CorpSecretResponse};
+//! use corp_auth::chengxun::types::CorpSecretResponse;
 //!
+//! // Answer types are `#[non_exhaustive]` (see the README's semver
+//! // policy): a mock answer is built from JSON, as the wire carries it.
+//! let answer: CorpSecretResponse = serde_json::from_value(serde_json::json!({
+//!     "err_code": 0, "err_msg": "success", "corp_secret": "permanent"
+//! }))
+//! .unwrap();
 //! let server = httpmock::MockServer::start();
 //! let mock = server.exchange_corp_secret(|when, then| {
 //!     when.corp_id(10001).temp_corp_secret(&"temp".to_string());
-//!     then.ok(&CorpSecretResponse {
-//!         err_code: 0,
-//!         err_msg: "success".into(),
-//!         corp_secret: Secret::new("permanent"),
-//!     });
+//!     then.ok(&answer);
 //! });
 //! # let _ = mock;
 //! ```

@@ -5,6 +5,14 @@
 //! JSON-escaped, as a server may echo them), and the value after any
 //! secret-bearing key (`corp_secret=...`, `"permanent_code": "..."`), which
 //! also catches secrets the caller never had, such as a fresh `corp_secret`.
+//!
+//! Short values: a sent value of fewer than [`MIN_ANYWHERE`] characters is
+//! replaced only where it stands as a whole token (not inside a word or a
+//! number). Replacing it everywhere would mangle ordinary text
+//! (`Inv***lid request` for a secret `a`) and, worse, show where the
+//! secret's letters occur. Real secrets are far longer (WeCom's and 橙讯's
+//! are 32 characters or more); a value that short is a test value or a
+//! mistake, and the key net still masks it after its own key.
 
 /// Keys whose values are secrets wherever they appear.
 pub(crate) const SECRET_KEYS: &[&str] = &[
@@ -19,19 +27,50 @@ pub(crate) const SECRET_KEYS: &[&str] = &[
 
 const MASK: &str = "***";
 
+/// Sent values at least this long are masked wherever they occur; shorter
+/// ones only as whole tokens.
+pub(crate) const MIN_ANYWHERE: usize = 8;
+
 /// Redacts `text`, given the secrets the call sent.
 pub(crate) fn redact(text: &str, sent: &[&str]) -> String {
     let mut out = text.to_string();
     for secret in sent.iter().filter(|s| !s.is_empty()) {
+        let anywhere = secret.chars().count() >= MIN_ANYWHERE;
         for form in [secret.to_string(), form_encode(secret), json_escape(secret)] {
-            if out.contains(&form) {
-                out = out.replace(&form, MASK);
+            if !out.contains(&form) {
+                continue;
             }
+            out = if anywhere {
+                out.replace(&form, MASK)
+            } else {
+                replace_whole_tokens(&out, &form)
+            };
         }
     }
     for key in SECRET_KEYS {
         out = redact_key(&out, key);
     }
+    out
+}
+
+/// Replaces the occurrences of `needle` that are not part of a longer word
+/// or number (no letter or digit right before or after).
+fn replace_whole_tokens(text: &str, needle: &str) -> String {
+    let word = |c: Option<char>| c.is_some_and(char::is_alphanumeric);
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(at) = rest.find(needle) {
+        let before = rest[..at].chars().next_back().or_else(|| out.chars().next_back());
+        let after = rest[at + needle.len()..].chars().next();
+        out.push_str(&rest[..at]);
+        if word(before) || word(after) {
+            out.push_str(needle);
+        } else {
+            out.push_str(MASK);
+        }
+        rest = &rest[at + needle.len()..];
+    }
+    out.push_str(rest);
     out
 }
 
@@ -104,6 +143,24 @@ mod tests {
         let sent = ["s3cr et/é"];
         let text = "a s3cr et/é b s3cr+et%2F%C3%A9 c";
         assert_eq!(redact(text, &sent), "a *** b *** c");
+    }
+
+    #[test]
+    fn a_short_sent_value_is_masked_only_as_a_whole_token() {
+        // Inside words it is left alone: masking there would mangle the text
+        // and show where the value's letters occur.
+        assert_eq!(redact("Invalid request", &["a"]), "Invalid request");
+        assert_eq!(redact("abcdef 1234", &["abc", "23"]), "abcdef 1234");
+        // Standing alone (or next to punctuation) it is masked.
+        assert_eq!(
+            redact("token a rejected; code=abc, (abc) abcd", &["a", "abc"]),
+            "token *** rejected; code=***, (***) abcd"
+        );
+        assert_eq!(redact("abc", &["abc"]), "***");
+        assert_eq!(redact("密abc码", &["abc"]), "密abc码");
+        // Seven characters: still short; eight: masked anywhere.
+        assert_eq!(redact("xx1234567yy", &["1234567"]), "xx1234567yy");
+        assert_eq!(redact("xx12345678yy", &["12345678"]), "xx***yy");
     }
 
     #[test]

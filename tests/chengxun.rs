@@ -10,11 +10,12 @@ use corp_auth::{Error, Operation, Platform, Secret, TransportKind, chengxun::typ
 use httpmock::{Method::GET, MockServer};
 
 fn ok_body() -> CorpSecretResponse {
-    CorpSecretResponse {
-        err_code: 0,
-        err_msg: "success".into(),
-        corp_secret: Secret::new(CORP_SECRET),
-    }
+    // Answer types are #[non_exhaustive] (a new answer field is a minor
+    // release): built from JSON, as from the wire.
+    serde_json::from_value(serde_json::json!({
+        "err_code": 0, "err_msg": "success", "corp_secret": CORP_SECRET
+    }))
+    .unwrap()
 }
 
 async fn exchange(server: &MockServer) -> Result<Secret, Error> {

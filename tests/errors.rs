@@ -46,11 +46,11 @@ fn secret_never_prints_its_value() {
 
 #[test]
 fn generated_values_holding_secrets_redact_them_in_debug() {
-    let response = chengxun::types::CorpSecretResponse {
-        err_code: 0,
-        err_msg: "success".into(),
-        corp_secret: Secret::new("permanent-value"),
-    };
+    // Answer types are #[non_exhaustive]: built from JSON, as from the wire.
+    let response: chengxun::types::CorpSecretResponse = serde_json::from_value(serde_json::json!({
+        "err_code": 0, "err_msg": "success", "corp_secret": "permanent-value"
+    }))
+    .unwrap();
     let request = wecom::types::GetAuthInfoRequest {
         auth_corpid: "ww1".parse().unwrap(),
         permanent_code: Secret::new("permanent-code-value"),

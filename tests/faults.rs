@@ -474,3 +474,48 @@ async fn the_call_span_records_operation_attempts_status_and_code() {
     }
     logs.assert_no_secret();
 }
+
+#[tokio::test]
+async fn a_404_from_a_wrong_base_url_points_at_the_base_url_and_stays_conservative() {
+    // The real route is under /api; the client is given the server's root,
+    // as a user who dropped 橙讯's path stem would.
+    let server = httpmock::MockServer::start_async().await;
+    let route = server
+        .mock_async(|when, then| {
+            when.path("/api/corp-service/v1/corp-secrets");
+            then.status(200).body("{}");
+        })
+        .await;
+    let err = cx(&server.base_url())
+        .exchange_corp_secret(CORP_ID, CORP_AUTHORIZATION, TEMP_CORP_SECRET)
+        .await
+        .unwrap_err();
+    assert_no_secret(&err);
+    assert!(matches!(err, Error::Http { status: 404, .. }), "{err:?}");
+    assert_eq!(route.calls_async().await, 0);
+    let message = err.to_string();
+    assert!(
+        message.contains("the server has no such route: check the base URL (the spec's is https://service.cheng-xun.cn/api; a base URL missing its path stem, such as 橙讯's `/api`, answers exactly this)"),
+        "{message}"
+    );
+    assert!(message.contains("most likely never saw the call"), "{message}");
+    // The guarantee stays conservative: the library still treats the
+    // temp_corp_secret as possibly consumed and never re-sends it.
+    assert!(err.request_may_have_been_processed());
+    assert!(!err.is_retryable());
+    // A read gets the pointer without the one-shot part; other statuses keep
+    // the one-shot warning unchanged.
+    let (result, _) = auth_info(|_| json("404 Not Found", "not found")).await;
+    let message = result.unwrap_err().to_string();
+    assert!(
+        message.contains("no such route") && message.contains("https://qyapi.weixin.qq.com"),
+        "{message}"
+    );
+    assert!(!message.contains("never saw the call"), "{message}");
+    let (err, _) = exchange_fails(|_| json("500 Internal Server Error", "oops")).await;
+    assert!(!err.to_string().contains("no such route"), "{err}");
+    assert!(
+        err.to_string().contains("the temp_corp_secret may have been consumed"),
+        "{err}"
+    );
+}

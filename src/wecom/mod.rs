@@ -47,7 +47,7 @@ pub(crate) mod api {
     include!(concat!(env!("OUT_DIR"), "/wecom.rs"));
 }
 
-mod spec {
+pub(crate) mod spec {
     include!(concat!(env!("OUT_DIR"), "/wecom_spec.rs"));
 }
 

@@ -14,6 +14,7 @@ pub mod types {
         Debug,
         schemars::JsonSchema
     )]
+    #[non_exhaustive]
     pub struct ChengxunError {
         ///错误码 0成功,其他错误码参考后面说明
         pub err_code: i64,
@@ -33,6 +34,7 @@ body itself.*/
         Debug,
         schemars::JsonSchema
     )]
+    #[non_exhaustive]
     pub struct CorpSecretResponse {
         ///永久授权码
         pub corp_secret: crate::Secret,

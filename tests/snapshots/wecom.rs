@@ -15,6 +15,7 @@ pub mod types {
         Default,
         schemars::JsonSchema
     )]
+    #[non_exhaustive]
     pub struct AgentPrivilege {
         ///应用可见范围(部门)
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
@@ -47,6 +48,7 @@ pub mod types {
         Default,
         schemars::JsonSchema
     )]
+    #[non_exhaustive]
     pub struct AuthAgent {
         ///授权方应用id
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -86,6 +88,7 @@ pub mod types {
         Default,
         schemars::JsonSchema
     )]
+    #[non_exhaustive]
     pub struct AuthCorpBrief {
         ///授权方企业名称,即企业简称
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -103,6 +106,7 @@ pub mod types {
         Default,
         schemars::JsonSchema
     )]
+    #[non_exhaustive]
     pub struct AuthCorpInfo {
         ///授权方企业应用数上限
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -161,6 +165,7 @@ pub mod types {
         Default,
         schemars::JsonSchema
     )]
+    #[non_exhaustive]
     pub struct AuthInfo {
         ///授权的应用信息,注意是一个数组,但仅旧的多应用套件授权时会返回多个agent,对新的单应用授权,永远只返回一个agent
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
@@ -175,6 +180,7 @@ pub mod types {
         Default,
         schemars::JsonSchema
     )]
+    #[non_exhaustive]
     pub struct AuthUserInfo {
         ///授权管理员的头像url,可能为空
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -197,6 +203,7 @@ pub mod types {
         Debug,
         schemars::JsonSchema
     )]
+    #[non_exhaustive]
     pub struct CorpAccessTokenAnswer {
         ///授权方(企业)access_token,最长为512字节
         pub access_token: crate::Secret,
@@ -218,6 +225,7 @@ pub mod types {
         Default,
         schemars::JsonSchema
     )]
+    #[non_exhaustive]
     pub struct CorpExName {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub name_list: ::std::option::Option<CorpExNameList>,
@@ -231,6 +239,7 @@ pub mod types {
         schemars::JsonSchema
     )]
     #[serde(untagged)]
+    #[non_exhaustive]
     pub enum CorpExNameList {
         String(::std::string::String),
         Array(::std::vec::Vec<::std::string::String>),
@@ -250,6 +259,7 @@ pub mod types {
         Default,
         schemars::JsonSchema
     )]
+    #[non_exhaustive]
     pub struct DealerCorpInfo {
         ///代理服务商企业微信名称
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -267,6 +277,7 @@ pub mod types {
         Default,
         schemars::JsonSchema
     )]
+    #[non_exhaustive]
     pub struct EditionAgent {
         ///用户企业的应用id
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -302,6 +313,7 @@ pub mod types {
         Default,
         schemars::JsonSchema
     )]
+    #[non_exhaustive]
     pub struct EditionInfo {
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
         pub agent: ::std::vec::Vec<EditionAgent>,
@@ -316,6 +328,7 @@ answer of set_session_info (errcode 0).*/
         Debug,
         schemars::JsonSchema
     )]
+    #[non_exhaustive]
     pub struct ErrcodeAnswer {
         ///返回码 (0 成功)
         pub errcode: i64,
@@ -415,6 +428,7 @@ the official page (and the platform) require both fields.*/
         Default,
         schemars::JsonSchema
     )]
+    #[non_exhaustive]
     pub struct GetAuthInfoResponse {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub auth_corp_info: ::std::option::Option<AuthCorpInfo>,
@@ -617,6 +631,7 @@ success; access_token and expires_in are absent for 代开发自建应用.*/
         Debug,
         schemars::JsonSchema
     )]
+    #[non_exhaustive]
     pub struct PermanentCodeAnswer {
         ///授权方(企业)access_token,最长为512字节。代开发自建应用不返回
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -656,6 +671,7 @@ success; access_token and expires_in are absent for 代开发自建应用.*/
         Debug,
         schemars::JsonSchema
     )]
+    #[non_exhaustive]
     pub struct PermanentCodeV2Answer {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub auth_corp_info: ::std::option::Option<AuthCorpBrief>,
@@ -683,6 +699,7 @@ success; access_token and expires_in are absent for 代开发自建应用.*/
         Debug,
         schemars::JsonSchema
     )]
+    #[non_exhaustive]
     pub struct PreAuthCodeAnswer {
         ///返回码. Absent or 0 means success.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -704,6 +721,7 @@ success; access_token and expires_in are absent for 代开发自建应用.*/
         Default,
         schemars::JsonSchema
     )]
+    #[non_exhaustive]
     pub struct RegisterCodeInfo {
         ///注册码
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -754,6 +772,7 @@ success; access_token and expires_in are absent for 代开发自建应用.*/
         Default,
         schemars::JsonSchema
     )]
+    #[non_exhaustive]
     pub struct SharedFrom {
         ///共享了应用的企业的corpid
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -770,6 +789,7 @@ success; access_token and expires_in are absent for 代开发自建应用.*/
         Debug,
         schemars::JsonSchema
     )]
+    #[non_exhaustive]
     pub struct SuiteAccessTokenAnswer {
         ///返回码. Absent or 0 means success.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]

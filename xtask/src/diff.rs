@@ -96,63 +96,65 @@ impl<'a> Ctx<'a> {
                     &pointer,
                     "operation added".into(),
                 ),
-                (Some(o), Some(n)) => self.operation(&location, &pointer, o, n),
+                (Some(o), Some(n)) => self.operation(&location, path, &pointer, *o, *n),
                 (None, None) => {}
             }
         }
     }
 
-    fn operation(&mut self, location: &str, pointer: &str, o: &'a Value, n: &'a Value) {
+    fn operation(
+        &mut self,
+        location: &str,
+        path: &str,
+        pointer: &str,
+        (o_item, o): (&'a Value, &'a Value),
+        (n_item, n): (&'a Value, &'a Value),
+    ) {
         if o.get("operationId") != n.get("operationId") {
+            // Not on the wire; the Rust findings say what it does to code.
             let message = format!(
-                "operationId {} → {}: the generated method is renamed",
+                "operationId {} → {}: nothing changes on the wire; the generated method and the `Operation` variant are renamed",
                 o.get("operationId").unwrap_or(&Value::Null),
                 n.get("operationId").unwrap_or(&Value::Null)
             );
             self.push(
-                Severity::Warning,
+                Severity::Info,
                 "operation-renamed",
                 location,
                 &format!("{pointer}/operationId"),
                 message,
             );
         }
-        self.parameters(location, pointer, o, n);
+        let path_ptr = format!("/paths/{}", escape(path));
+        let old = effective_parameters(self.old, &path_ptr, o_item, pointer, o);
+        let new = effective_parameters(self.new, &path_ptr, n_item, pointer, n);
+        self.parameters(location, old, new);
         self.request_body(location, pointer, o.get("requestBody"), n.get("requestBody"));
         self.responses(location, pointer, o, n);
     }
 
-    fn parameters(&mut self, location: &str, pointer: &str, o: &'a Value, n: &'a Value) {
-        let index = |op: &'a Value| -> BTreeMap<(String, String), (usize, &'a Value)> {
-            op.get("parameters")
-                .and_then(Value::as_array)
-                .into_iter()
-                .flatten()
-                .enumerate()
-                .filter_map(|(i, p)| Some(((str_of(p, "in")?, str_of(p, "name")?), (i, p))))
-                .collect()
-        };
-        let (old, new) = (index(o), index(n));
+    /// Parameters matched by place and name (never by position), path-level
+    /// ones and `$ref`s included; reported where each is written.
+    fn parameters(&mut self, location: &str, old: Parameters<'a>, new: Parameters<'a>) {
         let keys: BTreeSet<&(String, String)> = old.keys().chain(new.keys()).collect();
         for key in keys {
             let (place, name) = key;
             let here = format!("{location} {place} parameter `{name}`");
             match (old.get(key), new.get(key)) {
-                (Some((i, _)), None) => self.push(
+                (Some((ptr, _)), None) => self.push(
                     Severity::Breaking,
                     "parameter-removed",
                     &here,
-                    &format!("{pointer}/parameters/{i}"),
+                    ptr,
                     "parameter removed: the generated method's signature changes".into(),
                 ),
-                (None, Some((i, p))) => {
-                    let ptr = format!("{pointer}/parameters/{i}");
+                (None, Some((ptr, p))) => {
                     if required(p) {
                         self.push(
                             Severity::Breaking,
                             "required-parameter-added",
                             &here,
-                            &ptr,
+                            ptr,
                             "new required parameter".into(),
                         )
                     } else {
@@ -160,32 +162,32 @@ impl<'a> Ctx<'a> {
                             Severity::Info,
                             "optional-parameter-added",
                             &here,
-                            &ptr,
+                            ptr,
                             "new optional parameter".into(),
                         )
                     }
                 }
-                (Some((_, op)), Some((i, np))) => {
-                    let ptr = format!("{pointer}/parameters/{i}");
+                (Some((_, op)), Some((ptr, np))) => {
                     match (required(op), required(np)) {
                         (false, true) => self.push(
                             Severity::Breaking,
                             "parameter-became-required",
                             &here,
-                            &ptr,
+                            ptr,
                             "the parameter became required".into(),
                         ),
                         (true, false) => self.push(
                             Severity::Info,
                             "parameter-became-optional",
                             &here,
-                            &ptr,
+                            ptr,
                             "the parameter became optional".into(),
                         ),
                         _ => {}
                     }
                     if let (Some(os), Some(ns)) = (op.get("schema"), np.get("schema")) {
-                        self.schema(Side::Request, &here, &format!("{ptr}/schema"), os, ns, 0);
+                        let optional = !required(np);
+                        self.schema(Side::Request, &here, &format!("{ptr}/schema"), os, ns, optional, 0);
                     }
                 }
                 (None, None) => {}
@@ -229,6 +231,7 @@ impl<'a> Ctx<'a> {
                         "the request body became required".into(),
                     );
                 }
+                self.media_parameters(&here, &ptr, o, n);
                 for (media, old_media, new_media) in media_pairs(o, n) {
                     let mptr = format!("{ptr}/content/{}", escape(media));
                     match (old_media, new_media) {
@@ -248,7 +251,7 @@ impl<'a> Ctx<'a> {
                         ),
                         (Some(om), Some(nm)) => {
                             if let (Some(os), Some(ns)) = (om.get("schema"), nm.get("schema")) {
-                                self.schema(Side::Request, &here, &format!("{mptr}/schema"), os, ns, 0);
+                                self.schema(Side::Request, &here, &format!("{mptr}/schema"), os, ns, false, 0);
                             }
                         }
                         (None, None) => {}
@@ -274,6 +277,7 @@ impl<'a> Ctx<'a> {
                 self.push(severity, rule, &here, &ptr, format!("response {status} removed"));
                 continue;
             };
+            self.media_parameters(&here, &ptr, or, nr);
             for (media, old_media, new_media) in media_pairs(or, nr) {
                 let mptr = format!("{ptr}/content/{}", escape(media));
                 match (old_media, new_media) {
@@ -313,7 +317,7 @@ impl<'a> Ctx<'a> {
                                 _ => {}
                             }
                             let (os, ns) = if o_env || n_env { (os_succ, ns_succ) } else { (os, ns) };
-                            self.schema(Side::Response, &here, &sptr, os, ns, 0);
+                            self.schema(Side::Response, &here, &sptr, os, ns, false, 0);
                         }
                     }
                     (old_media, _) => self.push(
@@ -338,9 +342,24 @@ impl<'a> Ctx<'a> {
         }
     }
 
+    fn media_parameters(&mut self, here: &str, ptr: &str, o: &Value, n: &Value) {
+        for (was, is) in media_parameter_changes(o, n) {
+            self.push(
+                Severity::Info,
+                "media-type-parameters-changed",
+                here,
+                &format!("{ptr}/content/{}", escape(is)),
+                format!("`{was}` → `{is}`: the same media type, the same JSON and the same generated client"),
+            );
+        }
+    }
+
     /// Compares two schemas used on `side`; `ptr` is the pointer of the use,
     /// replaced by the component's when the schema is a `$ref`.
-    fn schema(&mut self, side: Side, here: &str, ptr: &str, o: &'a Value, n: &'a Value, depth: usize) {
+    /// `optional`: the value is already an `Option` in the generated code (a
+    /// property or parameter that is not required).
+    #[allow(clippy::too_many_arguments)]
+    fn schema(&mut self, side: Side, here: &str, ptr: &str, o: &'a Value, n: &'a Value, optional: bool, depth: usize) {
         if depth > 32 {
             return;
         }
@@ -377,6 +396,13 @@ impl<'a> Ctx<'a> {
         }
         let nullable = |v: &Value| v.get("nullable").and_then(Value::as_bool).unwrap_or(false);
         match (nullable(o), nullable(n), side) {
+            (false, true, Side::Response) if optional => self.push(
+                Severity::Info,
+                "nullable-changed",
+                here,
+                &format!("{ptr}/nullable"),
+                "may now be null: it is already optional (an `Option`), so the generated type is unchanged".into(),
+            ),
             (false, true, Side::Response) => self.push(
                 Severity::Breaking,
                 "response-property-nullable",
@@ -400,11 +426,28 @@ impl<'a> Ctx<'a> {
             ),
             _ => {}
         }
+        if o.get("default") != n.get("default") {
+            self.push(
+                Severity::Info,
+                "default-changed",
+                here,
+                &format!("{ptr}/default"),
+                format!("default {} → {}", show(o.get("default")), show(n.get("default"))),
+            );
+        }
         self.constraints(side, here, ptr, o, n);
         self.enumeration(side, here, ptr, o, n);
         self.properties(side, here, ptr, o, n, depth);
         if let (Some(oi), Some(ni)) = (o.get("items"), n.get("items")) {
-            self.schema(side, &format!("{here}[]"), &format!("{ptr}/items"), oi, ni, depth + 1);
+            self.schema(
+                side,
+                &format!("{here}[]"),
+                &format!("{ptr}/items"),
+                oi,
+                ni,
+                false,
+                depth + 1,
+            );
         }
         for key in ["allOf", "oneOf", "anyOf", "not"] {
             // Branch by branch when both sides have the same number of
@@ -416,7 +459,7 @@ impl<'a> Ctx<'a> {
             ) && ob.len() == nb.len()
             {
                 for (i, (x, y)) in ob.iter().zip(nb).enumerate() {
-                    self.schema(side, here, &format!("{ptr}/{key}/{i}"), x, y, depth + 1);
+                    self.schema(side, here, &format!("{ptr}/{key}/{i}"), x, y, optional, depth + 1);
                 }
                 continue;
             }
@@ -622,7 +665,7 @@ impl<'a> Ctx<'a> {
                         ),
                         _ => {}
                     }
-                    self.schema(side, &there, &pptr, os, ns, depth + 1);
+                    self.schema(side, &there, &pptr, os, ns, !is, depth + 1);
                 }
                 (None, None, _) => {}
             }
@@ -664,11 +707,13 @@ impl<'a> Ctx<'a> {
             if let Some(i) = added.iter().position(|(_, s)| without_docs(s) == without_docs(schema)) {
                 let (to, _) = added.remove(i);
                 self.push(
-                    Severity::Warning,
+                    Severity::Info,
                     "schema-renamed",
                     &format!("schema {name}"),
                     &ptr,
-                    format!("schema {name} renamed to {to}: the generated type is renamed"),
+                    format!(
+                        "schema {name} renamed to {to}: nothing changes on the wire; the generated type is renamed"
+                    ),
                 );
             } else {
                 self.push(
@@ -697,8 +742,29 @@ impl<'a> Ctx<'a> {
     fn docs(&mut self, o: &Value, n: &Value, ptr: String) {
         let (Some(om), Some(nm)) = (o.as_object(), n.as_object()) else {
             if let (Some(oa), Some(na)) = (o.as_array(), n.as_array()) {
-                for (i, (a, b)) in oa.iter().zip(na).enumerate() {
-                    self.docs(a, b, format!("{ptr}/{i}"));
+                // Lists of named things (parameters, servers, `$ref`s) are
+                // matched by name, so an insertion shifts nothing.
+                let keyed = |list: &Vec<Value>| -> Option<BTreeMap<String, usize>> {
+                    let map: BTreeMap<String, usize> = list
+                        .iter()
+                        .enumerate()
+                        .map(|(i, v)| Some((element_key(v)?, i)))
+                        .collect::<Option<_>>()?;
+                    (map.len() == list.len()).then_some(map)
+                };
+                match (keyed(oa), keyed(na)) {
+                    (Some(ok), Some(nk)) => {
+                        for (key, i) in &ok {
+                            if let Some(j) = nk.get(key) {
+                                self.docs(&oa[*i], &na[*j], format!("{ptr}/{j}"));
+                            }
+                        }
+                    }
+                    _ => {
+                        for (i, (a, b)) in oa.iter().zip(na).enumerate() {
+                            self.docs(a, b, format!("{ptr}/{i}"));
+                        }
+                    }
                 }
             }
             return;
@@ -726,27 +792,105 @@ impl<'a> Ctx<'a> {
     }
 }
 
-fn operations(doc: &Value) -> BTreeMap<(String, &'static str), &Value> {
+/// What identifies an element of a list: a parameter's place and name, a
+/// `$ref`'s target, a server's URL.
+fn element_key(v: &Value) -> Option<String> {
+    let o = v.as_object()?;
+    if let Some(target) = o.get("$ref").and_then(Value::as_str) {
+        return Some(format!("$ref {target}"));
+    }
+    if let Some(name) = o.get("name").and_then(Value::as_str) {
+        return Some(format!("{} {name}", o.get("in").and_then(Value::as_str).unwrap_or("")));
+    }
+    o.get("url").and_then(Value::as_str).map(|u| format!("url {u}"))
+}
+
+/// (path, method) → (path item, operation).
+fn operations(doc: &Value) -> BTreeMap<(String, &'static str), (&Value, &Value)> {
     let mut out = BTreeMap::new();
     for (path, item) in doc.get("paths").and_then(Value::as_object).into_iter().flatten() {
         for method in METHODS {
             if let Some(op) = item.get(*method) {
-                out.insert((path.clone(), *method), op);
+                out.insert((path.clone(), *method), (item, op));
             }
         }
     }
     out
 }
 
+/// (in, name) → (pointer of its definition, the parameter).
+type Parameters<'v> = BTreeMap<(String, String), (String, &'v Value)>;
+
+/// An operation's parameters as the client sees them: the path item's,
+/// overridden by the operation's own of the same place and name, each
+/// `$ref` followed (then reported at the component).
+fn effective_parameters<'v>(
+    doc: &'v Value,
+    path_ptr: &str,
+    item: &'v Value,
+    op_ptr: &str,
+    op: &'v Value,
+) -> Parameters<'v> {
+    let mut out = BTreeMap::new();
+    for (base, holder) in [(path_ptr, item), (op_ptr, op)] {
+        let list = holder.get("parameters").and_then(Value::as_array);
+        for (i, p) in list.into_iter().flatten().enumerate() {
+            let (p, ptr) = resolve(doc, p, &format!("{base}/parameters/{i}"));
+            if let (Some(place), Some(name)) = (str_of(p, "in"), str_of(p, "name")) {
+                out.insert((place, name), (ptr, p));
+            }
+        }
+    }
+    out
+}
+
+/// The media types of two `content` maps, matched by type and subtype
+/// (`application/json; charset=UTF-8` is `application/json`: the same JSON,
+/// the same generated client): (key as written now, old, new). Parameters
+/// that changed are reported by [`Ctx::media_parameters`].
 fn media_pairs<'v>(o: &'v Value, n: &'v Value) -> Vec<(&'v str, Option<&'v Value>, Option<&'v Value>)> {
-    let content = |v: &'v Value| v.get("content").and_then(Value::as_object);
-    let (oc, nc) = (content(o), content(n));
-    let mut keys: BTreeSet<&str> = BTreeSet::new();
-    keys.extend(oc.into_iter().flat_map(|m| m.keys().map(String::as_str)));
-    keys.extend(nc.into_iter().flat_map(|m| m.keys().map(String::as_str)));
+    let by_essence = |v: &'v Value| -> BTreeMap<String, (&'v str, &'v Value)> {
+        v.get("content")
+            .and_then(Value::as_object)
+            .into_iter()
+            .flatten()
+            .map(|(k, v)| (essence(k), (k.as_str(), v)))
+            .collect()
+    };
+    let (oc, nc) = (by_essence(o), by_essence(n));
+    let keys: BTreeSet<&String> = oc.keys().chain(nc.keys()).collect();
     keys.into_iter()
-        .map(|k| (k, oc.and_then(|m| m.get(k)), nc.and_then(|m| m.get(k))))
+        .map(|k| {
+            let (old, new) = (oc.get(k), nc.get(k));
+            let key = new.or(old).map(|(raw, _)| *raw).unwrap_or_default();
+            (key, old.map(|(_, v)| *v), new.map(|(_, v)| *v))
+        })
         .collect()
+}
+
+/// Media types whose parameters changed: (old as written, new as written).
+fn media_parameter_changes<'v>(o: &'v Value, n: &'v Value) -> Vec<(&'v str, &'v str)> {
+    let keys = |v: &'v Value| -> Vec<&'v str> {
+        v.get("content")
+            .and_then(Value::as_object)
+            .into_iter()
+            .flatten()
+            .map(|(k, _)| k.as_str())
+            .collect()
+    };
+    let (ok, nk) = (keys(o), keys(n));
+    ok.iter()
+        .filter_map(|a| {
+            nk.iter()
+                .find(|b| essence(a) == essence(b) && a != *b)
+                .map(|b| (*a, *b))
+        })
+        .collect()
+}
+
+/// `type/subtype` of a media type, lowercase, without parameters.
+fn essence(media: &str) -> String {
+    media.split(';').next().unwrap_or("").trim().to_ascii_lowercase()
 }
 
 /// The success branch of an `anyOf`/`oneOf` that names the error envelope

@@ -4,6 +4,8 @@
 #![deny(missing_docs)]
 
 pub mod diff;
+pub mod facts;
+pub mod lines;
 pub mod report;
 pub mod rust_api;
 
@@ -20,9 +22,11 @@ use serde::Serialize;
 pub enum Severity {
     /// Everything else that changed: additions, relaxed constraints, docs.
     Info,
-    /// Wire-compatible but visible to Rust users.
+    /// Compatible, but the client or its users see a difference worth a
+    /// look (a new default, a changed base URL, answers old clients refuse).
     Warning,
-    /// A user of the old crate or of the old wire contract can stop working.
+    /// A user of the old crate or of the old wire contract can stop working,
+    /// or the crate stops building. At the Rust level: semver-major.
     Breaking,
 }
 
@@ -45,6 +49,20 @@ pub enum Level {
     Wire,
     /// The generated Rust API.
     Rust,
+    /// What build.rs emits besides the client (base URL, header defaults,
+    /// length rules, `Operation`), and whether it accepts the spec.
+    Build,
+}
+
+impl Level {
+    /// The lowercase name, as the reports print it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Level::Wire => "wire",
+            Level::Rust => "rust",
+            Level::Build => "build",
+        }
+    }
 }
 
 /// One change.
@@ -87,6 +105,19 @@ pub fn compare(
     label_old: &str,
     label_new: &str,
 ) -> Result<Vec<Change>, SpecError> {
+    compare_with_layer(old, new, label_old, label_new, "")
+}
+
+/// [`compare`], knowing the hand-written layer's source (`src/**/*.rs`, the
+/// one the new specs are built with): a spec fact it still uses that the new
+/// spec no longer yields is a build failure, not a warning.
+pub fn compare_with_layer(
+    old: &BTreeMap<String, String>,
+    new: &BTreeMap<String, String>,
+    label_old: &str,
+    label_new: &str,
+    layer: &str,
+) -> Result<Vec<Change>, SpecError> {
     let mut changes = Vec::new();
     let names: std::collections::BTreeSet<&String> = old.keys().chain(new.keys()).collect();
     for name in names {
@@ -98,18 +129,22 @@ pub fn compare(
                 "the spec was removed",
             )),
             (None, Some(text)) => {
-                load(name, text, label_new)?;
+                let (_, spec) = load(name, text, label_new)?;
                 changes.push(spec_level(name, Severity::Info, "spec-added", "a new spec was added"));
+                changes.extend(facts::diff(name, None, &codegen::build_outputs(name, &spec), layer));
             }
             (Some(a), Some(b)) => {
                 let (va, sa) = load(name, a, label_old)?;
                 let (vb, sb) = load(name, b, label_new)?;
                 changes.extend(diff::diff(name, &va, &vb));
-                let code_a = codegen::client_code(&sa)
-                    .map_err(|e| SpecError(format!("openapi/{name}.yaml ({label_old}): {e}")))?;
-                let code_b = codegen::client_code(&sb)
-                    .map_err(|e| SpecError(format!("openapi/{name}.yaml ({label_new}): {e}")))?;
-                changes.extend(rust_api::diff(name, &code_a, &code_b).map_err(SpecError)?);
+                // Everything build.rs generates, for both sides; a side it
+                // rejects is reported (build level), not a tool error.
+                let built_a = codegen::build_outputs(name, &sa);
+                let built_b = codegen::build_outputs(name, &sb);
+                if let (Ok(a), Ok(b)) = (&built_a, &built_b) {
+                    changes.extend(rust_api::diff(name, &a.client, &b.client).map_err(SpecError)?);
+                }
+                changes.extend(facts::diff(name, Some(&built_a), &built_b, layer));
             }
             (None, None) => unreachable!(),
         }

@@ -1,5 +1,5 @@
-//! `cargo xtask spec-diff [--base <git-rev>] [--format text|markdown|json]
-//! [--fail-on breaking|warning]`
+//! `cargo xtask spec-diff [--base <git-rev>] [--head <git-rev>]
+//! [--format text|markdown|json|github] [--fail-on breaking|warning]`
 //!
 //! Exit status: 0 when nothing at or above `--fail-on` was found (always 0
 //! without it), 1 when something was, 2 for usage errors, an unknown
@@ -9,18 +9,24 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
 
-use xtask::{Severity, compare, report, worst};
+use xtask::{Change, Severity, compare_with_layer, lines, report, worst};
 
 const USAGE: &str = "\
-usage: cargo xtask spec-diff [--base <git-rev>] [--format text|markdown|json] [--fail-on breaking|warning]
+usage: cargo xtask spec-diff [--base <git-rev>] [--head <git-rev>]
+                             [--format text|markdown|json|github] [--fail-on breaking|warning]
 
-Compares every openapi/*.yaml at <git-rev> (default HEAD) with the working tree,
-at the wire level and at the level of the generated Rust API.
+Compares every openapi/*.yaml at --base (default HEAD) with --head (default: the
+working tree), at the wire level, at the level of the generated Rust API, and
+at the level of what build.rs emits (base URL, header defaults, length rules,
+Operation) and whether it accepts the spec.
+--format github prints GitHub Actions annotations (::error/::warning) on the
+spec lines of breaking changes and warnings.
 Exit status: 0 nothing at or above --fail-on, 1 something was, 2 usage error,
 unknown revision or a spec that does not parse.";
 
 struct Args {
     base: String,
+    head: Option<String>,
     format: String,
     fail_on: Option<Severity>,
     repo: PathBuf,
@@ -48,6 +54,7 @@ fn run(argv: Vec<String>) -> Result<ExitCode, String> {
     }
     let mut args = Args {
         base: "HEAD".into(),
+        head: None,
         format: "text".into(),
         fail_on: None,
         // xtask/ is one level below the repository root.
@@ -57,11 +64,12 @@ fn run(argv: Vec<String>) -> Result<ExitCode, String> {
         let mut value = || argv.next().ok_or_else(|| format!("{flag} needs a value\n{USAGE}"));
         match flag.as_str() {
             "--base" => args.base = value()?,
+            "--head" => args.head = Some(value()?),
             "--format" => {
                 args.format = value()?;
-                if !matches!(args.format.as_str(), "text" | "markdown" | "json") {
+                if !matches!(args.format.as_str(), "text" | "markdown" | "json" | "github") {
                     return Err(format!(
-                        "--format must be text, markdown or json, not `{}`",
+                        "--format must be text, markdown, json or github, not `{}`",
                         args.format
                     ));
                 }
@@ -82,12 +90,26 @@ fn run(argv: Vec<String>) -> Result<ExitCode, String> {
         }
     }
 
-    let old = specs_at(&args.repo, &args.base)?;
-    let new = specs_in_tree(&args.repo)?;
-    let changes = compare(&old, &new, &format!("at {}", args.base), "working tree").map_err(|e| e.to_string())?;
+    let old = files_at(&args.repo, &args.base, "openapi/", ".yaml")?;
+    let (new, layer, head_label) = match &args.head {
+        Some(head) => (
+            files_at(&args.repo, head, "openapi/", ".yaml")?,
+            files_at(&args.repo, head, "src/", ".rs")?,
+            format!("at {head}"),
+        ),
+        None => (
+            files_in_tree(&args.repo.join("openapi"), ".yaml")?,
+            files_in_tree(&args.repo.join("src"), ".rs")?,
+            "working tree".to_string(),
+        ),
+    };
+    let layer: String = layer.into_values().collect::<Vec<_>>().join("\n");
+    let changes =
+        compare_with_layer(&old, &new, &format!("at {}", args.base), &head_label, &layer).map_err(|e| e.to_string())?;
     let out = match args.format.as_str() {
         "markdown" => report::markdown(&args.base, &changes),
         "json" => report::json(&args.base, &changes),
+        "github" => github(&args.base, &changes, &new),
         _ => report::text(&args.base, &changes),
     };
     print!("{out}");
@@ -109,40 +131,78 @@ fn git(repo: &Path, args: &[&str]) -> Result<String, String> {
     }
 }
 
-/// name → text of every `openapi/*.yaml` at `rev`.
-fn specs_at(repo: &Path, rev: &str) -> Result<BTreeMap<String, String>, String> {
+/// Annotations on the new specs' lines.
+fn github(base: &str, changes: &[Change], new: &BTreeMap<String, String>) -> String {
+    // Per spec: its parsed value and the line of every pointer.
+    let located: BTreeMap<&String, (serde_json::Value, BTreeMap<String, usize>)> = new
+        .iter()
+        .filter_map(|(name, text)| {
+            let value = serde_yaml_ng::from_str(text).ok()?;
+            Some((name, (value, lines::pointer_lines(text).ok()?)))
+        })
+        .collect();
+    report::github(base, changes, |c| match located.get(&c.spec) {
+        Some((value, lines)) => (
+            Some(format!("openapi/{}.yaml", c.spec)),
+            lines::line_of(c, value, lines),
+        ),
+        // A removed spec: no file to point at.
+        None => (None, None),
+    })
+}
+
+/// Relative path (under `dir`, without `suffix`) → text of every file under
+/// `dir` ending in `suffix` at `rev`.
+fn files_at(repo: &Path, rev: &str, dir: &str, suffix: &str) -> Result<BTreeMap<String, String>, String> {
     git(
         repo,
         &["rev-parse", "--verify", "--quiet", &format!("{rev}^{{commit}}")],
     )
     .map_err(|_| format!("unknown revision `{rev}`"))?;
-    let listing = git(repo, &["ls-tree", "--name-only", rev, "--", "openapi/"])?;
-    let mut specs = BTreeMap::new();
+    let listing = git(repo, &["ls-tree", "-r", "--name-only", rev, "--", dir])?;
+    let mut files = BTreeMap::new();
     for path in listing.lines() {
-        let Some(name) = path.strip_prefix("openapi/").and_then(|p| p.strip_suffix(".yaml")) else {
+        let Some(name) = path.strip_prefix(dir).and_then(|p| p.strip_suffix(suffix)) else {
             continue;
         };
-        specs.insert(name.to_string(), git(repo, &["show", &format!("{rev}:{path}")])?);
+        // Specs are the files directly in openapi/.
+        if suffix == ".yaml" && name.contains('/') {
+            continue;
+        }
+        files.insert(name.to_string(), git(repo, &["show", &format!("{rev}:{path}")])?);
     }
-    Ok(specs)
+    Ok(files)
 }
 
-/// name → text of every `openapi/*.yaml` in the working tree.
-fn specs_in_tree(repo: &Path) -> Result<BTreeMap<String, String>, String> {
-    let dir = repo.join("openapi");
-    let mut specs = BTreeMap::new();
-    let entries = std::fs::read_dir(&dir).map_err(|e| format!("cannot read {}: {e}", dir.display()))?;
-    for entry in entries {
-        let path = entry.map_err(|e| e.to_string())?.path();
-        let Some(name) = path
-            .file_name()
-            .and_then(|n| n.to_str())
-            .and_then(|n| n.strip_suffix(".yaml"))
-        else {
-            continue;
-        };
-        let text = std::fs::read_to_string(&path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-        specs.insert(name.to_string(), text);
+/// The same, from the working tree.
+fn files_in_tree(dir: &Path, suffix: &str) -> Result<BTreeMap<String, String>, String> {
+    let mut files = BTreeMap::new();
+    if !dir.exists() {
+        return Ok(files);
     }
-    Ok(specs)
+    let mut pending = vec![dir.to_path_buf()];
+    while let Some(here) = pending.pop() {
+        let entries = std::fs::read_dir(&here).map_err(|e| format!("cannot read {}: {e}", here.display()))?;
+        for entry in entries {
+            let path = entry.map_err(|e| e.to_string())?.path();
+            if path.is_dir() {
+                // Specs are the files directly in openapi/.
+                if suffix != ".yaml" {
+                    pending.push(path);
+                }
+                continue;
+            }
+            let Some(name) = path
+                .strip_prefix(dir)
+                .ok()
+                .and_then(|p| p.to_str())
+                .and_then(|n| n.strip_suffix(suffix))
+            else {
+                continue;
+            };
+            let text = std::fs::read_to_string(&path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+            files.insert(name.to_string(), text);
+        }
+    }
+    Ok(files)
 }

@@ -94,10 +94,62 @@ fn summary(changes: &[Change]) -> String {
 }
 
 fn level(level: Level) -> &'static str {
-    match level {
-        Level::Wire => "wire",
-        Level::Rust => "rust",
+    level.as_str()
+}
+
+/// `--format github`: GitHub Actions workflow commands, so a CI job marks
+/// the pull request. One `::error` per breaking change and one `::warning`
+/// per warning, on the spec line it is about (`locate` gives the file and
+/// the line read from the YAML; a change it cannot place is annotated on
+/// the file); info changes are only counted, in a closing `::notice`.
+pub fn github(base: &str, changes: &[Change], locate: impl Fn(&Change) -> (Option<String>, Option<usize>)) -> String {
+    let mut out = String::new();
+    for c in changes.iter().filter(|c| c.severity != Severity::Info) {
+        let command = if c.severity == Severity::Breaking {
+            "error"
+        } else {
+            "warning"
+        };
+        let mut props = Vec::new();
+        let (file, line) = locate(c);
+        if let Some(file) = file {
+            props.push(format!("file={}", property(&file)));
+            if let Some(line) = line {
+                props.push(format!("line={line}"));
+            }
+        }
+        props.push(format!(
+            "title={}",
+            property(&format!(
+                "spec-diff {} {} {}: {}",
+                c.severity.as_str(),
+                level(c.level),
+                c.rule,
+                c.location
+            ))
+        ));
+        out.push_str(&format!("::{command} {}::{}\n", props.join(","), data(&c.message)));
     }
+    let summary = if changes.is_empty() {
+        "no changes".to_string()
+    } else {
+        summary(changes)
+    };
+    out.push_str(&format!(
+        "::notice title=spec-diff::{}\n",
+        data(&format!("openapi/ against {base}: {summary}"))
+    ));
+    out
+}
+
+/// A workflow command's message: `%`, CR and LF escaped.
+fn data(s: &str) -> String {
+    s.replace('%', "%25").replace('\r', "%0D").replace('\n', "%0A")
+}
+
+/// A workflow command's property value: also `:` and `,`.
+fn property(s: &str) -> String {
+    data(s).replace(':', "%3A").replace(',', "%2C")
 }
 
 fn cell(s: &str) -> String {

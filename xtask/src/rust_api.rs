@@ -1,6 +1,13 @@
 //! Rust-level comparison: the public items of the code build.rs generates
 //! for each revision (same settings, via the shared `codegen.rs`), parsed
 //! with syn. Verdicts come from the generated code, not from guessing.
+//!
+//! Severities follow the Rust semver guidelines (the Cargo book's "SemVer
+//! compatibility"): `breaking` is what needs a major release because
+//! existing code can stop compiling (a removed or renamed item, a changed
+//! type, a new field or variant in an exhaustive type); `info` is a minor
+//! one (an addition, a new field of a `#[non_exhaustive]` answer type).
+//! codegen.rs makes the types only answers use `#[non_exhaustive]`.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -10,9 +17,10 @@ use crate::{Change, Level, Severity};
 
 #[derive(Debug, PartialEq, Eq)]
 enum Item {
-    /// field name → type
-    Struct(BTreeMap<String, String>),
-    Enum(BTreeSet<String>),
+    /// field name → type; `#[non_exhaustive]`
+    Struct(BTreeMap<String, String>, bool),
+    /// variants; `#[non_exhaustive]`
+    Enum(BTreeSet<String>, bool),
     /// A newtype, alias or anything else, by its tokens.
     Other(String),
 }
@@ -21,10 +29,11 @@ impl Item {
     /// The item with the old names of renamed types replaced by the new.
     fn renamed(&self, renames: &BTreeMap<String, String>) -> Item {
         match self {
-            Item::Struct(fields) => {
-                Item::Struct(fields.iter().map(|(k, v)| (k.clone(), rename_in(v, renames))).collect())
-            }
-            Item::Enum(v) => Item::Enum(v.clone()),
+            Item::Struct(fields, open) => Item::Struct(
+                fields.iter().map(|(k, v)| (k.clone(), rename_in(v, renames))).collect(),
+                *open,
+            ),
+            Item::Enum(v, open) => Item::Enum(v.clone(), *open),
             Item::Other(t) => Item::Other(rename_in(t, renames)),
         }
     }
@@ -111,10 +120,10 @@ pub fn diff(spec: &str, old: &str, new: &str) -> Result<Vec<Change>, String> {
     for (name, item) in &old.types {
         if let Some(to) = renames.get(name) {
             push(
-                Severity::Warning,
+                Severity::Breaking,
                 "rust-type-renamed",
                 format!("types::{name}"),
-                format!("renamed to types::{to}"),
+                format!("renamed to types::{to}: semver-major, code naming types::{name} stops compiling"),
             );
             continue;
         }
@@ -128,7 +137,7 @@ pub fn diff(spec: &str, old: &str, new: &str) -> Result<Vec<Change>, String> {
             continue;
         };
         match (&item.renamed(&renames), new_item) {
-            (Item::Struct(a), Item::Struct(b)) => {
+            (Item::Struct(a, was_open), Item::Struct(b, open)) => {
                 for (field, ty) in a {
                     let location = format!("types::{name}::{field}");
                     match b.get(field) {
@@ -147,16 +156,31 @@ pub fn diff(spec: &str, old: &str, new: &str) -> Result<Vec<Change>, String> {
                         Some(_) => {}
                     }
                 }
+                non_exhaustive_change(&mut push, name, *was_open, *open);
                 for (field, ty) in b.iter().filter(|(f, _)| !a.contains_key(*f)) {
-                    push(
-                        Severity::Warning,
-                        "rust-field-added",
-                        format!("types::{name}::{field}"),
-                        format!("new field `{ty}`: struct literals stop compiling"),
-                    );
+                    let location = format!("types::{name}::{field}");
+                    if *was_open {
+                        push(
+                            Severity::Info,
+                            "rust-field-added",
+                            location,
+                            format!(
+                                "new field `{ty}`: semver-minor, types::{name} is #[non_exhaustive] (an answer type)"
+                            ),
+                        )
+                    } else {
+                        push(
+                            Severity::Breaking,
+                            "rust-field-added",
+                            location,
+                            format!(
+                                "new field `{ty}`: semver-major, struct literals and exhaustive patterns of types::{name} stop compiling (a request type: exhaustive so callers can build it)"
+                            ),
+                        )
+                    }
                 }
             }
-            (Item::Enum(a), Item::Enum(b)) => {
+            (Item::Enum(a, was_open), Item::Enum(b, open)) => {
                 for v in a.difference(b) {
                     push(
                         Severity::Breaking,
@@ -165,13 +189,24 @@ pub fn diff(spec: &str, old: &str, new: &str) -> Result<Vec<Change>, String> {
                         "variant removed".into(),
                     );
                 }
+                non_exhaustive_change(&mut push, name, *was_open, *open);
                 for v in b.difference(a) {
-                    push(
-                        Severity::Warning,
-                        "rust-variant-added",
-                        format!("types::{name}::{v}"),
-                        "variant added: exhaustive matches stop compiling".into(),
-                    );
+                    let location = format!("types::{name}::{v}");
+                    if *was_open {
+                        push(
+                            Severity::Info,
+                            "rust-variant-added",
+                            location,
+                            format!("variant added: semver-minor, types::{name} is #[non_exhaustive] (an answer type)"),
+                        )
+                    } else {
+                        push(
+                            Severity::Breaking,
+                            "rust-variant-added",
+                            location,
+                            format!("variant added: semver-major, exhaustive matches on types::{name} stop compiling"),
+                        )
+                    }
                 }
             }
             (a, b) if a != b => push(
@@ -207,10 +242,10 @@ pub fn diff(spec: &str, old: &str, new: &str) -> Result<Vec<Change>, String> {
                 if let Some(i) = added.iter().position(|n| new.methods.get(*n) == Some(sig)) {
                     let to = added.remove(i);
                     push(
-                        Severity::Warning,
+                        Severity::Breaking,
                         "rust-method-renamed",
                         format!("Client::{name}"),
-                        format!("renamed to Client::{to}"),
+                        format!("renamed to Client::{to}: semver-major, calls to Client::{name} stop compiling"),
                     );
                 } else {
                     push(
@@ -232,6 +267,35 @@ pub fn diff(spec: &str, old: &str, new: &str) -> Result<Vec<Change>, String> {
         );
     }
     Ok(out)
+}
+
+/// A type that became `#[non_exhaustive]` (it is no longer reached by any
+/// request) can no longer be built with a literal; the reverse is harmless.
+fn non_exhaustive_change(
+    push: &mut impl FnMut(Severity, &'static str, String, String),
+    name: &str,
+    was: bool,
+    is: bool,
+) {
+    match (was, is) {
+        (false, true) => push(
+            Severity::Breaking,
+            "rust-type-became-non-exhaustive",
+            format!("types::{name}"),
+            "now #[non_exhaustive] (no request uses it any more): semver-major, struct literals stop compiling".into(),
+        ),
+        (true, false) => push(
+            Severity::Info,
+            "rust-type-became-exhaustive",
+            format!("types::{name}"),
+            "no longer #[non_exhaustive] (a request now uses it): semver-minor".into(),
+        ),
+        _ => {}
+    }
+}
+
+fn is_non_exhaustive(attrs: &[syn::Attribute]) -> bool {
+    attrs.iter().any(|a| a.path().is_ident("non_exhaustive"))
 }
 
 fn collect(code: &str) -> Result<Api, String> {
@@ -275,6 +339,7 @@ fn collect_type(item: &syn::Item, types: &mut BTreeMap<String, Item>) {
                         .filter(|f| matches!(f.vis, syn::Visibility::Public(_)))
                         .map(|f| (f.ident.as_ref().unwrap().to_string(), tokens(&f.ty)))
                         .collect(),
+                    is_non_exhaustive(&s.attrs),
                 ),
                 other => Item::Other(tokens(other)),
             };
@@ -283,7 +348,10 @@ fn collect_type(item: &syn::Item, types: &mut BTreeMap<String, Item>) {
         syn::Item::Enum(e) if matches!(e.vis, syn::Visibility::Public(_)) => {
             types.insert(
                 e.ident.to_string(),
-                Item::Enum(e.variants.iter().map(|v| v.ident.to_string()).collect()),
+                Item::Enum(
+                    e.variants.iter().map(|v| v.ident.to_string()).collect(),
+                    is_non_exhaustive(&e.attrs),
+                ),
             );
         }
         syn::Item::Type(t) if matches!(t.vis, syn::Visibility::Public(_)) => {

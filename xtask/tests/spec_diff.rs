@@ -4,7 +4,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use xtask::{Change, Level, Severity, compare};
+use xtask::{Change, Severity, compare, compare_with_layer};
 
 const BASE: &str = include_str!("cases/base.yaml");
 
@@ -28,13 +28,7 @@ fn run(old: &str, new: &str) -> Vec<Change> {
 fn verdicts(changes: &[Change]) -> BTreeSet<String> {
     changes
         .iter()
-        .map(|c| {
-            let level = match c.level {
-                Level::Wire => "wire",
-                Level::Rust => "rust",
-            };
-            format!("{} {level} {}", c.severity.as_str(), c.rule)
-        })
+        .map(|c| format!("{} {} {}", c.severity.as_str(), c.level.as_str(), c.rule))
         .collect()
 }
 
@@ -72,7 +66,11 @@ fn reformatting_reordering_and_comments_are_no_change() {
 fn operation_or_path_removed() {
     case(
         &[(LIST_ITEMS, "")],
-        &["breaking wire operation-removed", "breaking rust rust-method-removed"],
+        &[
+            "breaking wire operation-removed",
+            "breaking rust rust-method-removed",
+            "breaking build operation-variant-removed",
+        ],
     );
 }
 
@@ -86,6 +84,7 @@ fn new_required_parameter() {
         &[
             "breaking wire required-parameter-added",
             "breaking rust rust-method-signature-changed",
+            "info build length-rule-added",
         ],
     );
 }
@@ -119,7 +118,8 @@ fn new_required_request_property() {
         ],
         &[
             "breaking wire required-request-property-added",
-            "warning rust rust-field-added",
+            "breaking rust rust-field-added",
+            "info build length-rule-added",
         ],
     );
 }
@@ -142,7 +142,10 @@ fn request_property_became_required() {
 fn max_length_lowered() {
     case(
         &[("          maxLength: 32\n", "          maxLength: 16\n")],
-        &["breaking wire constraint-tightened"],
+        &[
+            "breaking wire constraint-tightened",
+            "breaking build length-rule-tightened",
+        ],
     );
 }
 
@@ -150,7 +153,10 @@ fn max_length_lowered() {
 fn min_length_raised() {
     case(
         &[("            minLength: 1\n", "            minLength: 8\n")],
-        &["breaking wire constraint-tightened"],
+        &[
+            "breaking wire constraint-tightened",
+            "breaking build length-rule-tightened",
+        ],
     );
 }
 
@@ -221,13 +227,28 @@ fn response_property_became_optional() {
 }
 
 #[test]
-fn response_property_became_nullable() {
+fn a_required_response_property_became_nullable() {
+    case(
+        &[(
+            "        id:\n          type: integer\n          format: int64\n",
+            "        id:\n          type: integer\n          format: int64\n          nullable: true\n",
+        )],
+        &[
+            "breaking wire response-property-nullable",
+            "breaking rust rust-field-type-changed",
+        ],
+    );
+}
+
+#[test]
+fn nullable_on_a_field_that_is_already_optional_changes_nothing_in_rust() {
+    // `label` is not required: already an Option.
     case(
         &[(
             "          description: The label\n",
             "          description: The label\n          nullable: true\n",
         )],
-        &["breaking wire response-property-nullable"],
+        &["info wire nullable-changed"],
     );
 }
 
@@ -312,9 +333,12 @@ fn request_struct_gains_an_optional_field() {
             "        code:\n",
             "        note:\n          type: string\n        code:\n",
         )],
+        // A request type is exhaustive (callers build it with a literal):
+        // semver-major.
         &[
             "warning wire optional-request-property-added",
-            "warning rust rust-field-added",
+            "breaking rust rust-field-added",
+            "info build length-rule-added",
         ],
     );
 }
@@ -326,10 +350,9 @@ fn response_enum_gains_a_value() {
             "          enum: [active, retired]\n",
             "          enum: [active, retired, draft]\n",
         )],
-        &[
-            "warning wire response-enum-value-added",
-            "warning rust rust-variant-added",
-        ],
+        // The answer enum is #[non_exhaustive]: semver-minor; but old
+        // clients fail to decode the new value.
+        &["warning wire response-enum-value-added", "info rust rust-variant-added"],
     );
 }
 
@@ -337,7 +360,13 @@ fn response_enum_gains_a_value() {
 fn operation_id_renamed() {
     case(
         &[("      operationId: list_items\n", "      operationId: list_all_items\n")],
-        &["warning wire operation-renamed", "warning rust rust-method-renamed"],
+        // Nothing on the wire; code calling the old method or naming the old
+        // Operation variant stops compiling: semver-major.
+        &[
+            "info wire operation-renamed",
+            "breaking rust rust-method-renamed",
+            "breaking build operation-variant-renamed",
+        ],
     );
 }
 
@@ -348,8 +377,8 @@ fn schema_renamed() {
     assert_eq!(
         verdicts(&changes),
         BTreeSet::from([
-            "warning wire schema-renamed".to_string(),
-            "warning rust rust-type-renamed".to_string()
+            "info wire schema-renamed".to_string(),
+            "breaking rust rust-type-renamed".to_string()
         ]),
         "{changes:#?}"
     );
@@ -359,13 +388,14 @@ fn schema_renamed() {
 
 #[test]
 fn optional_response_property_added() {
-    // Wire: info. Rust: the response struct gains a field (a warning there).
+    // Wire: info. Rust: the answer struct is #[non_exhaustive], so a new
+    // field is semver-minor.
     case(
         &[(
             "        tags:\n",
             "        color:\n          type: string\n        tags:\n",
         )],
-        &["info wire response-property-added", "warning rust rust-field-added"],
+        &["info wire response-property-added", "info rust rust-field-added"],
     );
 }
 
@@ -377,7 +407,11 @@ fn operation_added() {
     let both = format!("{LIST_ITEMS}{count}");
     case(
         &[(LIST_ITEMS, &both)],
-        &["info wire operation-added", "info rust rust-method-added"],
+        &[
+            "info wire operation-added",
+            "info rust rust-method-added",
+            "info build operation-variant-added",
+        ],
     );
 }
 
@@ -388,7 +422,7 @@ fn constraints_relaxed() {
             ("          maxLength: 32\n", "          maxLength: 64\n"),
             ("            minLength: 1\n", ""),
         ],
-        &["info wire constraint-relaxed"],
+        &["info wire constraint-relaxed", "info build length-rule-relaxed"],
     );
 }
 
@@ -396,7 +430,8 @@ fn constraints_relaxed() {
 fn request_enum_gains_a_value() {
     case(
         &[("          enum: [a, b]\n", "          enum: [a, b, c]\n")],
-        &["info wire enum-value-added", "warning rust rust-variant-added"],
+        // A request enum is exhaustive: semver-major for code matching on it.
+        &["info wire enum-value-added", "breaking rust rust-variant-added"],
     );
 }
 
@@ -464,7 +499,7 @@ fn the_real_wecom_change_from_the_issue() {
         verdicts(&changes),
         BTreeSet::from([
             "breaking rust rust-field-type-changed".to_string(),
-            "warning rust rust-field-added".to_string(),
+            "info rust rust-field-added".to_string(),
             "info wire required-changed".to_string(),
             "info wire response-property-added".to_string(),
         ])
@@ -499,5 +534,237 @@ fn an_answer_wrapped_as_success_or_error_envelope_is_compared_by_its_success_bra
     assert_eq!(
         verdicts(&changes),
         BTreeSet::from(["warning wire error-answer-undescribed".to_string()])
+    );
+}
+
+// --- what build.rs emits besides the client -------------------------------------
+
+#[test]
+fn deleting_servers_fails_the_build_and_says_so() {
+    let changes = run(BASE, &mutate(&[("servers:\n  - url: https://example.invalid\n", "")]));
+    assert_eq!(
+        verdicts(&changes),
+        BTreeSet::from([
+            "breaking build build-fails".to_string(),
+            "info wire servers-changed".to_string()
+        ]),
+        "{changes:#?}"
+    );
+    let fails = changes.iter().find(|c| c.rule == "build-fails").unwrap();
+    assert!(
+        fails.message.contains("the spec needs a `servers` entry"),
+        "{}",
+        fails.message
+    );
+}
+
+#[test]
+fn a_changed_server_url_changes_the_default_base_url() {
+    let changes = run(
+        BASE,
+        &mutate(&[(
+            "  - url: https://example.invalid\n",
+            "  - url: https://example.invalid/v2\n",
+        )]),
+    );
+    assert_eq!(
+        verdicts(&changes),
+        BTreeSet::from([
+            "warning build server-url-changed".to_string(),
+            "info wire servers-changed".to_string()
+        ])
+    );
+    let c = changes.iter().find(|c| c.rule == "server-url-changed").unwrap();
+    assert!(
+        c.message
+            .contains("https://example.invalid → https://example.invalid/v2"),
+        "{}",
+        c.message
+    );
+}
+
+#[test]
+fn a_changed_header_default_is_what_the_client_sends() {
+    let changes = run(
+        BASE,
+        &mutate(&[("            default: CX\n", "            default: CX/2.0\n")]),
+    );
+    assert_eq!(
+        verdicts(&changes),
+        BTreeSet::from([
+            "warning build header-default-changed".to_string(),
+            "info wire default-changed".to_string()
+        ])
+    );
+    let c = changes.iter().find(|c| c.rule == "header-default-changed").unwrap();
+    assert_eq!(
+        c.message,
+        "the client now sends `User-Agent: CX/2.0` (was `User-Agent: CX`)"
+    );
+}
+
+#[test]
+fn two_defaults_for_one_header_fail_the_build() {
+    // build.rs emits one constant per header: two defaults cannot both be sent.
+    let header = "      parameters:\n        - name: User-Agent\n          in: header\n          schema:\n            type: string\n            default: other\n      responses:\n";
+    let changes = run(
+        BASE,
+        &mutate(&[(
+            "      operationId: list_items\n      responses:\n",
+            &format!("      operationId: list_items\n{header}"),
+        )]),
+    );
+    let fails = changes.iter().find(|c| c.rule == "build-fails").expect("build-fails");
+    assert_eq!(fails.severity, Severity::Breaking);
+    assert!(
+        fails.message.contains("header `User-Agent` has another default"),
+        "{}",
+        fails.message
+    );
+}
+
+#[test]
+fn a_removed_rule_the_layer_uses_breaks_the_build_otherwise_it_is_a_warning() {
+    let new = mutate(&[("        name:\n          type: string\n          maxLength: 32\n", "")]);
+    let one = |text: &str| BTreeMap::from([("corpus".to_string(), text.to_string())]);
+    let build = |layer: &str| -> Vec<String> {
+        compare_with_layer(&one(BASE), &one(&new), "old", "new", layer)
+            .unwrap()
+            .into_iter()
+            .filter(|c| c.rule == "length-rule-removed")
+            .map(|c| format!("{} {}", c.severity.as_str(), c.message))
+            .collect()
+    };
+    let used = build("fn f() { spec::NAME.check(name)?; }");
+    assert_eq!(used.len(), 1);
+    assert!(
+        used[0].starts_with("breaking ") && used[0].contains("uses `spec::NAME`"),
+        "{used:?}"
+    );
+    let unused = build("");
+    assert_eq!(unused.len(), 1);
+    assert!(unused[0].starts_with("warning "), "{unused:?}");
+}
+
+#[test]
+fn removing_the_one_shot_mark_is_breaking() {
+    case(
+        &[("      x-one-shot: true\n", "")],
+        &["breaking build one-shot-removed"],
+    );
+    let changes = run(&mutate(&[("      x-one-shot: true\n", "")]), BASE);
+    assert_eq!(
+        verdicts(&changes),
+        BTreeSet::from(["warning build one-shot-added".to_string()])
+    );
+}
+
+// --- parameters: $ref, path level, by name ---------------------------------------
+
+const REGION_PARAMETER: &str = "components:\n  parameters:\n    Region:\n      name: region\n      in: query\n      required: true\n      schema:\n        type: string\n        maxLength: 8\n  schemas:\n";
+
+#[test]
+fn a_required_parameter_added_through_ref_is_seen() {
+    let changes = run(
+        BASE,
+        &mutate(&[
+            (
+                "      operationId: list_items\n",
+                "      operationId: list_items\n      parameters:\n        - $ref: \"#/components/parameters/Region\"\n",
+            ),
+            ("components:\n  schemas:\n", REGION_PARAMETER),
+        ]),
+    );
+    assert_eq!(
+        verdicts(&changes),
+        BTreeSet::from([
+            "breaking wire required-parameter-added".to_string(),
+            "breaking rust rust-method-signature-changed".to_string(),
+            "info build length-rule-added".to_string(),
+            // typify's newtype for the constrained string.
+            "info rust rust-type-added".to_string(),
+        ]),
+        "{changes:#?}"
+    );
+    let wire = changes.iter().find(|c| c.rule == "required-parameter-added").unwrap();
+    assert_eq!(wire.location, "GET /items/list query parameter `region`");
+    assert_eq!(wire.pointer, "/components/parameters/Region");
+}
+
+#[test]
+fn a_required_parameter_added_at_the_path_level_is_seen() {
+    let changes = run(
+        BASE,
+        &mutate(&[(
+            "  /items/list:\n    get:\n",
+            "  /items/list:\n    parameters:\n      - name: region\n        in: query\n        required: true\n        schema:\n          type: string\n    get:\n",
+        )]),
+    );
+    assert_eq!(
+        verdicts(&changes),
+        BTreeSet::from([
+            "breaking wire required-parameter-added".to_string(),
+            "breaking rust rust-method-signature-changed".to_string(),
+            "info build length-rule-added".to_string(),
+        ]),
+        "{changes:#?}"
+    );
+    let wire = changes.iter().find(|c| c.rule == "required-parameter-added").unwrap();
+    assert_eq!(wire.pointer, "/paths/~1items~1list/parameters/0");
+}
+
+#[test]
+fn moving_a_secret_parameter_into_components_is_no_change() {
+    // Same parameter, now a `$ref`: same wire, same client (still a Secret).
+    let token = "        - name: token\n          in: query\n          required: true\n          description: The caller's token\n          schema:\n            type: string\n            format: password\n            minLength: 1\n            maxLength: 64\n";
+    let component = format!(
+        "components:\n  parameters:\n    Token:\n{}  schemas:\n",
+        token
+            .replacen("        - name", "      name", 1)
+            .replace("\n          ", "\n      ")
+    );
+    let changes = run(
+        BASE,
+        &mutate(&[
+            (token, "        - $ref: \"#/components/parameters/Token\"\n"),
+            ("components:\n  schemas:\n", &component),
+        ]),
+    );
+    assert!(changes.is_empty(), "{changes:#?}");
+}
+
+#[test]
+fn parameters_are_matched_by_name_so_an_insertion_shifts_nothing() {
+    // A new optional parameter first: the parameters after it keep their
+    // descriptions; only the insertion is reported (and the positional
+    // method gains an argument).
+    let changes = run(
+        BASE,
+        &mutate(&[(
+            "      parameters:\n        - name: token\n",
+            "      parameters:\n        - name: page\n          in: query\n          description: Which page\n          schema:\n            type: integer\n        - name: token\n",
+        )]),
+    );
+    assert_eq!(
+        verdicts(&changes),
+        BTreeSet::from([
+            "info wire optional-parameter-added".to_string(),
+            "breaking rust rust-method-signature-changed".to_string(),
+        ]),
+        "{changes:#?}"
+    );
+    assert_eq!(changes.len(), 2, "{changes:#?}");
+}
+
+// --- media types ---------------------------------------------------------------
+
+#[test]
+fn a_media_type_gaining_parameters_is_the_same_media_type() {
+    case(
+        &[(
+            LIST_ITEMS,
+            &LIST_ITEMS.replace("application/json:", "application/json; charset=UTF-8:"),
+        )],
+        &["info wire media-type-parameters-changed"],
     );
 }
