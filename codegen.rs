@@ -21,8 +21,9 @@ pub struct BuildOutputs {
     pub client: String,
     /// The typed httpmock helpers (`<spec>_mock.rs`).
     pub mock: String,
-    /// The spec facts, as data and as code (`<spec>_spec.rs`).
+    /// The spec facts, as data.
     pub facts: SpecFacts,
+    /// The spec facts as code (`<spec>_spec.rs`).
     pub facts_code: String,
     /// The operations, for the `Operation` enum (`operations.rs`).
     pub operations: Vec<OperationFact>,

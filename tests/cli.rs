@@ -276,17 +276,95 @@ fn auth_info_prints_pretty_json_by_default() {
     mock.assert_calls(1);
 }
 
+/// Terminal columns of `s`: East Asian wide characters take two.
+fn display_width(s: &str) -> usize {
+    s.chars()
+        .map(|c| {
+            let c = c as u32;
+            let wide = matches!(c, 0x1100..=0x115F | 0x2E80..=0xA4CF | 0xAC00..=0xD7A3 | 0xF900..=0xFAFF
+                | 0xFE30..=0xFE4F | 0xFF00..=0xFF60 | 0xFFE0..=0xFFE6);
+            if wide { 2 } else { 1 }
+        })
+        .sum()
+}
+
+/// The display columns of the column separators of each line of a table.
+fn separator_columns(table: &str) -> Vec<Vec<usize>> {
+    table
+        .lines()
+        .map(|line| {
+            line.char_indices()
+                .filter(|(_, c)| {
+                    matches!(
+                        c,
+                        '│' | '┆'
+                            | '┌'
+                            | '┐'
+                            | '└'
+                            | '┘'
+                            | '├'
+                            | '┤'
+                            | '┬'
+                            | '┴'
+                            | '┼'
+                            | '╞'
+                            | '╡'
+                            | '╪'
+                    )
+                })
+                .map(|(i, _)| display_width(&line[..i]))
+                .collect()
+        })
+        .collect()
+}
+
 #[test]
-fn auth_info_prints_a_table() {
+fn auth_info_prints_tables_aligned_by_display_width() {
     let server = MockServer::start();
-    answer_auth_info(&server);
+    // Chinese names of different lengths next to long ASCII values: columns
+    // must line up on screen, and values must never run together.
+    server.mock(|when, then| {
+        when.method(POST).path("/cgi-bin/service/get_auth_info");
+        then.status(200).header("content-type", "application/json").body(
+            r#"{"errcode": 0, "errmsg": "ok",
+  "auth_corp_info": {"corpid": "wwcorp0001", "corp_name": "示例企业", "corp_type": "verified",
+                     "corp_user_max": 200, "verified_end_time": 1924905600},
+  "auth_info": {"agent": [
+    {"agentid": 1000012, "name": "审批助手", "privilege": {"level": 2}},
+    {"agentid": 1546708138901353, "name": "cillum ut", "privilege": {"level": 1}},
+    {"agentid": 7, "name": "打卡", "privilege": {"level": 9}}]}}"#,
+        );
+    });
     let (stdout, _) = run(&mut auth_info(&server.base_url(), &["--format", "table"]), 0);
-    assert!(stdout.contains("corp            wwcorp0001 示例企业\n"), "{stdout}");
-    assert!(stdout.contains("type            verified\n"), "{stdout}");
-    assert!(stdout.contains("user limit      200\n"), "{stdout}");
-    assert!(stdout.contains("verified until  2030-12-31\n"), "{stdout}");
-    assert!(stdout.contains("1000012     审批助手"), "{stdout}");
-    assert!(stdout.contains("2 通讯录全部信息只读"), "{stdout}");
+    assert_eq!(
+        stdout,
+        "\
+┌────────────────┬────────────┐
+│ corp           ┆            │
+╞════════════════╪════════════╡
+│ corpid         ┆ wwcorp0001 │
+│ name           ┆ 示例企业   │
+│ type           ┆ verified   │
+│ user limit     ┆ 200        │
+│ verified until ┆ 2030-12-31 │
+└────────────────┴────────────┘
+┌──────────────────┬───────────┬──────────────────────┐
+│ agent            ┆ name      ┆ privilege level      │
+╞══════════════════╪═══════════╪══════════════════════╡
+│ 1000012          ┆ 审批助手  ┆ 2 通讯录全部信息只读 │
+│ 1546708138901353 ┆ cillum ut ┆ 1 通讯录基本信息只读 │
+│ 7                ┆ 打卡      ┆ 9                    │
+└──────────────────┴───────────┴──────────────────────┘
+"
+    );
+    // Every line of a table has its separators at the same screen columns.
+    for table in stdout.split_inclusive("┘\n") {
+        let columns = separator_columns(table);
+        assert!(
+            columns.windows(2).all(|w| w[0] == w[1]),
+            "misaligned:\n{table}\n{columns:?}"
+        );
+    }
 }
 
 #[test]
@@ -325,6 +403,39 @@ fn global_options_go_before_or_after_the_subcommand() {
     run(&mut before, 0);
     run(&mut auth_info(&server.base_url(), &["--timeout", "5", "-v"]), 0);
     mock.assert_calls(2);
+}
+
+#[test]
+fn a_negative_corp_id_is_a_value_not_an_option() {
+    // clap would read `-1` as an unknown flag; the id is sent as given (the
+    // platform documents no range).
+    let server = MockServer::start();
+    let mock = server.mock(|when, then| {
+        when.method(GET)
+            .path("/corp-service/v1/corp-secrets")
+            .query_param("corp_id", "-1");
+        then.status(200)
+            .json_body(json!({"err_code": 40006, "err_msg": "组织不存在"}));
+    });
+    let dir = temp_dir("negative");
+    let out = dir.join("corp.secret");
+    let mut cmd = cli();
+    cmd.env("CHENGXUN_CORP_AUTHORIZATION", CORP_AUTHORIZATION)
+        .env("CHENGXUN_TEMP_CORP_SECRET", TEMP_CORP_SECRET)
+        .args([
+            "--base-url",
+            &server.base_url(),
+            "chengxun",
+            "exchange",
+            "--corp-id",
+            "-1",
+            "--out",
+        ])
+        .arg(&out);
+    let (_, stderr) = run(&mut cmd, 3);
+    assert!(stderr.contains("40006"), "{stderr}");
+    assert!(!stderr.contains("unexpected argument"), "{stderr}");
+    mock.assert_calls(1);
 }
 
 #[test]

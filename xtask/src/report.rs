@@ -10,7 +10,7 @@ pub fn text(base: &str, changes: &[Change]) -> String {
     let mut out = format!("spec-diff against {base}: {}\n", summary(changes));
     for c in changes {
         out.push_str(&format!(
-            "{:<8} {:<8} {:<4} {:<34} {}{}: {}\n",
+            "{:<8} {:<8} {:<5} {:<34} {}{}: {}\n",
             c.severity.as_str(),
             c.spec,
             level(c.level),

@@ -75,8 +75,9 @@ writable, before anything is sent. The secret is written with mode 0600.
 Example:
   corp-auth chengxun exchange --corp-id 10001 --out ./corp-10001.secret")]
     Exchange {
-        /// The organization id (corp_id) the admin gave you
-        #[arg(long, value_name = "ID")]
+        /// The organization id (corp_id) the admin gave you; sent as given
+        /// (the platform documents no range, so a negative id is its to judge)
+        #[arg(long, value_name = "ID", allow_negative_numbers = true)]
         corp_id: i64,
         /// Where to write the corp_secret; must not exist yet
         #[arg(long, value_name = "FILE")]

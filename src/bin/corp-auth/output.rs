@@ -95,22 +95,36 @@ impl Drop for Reserved {
     }
 }
 
-/// The auth info as a readable table.
+/// The auth info as readable tables: the corp, then its agents. Columns are
+/// laid out by comfy-table, which measures display width (a Chinese
+/// character takes two columns), with a separator between columns.
 pub fn table(info: &GetAuthInfoResponse) -> String {
+    use comfy_table::{ContentArrangement, Table, presets::UTF8_FULL_CONDENSED};
+
     let text = |s: &Option<String>| s.as_deref().filter(|s| !s.is_empty()).unwrap_or("-").to_string();
     let number = |n: Option<i64>| n.map_or("-".to_string(), |n| n.to_string());
-    let mut out = String::new();
+    let new_table = || {
+        let mut t = Table::new();
+        // Never wrapped to a terminal's width: the same output everywhere.
+        t.load_style(UTF8_FULL_CONDENSED)
+            .set_content_arrangement(ContentArrangement::Disabled);
+        t
+    };
     let corp = info.auth_corp_info.clone().unwrap_or_default();
-    let rows = [
-        ("corp", format!("{} {}", text(&corp.corpid), text(&corp.corp_name))),
-        ("type", text(&corp.corp_type)),
-        ("user limit", number(corp.corp_user_max)),
-        ("verified until", corp.verified_end_time.map_or("-".to_string(), date)),
-    ];
-    for (key, value) in rows {
-        out.push_str(&format!("{key:<16}{value}\n"));
-    }
-    out.push_str(&format!("\n{:<12}{:<24}{}\n", "agent", "name", "privilege level"));
+    let mut corp_table = new_table();
+    corp_table.set_header(vec!["corp", ""]);
+    corp_table.add_rows([
+        vec!["corpid".to_string(), text(&corp.corpid)],
+        vec!["name".to_string(), text(&corp.corp_name)],
+        vec!["type".to_string(), text(&corp.corp_type)],
+        vec!["user limit".to_string(), number(corp.corp_user_max)],
+        vec![
+            "verified until".to_string(),
+            corp.verified_end_time.map_or("-".to_string(), date),
+        ],
+    ]);
+    let mut agents = new_table();
+    agents.set_header(vec!["agent", "name", "privilege level"]);
     for agent in info.auth_info.iter().flat_map(|a| &a.agent) {
         let level = agent.privilege.as_ref().and_then(|p| p.level);
         let level = match level {
@@ -121,13 +135,9 @@ pub fn table(info: &GetAuthInfoResponse) -> String {
             Some(5) => "5 通讯录全部信息只写".to_string(),
             other => number(other),
         };
-        out.push_str(&format!(
-            "{:<12}{:<24}{level}\n",
-            number(agent.agentid),
-            text(&agent.name)
-        ));
+        agents.add_row(vec![number(agent.agentid), text(&agent.name), level]);
     }
-    out
+    format!("{corp_table}\n{agents}\n")
 }
 
 /// Unix seconds → `YYYY-MM-DD` (UTC), by the civil-from-days algorithm.
