@@ -231,8 +231,9 @@ impl<'a> Ctx<'a> {
                         "the request body became required".into(),
                     );
                 }
-                self.media_parameters(&here, &ptr, o, n);
-                for (media, old_media, new_media) in media_pairs(o, n) {
+                let pairs = media_pairs(o, n);
+                self.media_parameters(&here, &ptr, &pairs);
+                for &(media, _, old_media, new_media) in &pairs {
                     let mptr = format!("{ptr}/content/{}", escape(media));
                     match (old_media, new_media) {
                         (Some(_), None) => self.push(
@@ -277,8 +278,9 @@ impl<'a> Ctx<'a> {
                 self.push(severity, rule, &here, &ptr, format!("response {status} removed"));
                 continue;
             };
-            self.media_parameters(&here, &ptr, or, nr);
-            for (media, old_media, new_media) in media_pairs(or, nr) {
+            let pairs = media_pairs(or, nr);
+            self.media_parameters(&here, &ptr, &pairs);
+            for &(media, _, old_media, new_media) in &pairs {
                 let mptr = format!("{ptr}/content/{}", escape(media));
                 match (old_media, new_media) {
                     (Some(_), None) if success => self.push(
@@ -342,8 +344,12 @@ impl<'a> Ctx<'a> {
         }
     }
 
-    fn media_parameters(&mut self, here: &str, ptr: &str, o: &Value, n: &Value) {
-        for (was, is) in media_parameter_changes(o, n) {
+    /// Media types present on both sides whose parameters changed.
+    fn media_parameters(&mut self, here: &str, ptr: &str, pairs: &[MediaPair<'_>]) {
+        for &(is, was, old, new) in pairs {
+            let Some(was) = was.filter(|was| *was != is && old.is_some() && new.is_some()) else {
+                continue;
+            };
             self.push(
                 Severity::Info,
                 "media-type-parameters-changed",
@@ -844,11 +850,15 @@ fn effective_parameters<'v>(
     out
 }
 
+/// A media type of both sides: (key as written now, key as written before,
+/// old, new).
+type MediaPair<'v> = (&'v str, Option<&'v str>, Option<&'v Value>, Option<&'v Value>);
+
 /// The media types of two `content` maps, matched by type and subtype
 /// (`application/json; charset=UTF-8` is `application/json`: the same JSON,
-/// the same generated client): (key as written now, old, new). Parameters
-/// that changed are reported by [`Ctx::media_parameters`].
-fn media_pairs<'v>(o: &'v Value, n: &'v Value) -> Vec<(&'v str, Option<&'v Value>, Option<&'v Value>)> {
+/// the same generated client). Parameters that changed are reported by
+/// [`Ctx::media_parameters`].
+fn media_pairs<'v>(o: &'v Value, n: &'v Value) -> Vec<MediaPair<'v>> {
     let by_essence = |v: &'v Value| -> BTreeMap<String, (&'v str, &'v Value)> {
         v.get("content")
             .and_then(Value::as_object)
@@ -863,27 +873,12 @@ fn media_pairs<'v>(o: &'v Value, n: &'v Value) -> Vec<(&'v str, Option<&'v Value
         .map(|k| {
             let (old, new) = (oc.get(k), nc.get(k));
             let key = new.or(old).map(|(raw, _)| *raw).unwrap_or_default();
-            (key, old.map(|(_, v)| *v), new.map(|(_, v)| *v))
-        })
-        .collect()
-}
-
-/// Media types whose parameters changed: (old as written, new as written).
-fn media_parameter_changes<'v>(o: &'v Value, n: &'v Value) -> Vec<(&'v str, &'v str)> {
-    let keys = |v: &'v Value| -> Vec<&'v str> {
-        v.get("content")
-            .and_then(Value::as_object)
-            .into_iter()
-            .flatten()
-            .map(|(k, _)| k.as_str())
-            .collect()
-    };
-    let (ok, nk) = (keys(o), keys(n));
-    ok.iter()
-        .filter_map(|a| {
-            nk.iter()
-                .find(|b| essence(a) == essence(b) && a != *b)
-                .map(|b| (*a, *b))
+            (
+                key,
+                old.map(|(raw, _)| *raw),
+                old.map(|(_, v)| *v),
+                new.map(|(_, v)| *v),
+            )
         })
         .collect()
 }
