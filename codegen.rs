@@ -8,11 +8,14 @@
 
 #![allow(dead_code)]
 
+#[path = "codegen/facade.rs"]
+pub mod facade;
+
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
 use openapiv3::{OpenAPI, ReferenceOr, Schema, SchemaKind, StringType, Type};
-use progenitor::{GenerationSettings, Generator, InterfaceStyle};
+use progenitor::{GenerationSettings, Generator, HooksMode, InterfaceStyle};
 use schemars08::schema::{InstanceType, SchemaObject, StringValidation};
 
 /// Everything build.rs generates from one spec.
@@ -27,29 +30,47 @@ pub struct BuildOutputs {
     pub facts_code: String,
     /// The operations, for the `Operation` enum (`operations.rs`).
     pub operations: Vec<OperationFact>,
+    /// The public facade: one safe method per operation on the platform
+    /// client and on the managed type of its credential (`<spec>_facade.rs`).
+    pub facade: String,
+    /// The credentials of `x-credentials`.
+    pub credentials: Vec<facade::CredentialDef>,
+    /// The names of every secret input and answer field (`format:
+    /// password`): the keys after which server text is redacted.
+    pub secret_keys: Vec<String>,
 }
 
 /// Runs every generation step build.rs runs for spec `name`; an error is the
 /// one the build fails with.
 pub fn build_outputs(name: &str, spec: &OpenAPI) -> Result<BuildOutputs, String> {
     let facts = spec_fact_data(spec)?;
+    let client = client_file(spec)?;
+    let credentials = facade::credentials(spec)?;
+    let operations = operations(name, spec, &credentials)?;
     Ok(BuildOutputs {
-        client: client_code(spec)?,
+        facade: facade::facade_code(spec, &client, &operations, &credentials, &facts)?,
+        client: unparse(&client),
         mock: mock_code(spec, &format!("crate::{name}::api"))?,
         facts_code: spec_facts(&facts),
         facts,
-        operations: operations(name, spec)?,
+        operations,
+        credentials,
+        secret_keys: secret_names(spec)?,
     })
 }
 
 /// The generated client (types and methods) of `spec`, formatted.
 pub fn client_code(spec: &OpenAPI) -> Result<String, String> {
+    Ok(unparse(&client_file(spec)?))
+}
+
+fn client_file(spec: &OpenAPI) -> Result<syn::File, String> {
     let spec = &client_view(spec)?;
     let secrets = secret_schemas(spec)?;
     let tokens = run_generator(spec, &secrets, "crate::Secret", |g, s| g.generate_tokens(s))?;
     let mut file = parse_code(tokens)?;
     mark_answer_types(&mut file);
-    Ok(unparse(&file))
+    Ok(file)
 }
 
 /// progenitor's typed httpmock helpers for `spec`, formatted; `crate_path`
@@ -80,6 +101,28 @@ pub fn mock_code(spec: &OpenAPI, crate_path: &str) -> Result<String, String> {
 pub fn client_view(spec: &OpenAPI) -> Result<OpenAPI, String> {
     let envelopes = error_envelopes(spec);
     let mut view = spec.clone();
+    // A property with a single integer value is sent by the facade itself
+    // (`facade.rs`); typify has no integer enums, so it is a plain integer
+    // to the generated client.
+    if let Some(components) = &mut view.components {
+        for schema in components.schemas.values_mut() {
+            let ReferenceOr::Item(Schema {
+                schema_kind: SchemaKind::Type(Type::Object(o)),
+                ..
+            }) = schema
+            else {
+                continue;
+            };
+            for prop in o.properties.values_mut() {
+                if let ReferenceOr::Item(p) = prop
+                    && let SchemaKind::Type(Type::Integer(i)) = &mut p.schema_kind
+                    && i.enumeration.len() == 1
+                {
+                    i.enumeration.clear();
+                }
+            }
+        }
+    }
     for (path, item) in view.paths.paths.iter_mut() {
         let ReferenceOr::Item(item) = item else { continue };
         let ops = [
@@ -168,10 +211,30 @@ pub struct OperationFact {
     pub summary: String,
     /// `x-one-shot: true`: the platform acts on it once; never sent twice.
     pub one_shot: bool,
+    /// `x-one-shot-input`: the input a one-shot call consumes.
+    pub one_shot_input: String,
+    /// `x-one-shot-note`: what a caller does when the call may have been
+    /// processed.
+    pub one_shot_note: String,
+    /// `x-one-shot-kept-on-credential-rejection`: a credential rejection
+    /// proves the one-shot input was not consumed.
+    pub kept_on_rejection: bool,
+    /// The query parameter that carries the operation's credential (a key of
+    /// `x-credentials`), or `x-credential`.
+    pub credential: Option<String>,
+    /// `x-issues-credential`: the credential this operation issues.
+    pub issues: Option<String>,
+    /// `servers[0].url` of its spec.
+    pub server_url: String,
 }
 
 /// Every operation of `spec`, in path order.
-pub fn operations(spec_name: &str, spec: &OpenAPI) -> Result<Vec<OperationFact>, String> {
+pub fn operations(
+    spec_name: &str,
+    spec: &OpenAPI,
+    credentials: &[facade::CredentialDef],
+) -> Result<Vec<OperationFact>, String> {
+    let server_url = spec.servers.first().map(|s| s.url.clone()).unwrap_or_default();
     let mut out = Vec::new();
     for (path, item) in spec.paths.iter() {
         let ReferenceOr::Item(item) = item else { continue };
@@ -186,6 +249,38 @@ pub fn operations(spec_name: &str, spec: &OpenAPI) -> Result<Vec<OperationFact>,
                 Some(serde_json::Value::Bool(b)) => *b,
                 Some(other) => return Err(format!("{place}: `x-one-shot` must be true or false, not {other}")),
             };
+            let text = |key: &str| -> Result<Option<String>, String> {
+                match op.extensions.get(key) {
+                    None => Ok(None),
+                    Some(serde_json::Value::String(s)) => Ok(Some(s.clone())),
+                    Some(other) => Err(format!("{place}: `{key}` must be a string, not {other}")),
+                }
+            };
+            let kept_on_rejection = match op.extensions.get("x-one-shot-kept-on-credential-rejection") {
+                None => false,
+                Some(serde_json::Value::Bool(b)) => *b,
+                Some(other) => {
+                    return Err(format!(
+                        "{place}: `x-one-shot-kept-on-credential-rejection` must be true or false, not {other}"
+                    ));
+                }
+            };
+            let one_shot_input = text("x-one-shot-input")?;
+            let one_shot_note = text("x-one-shot-note")?;
+            if !one_shot && (one_shot_input.is_some() || one_shot_note.is_some() || kept_on_rejection) {
+                return Err(format!(
+                    "{place}: `x-one-shot-input`, `x-one-shot-note` and `x-one-shot-kept-on-credential-rejection` only go with `x-one-shot: true`"
+                ));
+            }
+            let issues = text("x-issues-credential")?;
+            if let Some(issued) = &issues
+                && !credentials.iter().any(|c| &c.name == issued)
+            {
+                return Err(format!(
+                    "{place}: `x-issues-credential: {issued}` names no credential of `x-credentials`"
+                ));
+            }
+            let credential = facade::operation_credential(spec, item, op, credentials, &place)?;
             out.push(OperationFact {
                 spec: spec_name.to_string(),
                 operation_id,
@@ -193,15 +288,23 @@ pub fn operations(spec_name: &str, spec: &OpenAPI) -> Result<Vec<OperationFact>,
                 path: path.clone(),
                 summary: op.summary.clone().unwrap_or_default(),
                 one_shot,
+                one_shot_input: one_shot_input.unwrap_or_else(|| "one-time input".to_string()),
+                one_shot_note: one_shot_note.unwrap_or_default(),
+                kept_on_rejection,
+                credential,
+                issues,
+                server_url: server_url.clone(),
             });
         }
     }
     Ok(out)
 }
 
-/// The public `Operation` enum over every spec's operations: one variant per
-/// operationId, with its platform and whether it is one-shot.
-pub fn operations_code(ops: &[OperationFact]) -> String {
+/// The public `Operation` and `Credential` enums over every spec's
+/// operations and credentials, and the secret keys of every spec: one
+/// variant per operationId, with its platform, credential and one-shot
+/// facts.
+pub fn operations_code(ops: &[OperationFact], credentials: &[facade::CredentialDef], secret_keys: &[String]) -> String {
     let variant = |op: &OperationFact| camel(&op.operation_id);
     let platform = |op: &OperationFact| camel(&op.spec);
     let mut out = String::from("// Generated by build.rs from openapi/. Do not edit.\n");
@@ -228,40 +331,109 @@ pub fn operations_code(ops: &[OperationFact]) -> String {
         .unwrap();
     }
     out.push_str("}\n\nimpl Operation {\n");
-    out.push_str("    /// The platform this operation belongs to.\n    pub fn platform(self) -> crate::Platform {\n        match self {\n");
-    for op in ops {
+    let mut arms = |doc: &str, sig: &str, value: &dyn Fn(&OperationFact) -> String| {
+        writeln!(out, "    /// {doc}\n    {sig} {{\n        match self {{").unwrap();
+        for op in ops {
+            writeln!(out, "            Operation::{} => {},", variant(op), value(op)).unwrap();
+        }
+        out.push_str("        }\n    }\n\n");
+    };
+    arms(
+        "The platform this operation belongs to.",
+        "pub fn platform(self) -> crate::Platform",
+        &|op| format!("crate::Platform::{}", platform(op)),
+    );
+    arms(
+        "True when sending the request twice can do harm: the platform acts on\n    /// it once and answers a second one with an error (`x-one-shot` in the spec).",
+        "pub fn is_one_shot(self) -> bool",
+        &|op| op.one_shot.to_string(),
+    );
+    arms(
+        "The operationId in the spec.",
+        "pub fn as_str(self) -> &'static str",
+        &|op| format!("{:?}", op.operation_id),
+    );
+    arms(
+        "The credential the call carries (a query parameter of `x-credentials`),\n    /// if any.",
+        "pub fn credential(self) -> Option<Credential>",
+        &|op| match &op.credential {
+            Some(c) => format!("Some(Credential::{})", camel(c)),
+            None => "None".into(),
+        },
+    );
+    arms(
+        "The credential this operation issues (`x-issues-credential`), if any.",
+        "pub fn issues(self) -> Option<Credential>",
+        &|op| match &op.issues {
+            Some(c) => format!("Some(Credential::{})", camel(c)),
+            None => "None".into(),
+        },
+    );
+    arms(
+        "The input a one-shot call consumes (`x-one-shot-input`).",
+        "pub(crate) fn one_shot_input(self) -> &'static str",
+        &|op| format!("{:?}", op.one_shot_input),
+    );
+    arms(
+        "What to do when a one-shot call may have been processed (`x-one-shot-note`).",
+        "pub(crate) fn one_shot_note(self) -> &'static str",
+        &|op| format!("{:?}", op.one_shot_note),
+    );
+    arms(
+        "Whether a rejection of the credential proves the one-shot input was\n    /// not consumed (`x-one-shot-kept-on-credential-rejection`).",
+        "pub(crate) fn kept_on_credential_rejection(self) -> bool",
+        &|op| op.kept_on_rejection.to_string(),
+    );
+    arms(
+        "`servers[0].url` of the operation's spec: the default base URL.",
+        "pub(crate) fn server_url(self) -> &'static str",
+        &|op| format!("{:?}", op.server_url),
+    );
+    out.push_str("}\n\n");
+
+    out.push_str(
+        "/// A credential an operation carries, named after its query parameter\n\
+         /// (`x-credentials` in the specs).\n\
+         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]\n#[non_exhaustive]\npub enum Credential {\n",
+    );
+    for c in credentials {
         writeln!(
             out,
-            "            Operation::{} => crate::Platform::{},",
-            variant(op),
-            platform(op)
+            "    /// `{}`: managed by `{}`; rejected with {:?}.\n    {},",
+            c.name,
+            c.managed_by,
+            c.rejected,
+            camel(&c.name)
         )
         .unwrap();
     }
+    out.push_str("}\n\nimpl Credential {\n");
+    out.push_str(
+        "    /// The query parameter that carries it.\n    pub fn name(self) -> &'static str {\n        match self {\n",
+    );
+    for c in credentials {
+        writeln!(out, "            Credential::{} => {:?},", camel(&c.name), c.name).unwrap();
+    }
     out.push_str("        }\n    }\n\n");
     out.push_str(
-        "    /// True when sending the request twice can do harm: the platform acts on\n    \
-         /// it once and answers a second one with an error (`x-one-shot` in the spec).\n    \
-         pub fn is_one_shot(self) -> bool {\n        matches!(self, ",
+        "    /// The codes that mean \"this credential was rejected\": the platform did\n    \
+         /// not act on the call.\n    pub fn rejected_codes(self) -> &'static [i64] {\n        match self {\n",
     );
-    let one_shot: Vec<String> = ops
-        .iter()
-        .filter(|o| o.one_shot)
-        .map(|o| format!("Operation::{}", variant(o)))
-        .collect();
-    out.push_str(&one_shot.join(" | "));
-    out.push_str(")\n    }\n\n");
-    out.push_str(
-        "    /// The operationId in the spec.\n    pub fn as_str(self) -> &'static str {\n        match self {\n",
-    );
-    for op in ops {
-        writeln!(out, "            Operation::{} => {:?},", variant(op), op.operation_id).unwrap();
+    for c in credentials {
+        writeln!(out, "            Credential::{} => &{:?},", camel(&c.name), c.rejected).unwrap();
     }
-    out.push_str("        }\n    }\n}\n");
+    out.push_str("        }\n    }\n\n");
+    out.push_str(
+        "    /// True when `code` rejects this credential.\n    pub fn rejects(self, code: i64) -> bool {\n        \
+         self.rejected_codes().contains(&code)\n    }\n}\n\n",
+    );
+    out.push_str("/// Every secret input and answer field of the specs (`format: password`):\n");
+    out.push_str("/// server text is redacted after these keys.\n");
+    writeln!(out, "pub(crate) const SECRET_KEYS: &[&str] = &{secret_keys:?};").unwrap();
     out
 }
 
-fn camel(name: &str) -> String {
+pub fn camel(name: &str) -> String {
     name.split(|c: char| !c.is_ascii_alphanumeric())
         .filter(|w| !w.is_empty())
         .map(|w| {
@@ -291,6 +463,9 @@ fn settings(secrets: &[SchemaObject], secret_type: &str) -> GenerationSettings {
     settings
         .with_interface(InterfaceStyle::Positional)
         .with_inner_type(quote::quote!(crate::client::Hooks))
+        // Losing the hand-written hooks (body cap, timeouts, user agent)
+        // must be a compile error, not a silent fallback to no hooks.
+        .with_hooks(HooksMode::Expected)
         .with_derive("schemars::JsonSchema");
     for schema in secrets {
         settings.with_conversion(schema.clone(), secret_type, std::iter::empty());
@@ -546,8 +721,11 @@ pub struct SpecFacts {
     /// client sends.
     pub header_defaults: BTreeMap<String, (String, String)>,
     /// String input name → (where, minLength, maxLength): what the client
-    /// refuses before sending.
+    /// refuses before sending. For an array input (named in `counted`):
+    /// (where, minItems, maxItems).
     pub rules: BTreeMap<String, (String, u64, Option<u64>)>,
+    /// The inputs of `rules` that are arrays: their rule counts items.
+    pub counted: std::collections::BTreeSet<String>,
 }
 
 /// The facts of `spec`; an error is one build.rs would fail the build with.
@@ -560,6 +738,7 @@ pub fn spec_fact_data(spec: &OpenAPI) -> Result<SpecFacts, String> {
         server_url: server.url.clone(),
         header_defaults: BTreeMap::new(),
         rules: BTreeMap::new(),
+        counted: Default::default(),
     };
     for (path, item) in spec.paths.iter() {
         let ReferenceOr::Item(item) = item else {
@@ -574,6 +753,10 @@ pub fn spec_fact_data(spec: &OpenAPI) -> Result<SpecFacts, String> {
                     continue;
                 };
                 let s = resolve(spec, schema)?;
+                if let SchemaKind::Type(Type::Array(a)) = &s.schema_kind {
+                    insert_count(&mut facts, &data.name, place.clone(), a)?;
+                    continue;
+                }
                 let SchemaKind::Type(Type::String(st)) = &s.schema_kind else {
                     continue;
                 };
@@ -596,8 +779,14 @@ pub fn spec_fact_data(spec: &OpenAPI) -> Result<SpecFacts, String> {
                     };
                     for (name, prop) in &o.properties {
                         let prop = resolve(spec, &prop.clone().unbox())?;
-                        if let SchemaKind::Type(Type::String(st)) = &prop.schema_kind {
-                            insert_rule(&mut facts.rules, name, format!("{place}.requestBody"), st)?;
+                        match &prop.schema_kind {
+                            SchemaKind::Type(Type::String(st)) => {
+                                insert_rule(&mut facts.rules, name, format!("{place}.requestBody"), st)?
+                            }
+                            SchemaKind::Type(Type::Array(a)) => {
+                                insert_count(&mut facts, name, format!("{place}.requestBody"), a)?
+                            }
+                            _ => {}
                         }
                     }
                 }
@@ -619,6 +808,16 @@ pub fn spec_facts(facts: &SpecFacts) -> String {
         writeln!(out, "pub(crate) const {}: &str = {default:?};", header_const(name)).unwrap();
     }
     for (name, (place, min, max)) in &facts.rules {
+        if facts.counted.contains(name) {
+            writeln!(out, "/// Item count rule of `{name}` ({place}).").unwrap();
+            writeln!(
+                out,
+                "pub(crate) const {}: crate::validate::Count = crate::validate::Count {{ name: {name:?}, min_items: {min}, max_items: {max:?} }};",
+                rule_const(name),
+            )
+            .unwrap();
+            continue;
+        }
         writeln!(out, "/// Length rule of `{name}` ({place}).").unwrap();
         writeln!(
             out,
@@ -681,8 +880,65 @@ fn insert_rule(
     Ok(())
 }
 
+/// Records the item-count rule of array input `name` (`minItems`,
+/// `maxItems`); the same name must have the same limits everywhere.
+fn insert_count(facts: &mut SpecFacts, name: &str, place: String, a: &openapiv3::ArrayType) -> Result<(), String> {
+    let limits = (a.min_items.unwrap_or(0) as u64, a.max_items.map(|n| n as u64));
+    if let Some((first, min, max)) = facts.rules.get(name) {
+        if (*min, *max) != limits || !facts.counted.contains(name) {
+            return Err(format!(
+                "{place}: input `{name}` has other limits than at {first}: give it the same type, minItems and maxItems everywhere"
+            ));
+        }
+        return Ok(());
+    }
+    facts.rules.insert(name.to_string(), (place, limits.0, limits.1));
+    facts.counted.insert(name.to_string());
+    Ok(())
+}
+
+/// The names of every secret (`format: password`) parameter and property
+/// of `spec`, sorted: the keys after which server text is redacted.
+pub fn secret_names(spec: &OpenAPI) -> Result<Vec<String>, String> {
+    let mut names = std::collections::BTreeSet::new();
+    let mut visit = |place: &str, schema: &Schema| -> Result<(), String> {
+        if is_secret(schema)
+            && let Some((_, name)) = place.rsplit_once(".properties.")
+        {
+            names.insert(name.to_string());
+        }
+        Ok(())
+    };
+    walk_spec(spec, &mut visit)?;
+    for (_, item) in spec.paths.iter() {
+        let ReferenceOr::Item(item) = item else { continue };
+        for (_, op) in item.iter() {
+            for p in op.parameters.iter().chain(&item.parameters) {
+                let data = resolve_parameter(spec, p)?.parameter_data_ref();
+                if let openapiv3::ParameterSchemaOrContent::Schema(s) = &data.format
+                    && is_secret(&resolve(spec, s)?)
+                {
+                    names.insert(data.name.clone());
+                }
+            }
+        }
+    }
+    Ok(names.into_iter().collect())
+}
+
+/// `type: string, format: password`.
+pub fn is_secret(schema: &Schema) -> bool {
+    matches!(
+        &schema.schema_kind,
+        SchemaKind::Type(Type::String(s)) if matches!(
+            &s.format,
+            openapiv3::VariantOrUnknownOrEmpty::Item(openapiv3::StringFormat::Password)
+        )
+    )
+}
+
 /// A parameter, its `$ref` (to `#/components/parameters/...`) followed.
-fn resolve_parameter<'s>(
+pub fn resolve_parameter<'s>(
     spec: &'s OpenAPI,
     p: &'s ReferenceOr<openapiv3::Parameter>,
 ) -> Result<&'s openapiv3::Parameter, String> {
@@ -705,7 +961,7 @@ fn resolve_parameter<'s>(
     Err("a parameter `$ref` chain is too long".into())
 }
 
-fn resolve(spec: &OpenAPI, schema: &ReferenceOr<Schema>) -> Result<Schema, String> {
+pub fn resolve(spec: &OpenAPI, schema: &ReferenceOr<Schema>) -> Result<Schema, String> {
     match schema {
         ReferenceOr::Item(s) => Ok(s.clone()),
         ReferenceOr::Reference { reference } => {

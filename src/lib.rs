@@ -5,9 +5,11 @@ pub mod chengxun;
 mod client;
 mod codes;
 mod error;
+mod facade;
 mod limit;
 #[cfg(feature = "mock")]
 pub mod mock;
+mod operation;
 mod redact;
 mod response;
 mod retry;
@@ -20,8 +22,9 @@ pub use client::{ClientBuilder, DEFAULT_CONNECT_TIMEOUT, DEFAULT_MAX_CONCURRENT_
 #[doc(hidden)]
 pub use client::{Hooks, Parts, sealed};
 pub use codes::{CodeInfo, Platform};
-pub use error::{Error, Operation, TransportKind};
+pub use error::{Error, TransportKind};
 pub use limit::DEFAULT_MAX_RESPONSE_BYTES;
+pub use operation::{Credential, Operation};
 /// The `reqwest` this crate is built with, for
 /// [`ClientBuilder::http_client`].
 pub use reqwest;

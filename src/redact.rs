@@ -14,16 +14,9 @@
 //! are 32 characters or more); a value that short is a test value or a
 //! mistake, and the key net still masks it after its own key.
 
-/// Keys whose values are secrets wherever they appear.
-pub(crate) const SECRET_KEYS: &[&str] = &[
-    "corp_authorization",
-    "temp_corp_secret",
-    "corp_secret",
-    "suite_access_token",
-    "permanent_code",
-    "access_token",
-    "suite_ticket",
-];
+/// Keys whose values are secrets wherever they appear: every secret input
+/// and answer field of the specs (`format: password`), generated.
+use crate::operation::SECRET_KEYS;
 
 const MASK: &str = "***";
 
@@ -80,8 +73,15 @@ fn redact_key(text: &str, key: &str) -> String {
     let mut rest = text;
     while let Some(at) = rest.find(key) {
         let after_key = at + key.len();
+        // The key itself, not the end of a longer name (`code` in
+        // `errcode`).
+        let before = rest[..at].chars().next_back().or_else(|| out.chars().next_back());
+        let inside_name = before.is_some_and(|c| c.is_alphanumeric() || c == '_');
         out.push_str(&rest[..after_key]);
         rest = &rest[after_key..];
+        if inside_name {
+            continue;
+        }
         // `key"` (JSON), then spaces, then `=` or `:`, then spaces and quotes.
         let sep = rest.trim_start_matches(['"', '\'']).trim_start();
         let Some(value) = sep.strip_prefix(['=', ':']) else {

@@ -10,10 +10,10 @@ use backon::BackoffBuilder as _;
 use serde_json::Value;
 use tracing::Instrument as _;
 
-use crate::Error;
 use crate::client::Shared;
-use crate::error::{Operation, TransportKind};
-use crate::redact;
+use crate::error::TransportKind;
+use crate::operation::Operation;
+use crate::{Error, Secret, redact};
 
 /// How much of a non-200 body is read for the error (the rest is dropped).
 const ERROR_BODY_LIMIT: usize = 64 * 1024;
@@ -25,6 +25,23 @@ const EXCERPT_CHARS: usize = 200;
 pub(crate) struct Envelope {
     pub code: &'static str,
     pub message: &'static str,
+}
+
+/// A decoded success answer's error envelope: its code and message, where
+/// the success schema carries them. Implemented for every answer type by
+/// the generated facade.
+pub(crate) trait Answer {
+    /// (code, message); `None` when absent.
+    fn envelope(&self) -> (Option<i64>, Option<&str>);
+}
+
+/// The platforms' convention on a decoded success answer: an absent or zero
+/// code is success, any other is a [`Error::Platform`].
+pub(crate) fn accept<A: Answer>(call: &Call<'_>, answer: A) -> Result<A, Error> {
+    match answer.envelope() {
+        (Some(code), message) if code != 0 => Err(call.platform_error(code, message)),
+        _ => Ok(answer),
+    }
 }
 
 /// Interprets a 200 answer's body without a client, as a client with default
@@ -237,6 +254,15 @@ impl Call<'_> {
             Ok(answer) => check(self, answer),
             Err(cause) => Err(self.undecodable(body, &cause)),
         }
+    }
+
+    /// Fails with [`Error::Decode`] when a guaranteed secret (required in the
+    /// success schema) came back empty.
+    pub(crate) fn nonempty(&self, value: &Secret, field: &str) -> Result<(), Error> {
+        if value.is_empty() {
+            return Err(self.decode_error(format!("{} is 0 but {field} is empty", self.envelope.code)));
+        }
+        Ok(())
     }
 
     pub(crate) fn decode_error(&self, reason: String) -> Error {

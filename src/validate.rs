@@ -44,3 +44,32 @@ impl Rule {
         }
     }
 }
+
+/// The item-count rule of one array input (`minItems`/`maxItems`).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Count {
+    /// The parameter's name on the wire.
+    pub name: &'static str,
+    /// `minItems` (0 when absent).
+    pub min_items: u64,
+    /// `maxItems`.
+    pub max_items: Option<u64>,
+}
+
+impl Count {
+    /// Checks an array of `len` items against the rule.
+    pub(crate) fn check(&self, len: usize) -> Result<(), Error> {
+        let len = len as u64;
+        let rule = if len < self.min_items {
+            format!("must have at least {} items, got {len}", self.min_items)
+        } else if let Some(max) = self.max_items.filter(|&max| len > max) {
+            format!("must have at most {max} items, got {len}")
+        } else {
+            return Ok(());
+        };
+        Err(Error::InvalidInput {
+            parameter: self.name,
+            rule,
+        })
+    }
+}

@@ -58,3 +58,19 @@ fn wecom_generated_api_matches_the_snapshot() {
         include_str!(concat!(env!("OUT_DIR"), "/wecom.rs")),
     );
 }
+
+#[test]
+fn chengxun_generated_facade_matches_the_snapshot() {
+    check(
+        "tests/snapshots/chengxun_facade.rs",
+        include_str!(concat!(env!("OUT_DIR"), "/chengxun_facade.rs")),
+    );
+}
+
+#[test]
+fn wecom_generated_facade_matches_the_snapshot() {
+    check(
+        "tests/snapshots/wecom_facade.rs",
+        include_str!(concat!(env!("OUT_DIR"), "/wecom_facade.rs")),
+    );
+}

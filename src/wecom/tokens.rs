@@ -79,8 +79,19 @@ impl AuthType {
     }
 }
 
+/// The `session_info` of `set_session_info` for an [`AuthType`] (the
+/// operation's `x-arguments`).
+impl From<AuthType> for super::types::SessionInfo {
+    fn from(auth_type: AuthType) -> Self {
+        Self {
+            appid: Vec::new(),
+            auth_type: Some(auth_type.code()),
+        }
+    }
+}
+
 fn nonempty(call: &Call<'_>, value: Secret, field: &str) -> Result<Secret, Error> {
-    super::nonempty(call, &value, field)?;
+    call.nonempty(&value, field)?;
     Ok(value)
 }
 

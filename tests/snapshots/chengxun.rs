@@ -135,7 +135,13 @@ impl ClientInfo<crate::client::Hooks> for Client {
         &self.inner
     }
 }
-impl ClientHooks<crate::client::Hooks> for &Client {}
+const _: () = {
+    #[allow(dead_code)]
+    fn assert_client_hooks()
+    where
+        Client: ClientHooks<crate::client::Hooks>,
+    {}
+};
 #[allow(clippy::all)]
 impl Client {
     /**换取企业永久授权码

@@ -39,6 +39,43 @@ pub mod types {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub level: ::std::option::Option<i64>,
     }
+    ///一个应用管理员
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        Default,
+        schemars::JsonSchema
+    )]
+    #[non_exhaustive]
+    pub struct AppAdmin {
+        ///该管理员对应用的权限:0=发消息权限,1=管理权限
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub auth_type: ::std::option::Option<i64>,
+        ///管理员的userid
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub userid: ::std::option::Option<::std::string::String>,
+    }
+    ///get_app_qrcode (result_type 2) 的成功返回. qrcode is guaranteed.
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        schemars::JsonSchema
+    )]
+    #[non_exhaustive]
+    pub struct AppQrcodeAnswer {
+        ///返回码. 0 means success.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub errcode: ::std::option::Option<i64>,
+        ///对返回码的文本描述内容
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub errmsg: ::std::option::Option<::std::string::String>,
+        ///二维码url地址
+        pub qrcode: ::std::string::String,
+    }
     ///一个授权的应用
     #[derive(
         ::serde::Deserialize,
@@ -250,6 +287,27 @@ pub mod types {
             Self::Array(value)
         }
     }
+    ///get_customized_auth_url 的成功返回. qrcode_url and expires_in are guaranteed.
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        schemars::JsonSchema
+    )]
+    #[non_exhaustive]
+    pub struct CustomizedAuthUrlAnswer {
+        ///返回码. 0 means success.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub errcode: ::std::option::Option<i64>,
+        ///对返回码的文本描述内容
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub errmsg: ::std::option::Option<::std::string::String>,
+        ///有效期(秒)。10天过期
+        pub expires_in: i64,
+        ///可用来生成二维码的授权url,需要开发者自行生成为二维码
+        pub qrcode_url: ::std::string::String,
+    }
     ///代理服务商企业信息. 应用被代理后才有该信息
     #[derive(
         ::serde::Deserialize,
@@ -335,6 +393,221 @@ answer of set_session_info (errcode 0).*/
         ///对返回码的文本描述内容. Informational only.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub errmsg: ::std::option::Option<::std::string::String>,
+    }
+    ///get_admin_list 的成功返回. admin is absent in 成员授权 mode.
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        Default,
+        schemars::JsonSchema
+    )]
+    #[non_exhaustive]
+    pub struct GetAdminListAnswer {
+        ///应用的管理员列表(不包括外部管理员)
+        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
+        pub admin: ::std::vec::Vec<AppAdmin>,
+        ///返回码. 0 means success.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub errcode: ::std::option::Option<i64>,
+        ///对返回码的文本描述内容
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub errmsg: ::std::option::Option<::std::string::String>,
+    }
+    ///No fields are documented; the application is the access_token's.
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        schemars::JsonSchema
+    )]
+    #[serde(transparent)]
+    pub struct GetAdminListRequest(
+        pub ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+    );
+    impl ::std::ops::Deref for GetAdminListRequest {
+        type Target = ::serde_json::Map<::std::string::String, ::serde_json::Value>;
+        fn deref(
+            &self,
+        ) -> &::serde_json::Map<::std::string::String, ::serde_json::Value> {
+            &self.0
+        }
+    }
+    impl ::std::convert::From<GetAdminListRequest>
+    for ::serde_json::Map<::std::string::String, ::serde_json::Value> {
+        fn from(value: GetAdminListRequest) -> Self {
+            value.0
+        }
+    }
+    impl ::std::convert::From<
+        ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+    > for GetAdminListRequest {
+        fn from(
+            value: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+        ) -> Self {
+            Self(value)
+        }
+    }
+    ///`GetAppQrcodeRequest`
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        schemars::JsonSchema
+    )]
+    pub struct GetAppQrcodeRequest {
+        ///第三方应用id,单应用不需要该参数,多应用旧套件才需要传该参数。若不传默认为1
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub appid: ::std::option::Option<i64>,
+        ///结果返回方式,默认为返回二维码图片buffer。1:二维码图片buffer,2:二维码图片url. Always 2 here (the answer is JSON)
+        pub result_type: i64,
+        ///state值,用于区分不同的安装渠道,可以填写a-zA-Z0-9,长度不可超过32个字节,默认为空
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub state: ::std::option::Option<GetAppQrcodeRequestState>,
+        ///二维码样式选项,默认为不带说明外框小尺寸。0:带说明外框的二维码,适合于实体物料,1:带说明外框的二维码,适合于屏幕类,2:不带说明外框(小尺寸),3:不带说明外框(中尺寸),4:不带说明外框(大尺寸)
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub style: ::std::option::Option<i64>,
+        ///第三方应用id(即ww或wx开头的suiteid)
+        pub suite_id: GetAppQrcodeRequestSuiteId,
+    }
+    ///state值,用于区分不同的安装渠道,可以填写a-zA-Z0-9,长度不可超过32个字节,默认为空
+    #[derive(
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        Eq,
+        Hash,
+        Ord,
+        PartialEq,
+        PartialOrd,
+        schemars::JsonSchema
+    )]
+    #[serde(transparent)]
+    pub struct GetAppQrcodeRequestState(::std::string::String);
+    impl ::std::ops::Deref for GetAppQrcodeRequestState {
+        type Target = ::std::string::String;
+        fn deref(&self) -> &::std::string::String {
+            &self.0
+        }
+    }
+    impl ::std::convert::From<GetAppQrcodeRequestState> for ::std::string::String {
+        fn from(value: GetAppQrcodeRequestState) -> Self {
+            value.0
+        }
+    }
+    impl ::std::str::FromStr for GetAppQrcodeRequestState {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            if value.chars().count() > 32usize {
+                return Err("longer than 32 characters".into());
+            }
+            static PATTERN: ::std::sync::LazyLock<::regress::Regex> = ::std::sync::LazyLock::new(||
+            { ::regress::Regex::new("^[a-zA-Z0-9]*$").unwrap() });
+            if PATTERN.find(value).is_none() {
+                return Err("doesn't match pattern \"^[a-zA-Z0-9]*$\"".into());
+            }
+            Ok(Self(value.to_string()))
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for GetAppQrcodeRequestState {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String> for GetAppQrcodeRequestState {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for GetAppQrcodeRequestState {
+        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+        where
+            D: ::serde::Deserializer<'de>,
+        {
+            ::std::string::String::deserialize(deserializer)?
+                .parse()
+                .map_err(|e: self::error::ConversionError| {
+                    <D::Error as ::serde::de::Error>::custom(e.to_string())
+                })
+        }
+    }
+    ///第三方应用id(即ww或wx开头的suiteid)
+    #[derive(
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        Eq,
+        Hash,
+        Ord,
+        PartialEq,
+        PartialOrd,
+        schemars::JsonSchema
+    )]
+    #[serde(transparent)]
+    pub struct GetAppQrcodeRequestSuiteId(::std::string::String);
+    impl ::std::ops::Deref for GetAppQrcodeRequestSuiteId {
+        type Target = ::std::string::String;
+        fn deref(&self) -> &::std::string::String {
+            &self.0
+        }
+    }
+    impl ::std::convert::From<GetAppQrcodeRequestSuiteId> for ::std::string::String {
+        fn from(value: GetAppQrcodeRequestSuiteId) -> Self {
+            value.0
+        }
+    }
+    impl ::std::str::FromStr for GetAppQrcodeRequestSuiteId {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            if value.chars().count() > 256usize {
+                return Err("longer than 256 characters".into());
+            }
+            if value.chars().count() < 1usize {
+                return Err("shorter than 1 characters".into());
+            }
+            Ok(Self(value.to_string()))
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for GetAppQrcodeRequestSuiteId {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String> for GetAppQrcodeRequestSuiteId {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for GetAppQrcodeRequestSuiteId {
+        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+        where
+            D: ::serde::Deserializer<'de>,
+        {
+            ::std::string::String::deserialize(deserializer)?
+                .parse()
+                .map_err(|e: self::error::ConversionError| {
+                    <D::Error as ::serde::de::Error>::custom(e.to_string())
+                })
+        }
     }
     /**Deviation from the seed page: it marks only permanent_code required;
 the official page (and the platform) require both fields.*/
@@ -527,6 +800,91 @@ the official page (and the platform) require both fields.*/
                 })
         }
     }
+    ///`GetCustomizedAuthUrlRequest`
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        schemars::JsonSchema
+    )]
+    pub struct GetCustomizedAuthUrlRequest {
+        ///state值,可以填写a-zA-Z0-9,长度不可超过32个字节
+        pub state: GetCustomizedAuthUrlRequestState,
+        ///代开发自建应用模版ID列表,数量不能超过9个
+        pub templateid_list: ::std::vec::Vec<::std::string::String>,
+    }
+    ///state值,可以填写a-zA-Z0-9,长度不可超过32个字节
+    #[derive(
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        Eq,
+        Hash,
+        Ord,
+        PartialEq,
+        PartialOrd,
+        schemars::JsonSchema
+    )]
+    #[serde(transparent)]
+    pub struct GetCustomizedAuthUrlRequestState(::std::string::String);
+    impl ::std::ops::Deref for GetCustomizedAuthUrlRequestState {
+        type Target = ::std::string::String;
+        fn deref(&self) -> &::std::string::String {
+            &self.0
+        }
+    }
+    impl ::std::convert::From<GetCustomizedAuthUrlRequestState>
+    for ::std::string::String {
+        fn from(value: GetCustomizedAuthUrlRequestState) -> Self {
+            value.0
+        }
+    }
+    impl ::std::str::FromStr for GetCustomizedAuthUrlRequestState {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            if value.chars().count() > 32usize {
+                return Err("longer than 32 characters".into());
+            }
+            static PATTERN: ::std::sync::LazyLock<::regress::Regex> = ::std::sync::LazyLock::new(||
+            { ::regress::Regex::new("^[a-zA-Z0-9]*$").unwrap() });
+            if PATTERN.find(value).is_none() {
+                return Err("doesn't match pattern \"^[a-zA-Z0-9]*$\"".into());
+            }
+            Ok(Self(value.to_string()))
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for GetCustomizedAuthUrlRequestState {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String>
+    for GetCustomizedAuthUrlRequestState {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for GetCustomizedAuthUrlRequestState {
+        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+        where
+            D: ::serde::Deserializer<'de>,
+        {
+            ::std::string::String::deserialize(deserializer)?
+                .parse()
+                .map_err(|e: self::error::ConversionError| {
+                    <D::Error as ::serde::de::Error>::custom(e.to_string())
+                })
+        }
+    }
     ///`GetPermanentCodeRequest`
     #[derive(
         ::serde::Deserialize,
@@ -538,6 +896,88 @@ the official page (and the platform) require both fields.*/
     pub struct GetPermanentCodeRequest {
         ///临时授权码,会在授权成功时附加在redirect_uri中跳转回第三方服务商网站,或通过授权成功通知回调推送给服务商。长度为64至512个字节。临时授权码一次有效
         pub auth_code: crate::Secret,
+    }
+    ///`GetProviderTokenRequest`
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        schemars::JsonSchema
+    )]
+    pub struct GetProviderTokenRequest {
+        ///服务商的corpid
+        pub corpid: GetProviderTokenRequestCorpid,
+        ///服务商的secret,在服务商管理后台可见
+        pub provider_secret: crate::Secret,
+    }
+    ///服务商的corpid
+    #[derive(
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        Eq,
+        Hash,
+        Ord,
+        PartialEq,
+        PartialOrd,
+        schemars::JsonSchema
+    )]
+    #[serde(transparent)]
+    pub struct GetProviderTokenRequestCorpid(::std::string::String);
+    impl ::std::ops::Deref for GetProviderTokenRequestCorpid {
+        type Target = ::std::string::String;
+        fn deref(&self) -> &::std::string::String {
+            &self.0
+        }
+    }
+    impl ::std::convert::From<GetProviderTokenRequestCorpid> for ::std::string::String {
+        fn from(value: GetProviderTokenRequestCorpid) -> Self {
+            value.0
+        }
+    }
+    impl ::std::str::FromStr for GetProviderTokenRequestCorpid {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            if value.chars().count() > 256usize {
+                return Err("longer than 256 characters".into());
+            }
+            if value.chars().count() < 1usize {
+                return Err("shorter than 1 characters".into());
+            }
+            Ok(Self(value.to_string()))
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for GetProviderTokenRequestCorpid {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String>
+    for GetProviderTokenRequestCorpid {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for GetProviderTokenRequestCorpid {
+        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+        where
+            D: ::serde::Deserializer<'de>,
+        {
+            ::std::string::String::deserialize(deserializer)?
+                .parse()
+                .map_err(|e: self::error::ConversionError| {
+                    <D::Error as ::serde::de::Error>::custom(e.to_string())
+                })
+        }
     }
     ///`GetSuiteTokenRequest`
     #[derive(
@@ -621,6 +1061,103 @@ the official page (and the platform) require both fields.*/
                     <D::Error as ::serde::de::Error>::custom(e.to_string())
                 })
         }
+    }
+    ///`GetUserDetail3rdRequest`
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        schemars::JsonSchema
+    )]
+    pub struct GetUserDetail3rdRequest {
+        ///成员票据 (getuserinfo3rd 返回)
+        pub user_ticket: crate::Secret,
+    }
+    ///`GettokenCorpid`
+    #[derive(
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        Eq,
+        Hash,
+        Ord,
+        PartialEq,
+        PartialOrd,
+        schemars::JsonSchema
+    )]
+    #[serde(transparent)]
+    pub struct GettokenCorpid(::std::string::String);
+    impl ::std::ops::Deref for GettokenCorpid {
+        type Target = ::std::string::String;
+        fn deref(&self) -> &::std::string::String {
+            &self.0
+        }
+    }
+    impl ::std::convert::From<GettokenCorpid> for ::std::string::String {
+        fn from(value: GettokenCorpid) -> Self {
+            value.0
+        }
+    }
+    impl ::std::str::FromStr for GettokenCorpid {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            if value.chars().count() > 256usize {
+                return Err("longer than 256 characters".into());
+            }
+            if value.chars().count() < 1usize {
+                return Err("shorter than 1 characters".into());
+            }
+            Ok(Self(value.to_string()))
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for GettokenCorpid {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String> for GettokenCorpid {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for GettokenCorpid {
+        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+        where
+            D: ::serde::Deserializer<'de>,
+        {
+            ::std::string::String::deserialize(deserializer)?
+                .parse()
+                .map_err(|e: self::error::ConversionError| {
+                    <D::Error as ::serde::de::Error>::custom(e.to_string())
+                })
+        }
+    }
+    ///一个成员的转换结果
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        Default,
+        schemars::JsonSchema
+    )]
+    #[non_exhaustive]
+    pub struct OpenUseridPair {
+        ///转换成功的userid对应的服务商主体下的密文userid
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub open_userid: ::std::option::Option<::std::string::String>,
+        ///转换成功的userid
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub userid: ::std::option::Option<::std::string::String>,
     }
     /**get_permanent_code (v1) 的成功返回. permanent_code is guaranteed on
 success; access_token and expires_in are absent for 代开发自建应用.*/
@@ -712,6 +1249,27 @@ success; access_token and expires_in are absent for 代开发自建应用.*/
         ///预授权码,最长为512字节
         pub pre_auth_code: crate::Secret,
     }
+    ///get_provider_token 的成功返回. provider_access_token and expires_in are guaranteed on success.
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        schemars::JsonSchema
+    )]
+    #[non_exhaustive]
+    pub struct ProviderAccessTokenAnswer {
+        ///返回码. Absent or 0 means success.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub errcode: ::std::option::Option<i64>,
+        ///对返回码的文本描述内容
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub errmsg: ::std::option::Option<::std::string::String>,
+        ///provider_access_token有效期(秒), 正常情况下为7200秒
+        pub expires_in: i64,
+        ///服务商的access_token,最长为512字节
+        pub provider_access_token: crate::Secret,
+    }
     ///推广二维码安装相关信息,扫推广二维码安装时返回。成员授权时暂不支持
     #[derive(
         ::serde::Deserialize,
@@ -801,6 +1359,149 @@ success; access_token and expires_in are absent for 代开发自建应用.*/
         pub expires_in: i64,
         ///第三方或者代开发应用模板access_token,最长为512字节
         pub suite_access_token: crate::Secret,
+    }
+    ///getuserdetail3rd 的成功返回. corpid and userid are guaranteed.
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        schemars::JsonSchema
+    )]
+    #[non_exhaustive]
+    pub struct UserDetail3rdAnswer {
+        ///头像url。仅在用户同意snsapi_privateinfo授权时返回真实头像,否则返回默认头像
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub avatar: ::std::option::Option<::std::string::String>,
+        ///用户所属企业的corpid
+        pub corpid: ::std::string::String,
+        ///返回码. 0 means success.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub errcode: ::std::option::Option<i64>,
+        ///对返回码的文本描述内容
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub errmsg: ::std::option::Option<::std::string::String>,
+        ///性别。0表示未定义,1表示男性,2表示女性。仅在用户同意snsapi_privateinfo授权时返回真实值,否则返回0
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub gender: ::std::option::Option<::std::string::String>,
+        ///成员姓名. 第三方应用不再返回真实name, 使用userid代替
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub name: ::std::option::Option<::std::string::String>,
+        ///员工个人二维码(扫描可添加为外部联系人),仅在用户同意snsapi_privateinfo授权时返回
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub qr_code: ::std::option::Option<::std::string::String>,
+        ///成员UserID
+        pub userid: ::std::string::String,
+    }
+    /**getuserinfo3rd 的成功返回: a member of a corp, or a user outside any
+corp. The two shapes share no field but the envelope.*/
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        schemars::JsonSchema
+    )]
+    #[serde(untagged)]
+    #[non_exhaustive]
+    pub enum UserInfo3rd {
+        Member(UserInfo3rdMember),
+        Outsider(UserInfo3rdOutsider),
+    }
+    impl ::std::convert::From<UserInfo3rdMember> for UserInfo3rd {
+        fn from(value: UserInfo3rdMember) -> Self {
+            Self::Member(value)
+        }
+    }
+    impl ::std::convert::From<UserInfo3rdOutsider> for UserInfo3rd {
+        fn from(value: UserInfo3rdOutsider) -> Self {
+            Self::Outsider(value)
+        }
+    }
+    ///用户为企业成员时的返回. corpid and userid are guaranteed.
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        schemars::JsonSchema
+    )]
+    #[non_exhaustive]
+    pub struct UserInfo3rdMember {
+        ///用户所属企业的corpid
+        pub corpid: ::std::string::String,
+        ///返回码. 0 means success.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub errcode: ::std::option::Option<i64>,
+        ///对返回码的文本描述内容
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub errmsg: ::std::option::Option<::std::string::String>,
+        ///user_ticket的有效时间(秒),随user_ticket一起返回
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub expires_in: ::std::option::Option<i64>,
+        ///全局唯一。对于同一个服务商,不同应用获取到企业内同一个成员的open_userid是相同的,最多64个字节。仅第三方应用可获取
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub open_userid: ::std::option::Option<::std::string::String>,
+        ///成员票据,最大为512字节,有效期为expires_in。scope为snsapi_userinfo或snsapi_privateinfo,且用户在应用可见范围之内时返回此参数。用于获取用户敏感信息 (getuserdetail3rd)
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub user_ticket: ::std::option::Option<crate::Secret>,
+        ///用户在企业内的UserID。如果该企业与第三方应用没有授权关系时,返回密文UserId,有授权关系时,按照升级后的ID策略返回明文或密文
+        pub userid: ::std::string::String,
+    }
+    ///用户不属于任何企业时的返回. openid is guaranteed.
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        schemars::JsonSchema
+    )]
+    #[non_exhaustive]
+    pub struct UserInfo3rdOutsider {
+        ///返回码. 0 means success.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub errcode: ::std::option::Option<i64>,
+        ///对返回码的文本描述内容
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub errmsg: ::std::option::Option<::std::string::String>,
+        ///非企业成员的标识,对当前服务商唯一
+        pub openid: ::std::string::String,
+    }
+    ///userid_to_openuserid 的成功返回 (partial success is a success).
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        Default,
+        schemars::JsonSchema
+    )]
+    #[non_exhaustive]
+    pub struct UseridToOpenuseridAnswer {
+        ///返回码. 0 means success.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub errcode: ::std::option::Option<i64>,
+        ///对返回码的文本描述内容 (empty on success)
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub errmsg: ::std::option::Option<::std::string::String>,
+        ///不合法的userid列表
+        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
+        pub invalid_userid_list: ::std::vec::Vec<::std::string::String>,
+        ///成员ID对照表
+        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
+        pub open_userid_list: ::std::vec::Vec<OpenUseridPair>,
+    }
+    ///`UseridToOpenuseridRequest`
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        schemars::JsonSchema
+    )]
+    pub struct UseridToOpenuseridRequest {
+        ///获取到的成员ID,最多不超过1000个
+        pub userid_list: ::std::vec::Vec<::std::string::String>,
     }
     /// Error types.
     pub mod error {
@@ -894,7 +1595,13 @@ impl ClientInfo<crate::client::Hooks> for Client {
         &self.inner
     }
 }
-impl ClientHooks<crate::client::Hooks> for &Client {}
+const _: () = {
+    #[allow(dead_code)]
+    fn assert_client_hooks()
+    where
+        Client: ClientHooks<crate::client::Hooks>,
+    {}
+};
 #[allow(clippy::all)]
 impl Client {
     /**获取第三方应用凭证
@@ -1307,6 +2014,423 @@ Arguments:
             .build()?;
         let info = OperationInfo {
             operation_id: "get_corp_token",
+        };
+        self.pre(&mut request, &info).await?;
+        let result = self.exec(request, &info).await;
+        self.post(&result, &info).await?;
+        let response = result?;
+        match response.status().as_u16() {
+            200u16 => ResponseValue::from_response(response).await,
+            _ => Err(Error::UnexpectedResponse(response)),
+        }
+    }
+    /**获取服务商凭证
+
+以服务商的corpid和provider_secret获取服务商凭证(provider_access_token)。不能频繁调用get_provider_token接口,否则会受到频率拦截。有效期内重复获取返回相同结果,过期后获取会返回新的provider_access_token。企业微信可能会出于运营需要,提前使provider_access_token失效。
+
+若调用失败,会返回errcode及errmsg字段。(开发者根据errcode字段存在且值非0,可认为是调用失败)
+No provider_access_token in the query: this is the call that issues it.
+wecom::Provider caches it and refreshes it once for every instance.
+
+Sends a `POST` request to `/cgi-bin/service/get_provider_token`
+
+*/
+    pub async fn get_provider_token<'a>(
+        &'a self,
+        body: &'a types::GetProviderTokenRequest,
+    ) -> Result<ResponseValue<types::ProviderAccessTokenAnswer>, Error<()>> {
+        let url = format!("{}/cgi-bin/service/get_provider_token", self.baseurl,);
+        let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+        header_map
+            .append(
+                ::reqwest::header::HeaderName::from_static("api-version"),
+                ::reqwest::header::HeaderValue::from_static(Self::api_version()),
+            );
+        #[allow(unused_mut)]
+        let mut request = self
+            .client
+            .post(url)
+            .header(
+                ::reqwest::header::ACCEPT,
+                ::reqwest::header::HeaderValue::from_static("application/json"),
+            )
+            .json(&body)
+            .headers(header_map)
+            .build()?;
+        let info = OperationInfo {
+            operation_id: "get_provider_token",
+        };
+        self.pre(&mut request, &info).await?;
+        let result = self.exec(request, &info).await;
+        self.post(&result, &info).await?;
+        let response = result?;
+        match response.status().as_u16() {
+            200u16 => ResponseValue::from_response(response).await,
+            _ => Err(Error::UnexpectedResponse(response)),
+        }
+    }
+    /**获取访问用户身份
+
+该接口用于根据code获取成员信息,适用于第三方应用网页授权(OAuth2)与企业微信Web登录。跳转的域名须完全匹配suite_access_token对应第三方应用的可信域名,否则会返回50001错误。不允许代开发自建应用调用。
+
+One-shot: code只能使用一次,5分钟未被使用自动过期. A repeat answers
+40029, so a lost answer loses the sign-in: the user signs in again.
+Whether a token rejection (40082/42009) spends the code is not
+documented: it is treated as spent.
+The answer is one of two shapes that share no field: a member of a
+corp (corpid, userid, ...) or a WeChat user outside any corp
+(openid). The legacy path /cgi-bin/service/getuserinfo3rd answers
+with CamelCase keys (CorpId, UserId): such an answer is a decode
+error here, never an empty success.
+
+Sends a `GET` request to `/cgi-bin/service/auth/getuserinfo3rd`
+
+Arguments:
+- `code`: 通过成员授权获取到的code,最大为512字节。每次成员授权带上的code将不一样,code只能使用一次,5分钟未被使用自动过期
+- `suite_access_token`: 第三方应用的suite_access_token
+*/
+    pub async fn getuserinfo3rd<'a>(
+        &'a self,
+        code: &'a crate::Secret,
+        suite_access_token: &'a crate::Secret,
+    ) -> Result<ResponseValue<types::UserInfo3rd>, Error<()>> {
+        let url = format!("{}/cgi-bin/service/auth/getuserinfo3rd", self.baseurl,);
+        let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+        header_map
+            .append(
+                ::reqwest::header::HeaderName::from_static("api-version"),
+                ::reqwest::header::HeaderValue::from_static(Self::api_version()),
+            );
+        #[allow(unused_mut)]
+        let mut request = self
+            .client
+            .get(url)
+            .header(
+                ::reqwest::header::ACCEPT,
+                ::reqwest::header::HeaderValue::from_static("application/json"),
+            )
+            .query(&progenitor_client::QueryParam::new("code", &code))
+            .query(
+                &progenitor_client::QueryParam::new(
+                    "suite_access_token",
+                    &suite_access_token,
+                ),
+            )
+            .headers(header_map)
+            .build()?;
+        let info = OperationInfo {
+            operation_id: "getuserinfo3rd",
+        };
+        self.pre(&mut request, &info).await?;
+        let result = self.exec(request, &info).await;
+        self.post(&result, &info).await?;
+        let response = result?;
+        match response.status().as_u16() {
+            200u16 => ResponseValue::from_response(response).await,
+            _ => Err(Error::UnexpectedResponse(response)),
+        }
+    }
+    /**获取访问用户敏感信息
+
+第三方应用通过user_ticket获取成员授权的敏感字段。成员必须在授权应用的可见范围内。
+
+A read: the user_ticket is reusable until it expires (84014 成员票据过期,
+84015 成员票据无效). name is the userid since 2020; gender is a string.
+
+Sends a `POST` request to `/cgi-bin/service/auth/getuserdetail3rd`
+
+Arguments:
+- `suite_access_token`: 第三方应用的suite_access_token
+- `body`
+*/
+    pub async fn getuserdetail3rd<'a>(
+        &'a self,
+        suite_access_token: &'a crate::Secret,
+        body: &'a types::GetUserDetail3rdRequest,
+    ) -> Result<ResponseValue<types::UserDetail3rdAnswer>, Error<()>> {
+        let url = format!("{}/cgi-bin/service/auth/getuserdetail3rd", self.baseurl,);
+        let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+        header_map
+            .append(
+                ::reqwest::header::HeaderName::from_static("api-version"),
+                ::reqwest::header::HeaderValue::from_static(Self::api_version()),
+            );
+        #[allow(unused_mut)]
+        let mut request = self
+            .client
+            .post(url)
+            .header(
+                ::reqwest::header::ACCEPT,
+                ::reqwest::header::HeaderValue::from_static("application/json"),
+            )
+            .json(&body)
+            .query(
+                &progenitor_client::QueryParam::new(
+                    "suite_access_token",
+                    &suite_access_token,
+                ),
+            )
+            .headers(header_map)
+            .build()?;
+        let info = OperationInfo {
+            operation_id: "getuserdetail3rd",
+        };
+        self.pre(&mut request, &info).await?;
+        let result = self.exec(request, &info).await;
+        self.post(&result, &info).await?;
+        let response = result?;
+        match response.status().as_u16() {
+            200u16 => ResponseValue::from_response(response).await,
+            _ => Err(Error::UnexpectedResponse(response)),
+        }
+    }
+    /**获取access_token (代开发应用)
+
+获取代开发应用的secret之后,接口调用凭证access_token的获取方式与自建应用完全一致:以授权企业的corpid和代开发应用的secret(即获取企业永久授权码接口返回的permanent_code)调用gettoken。注意,这与第三方应用的access_token获取方式不一样。有效期内重复获取返回相同结果,过期后获取会返回新的access_token。
+
+wecom::Corp uses it for a 代开发 template suite (suite id starting
+with `dk`) instead of get_corp_token. corpsecret travels in the query
+string: the client redacts it from every error and log.
+
+Sends a `GET` request to `/cgi-bin/gettoken`
+
+Arguments:
+- `corpid`: 授权企业的corpid
+- `corpsecret`: 代开发应用的secret, 即永久授权码 permanent_code
+*/
+    pub async fn gettoken<'a>(
+        &'a self,
+        corpid: &'a types::GettokenCorpid,
+        corpsecret: &'a crate::Secret,
+    ) -> Result<ResponseValue<types::CorpAccessTokenAnswer>, Error<()>> {
+        let url = format!("{}/cgi-bin/gettoken", self.baseurl,);
+        let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+        header_map
+            .append(
+                ::reqwest::header::HeaderName::from_static("api-version"),
+                ::reqwest::header::HeaderValue::from_static(Self::api_version()),
+            );
+        #[allow(unused_mut)]
+        let mut request = self
+            .client
+            .get(url)
+            .header(
+                ::reqwest::header::ACCEPT,
+                ::reqwest::header::HeaderValue::from_static("application/json"),
+            )
+            .query(&progenitor_client::QueryParam::new("corpid", &corpid))
+            .query(&progenitor_client::QueryParam::new("corpsecret", &corpsecret))
+            .headers(header_map)
+            .build()?;
+        let info = OperationInfo {
+            operation_id: "gettoken",
+        };
+        self.pre(&mut request, &info).await?;
+        let result = self.exec(request, &info).await;
+        self.post(&result, &info).await?;
+        let response = result?;
+        match response.status().as_u16() {
+            200u16 => ResponseValue::from_response(response).await,
+            _ => Err(Error::UnexpectedResponse(response)),
+        }
+    }
+    /**userid的转换
+
+将企业主体下的明文userid转换为服务商主体下的密文userid(open_userid)。仅代开发应用或第三方应用可调用;成员需要在应用的可见范围内。请确保传入userid的正确性,若出错的次数较多,会导致1天不可调用(具体限制阈值由授权企业的员工规模决定)。
+
+Partial success: ids WeCom cannot convert come back in
+invalid_userid_list, the call still succeeds (errmsg may be empty).
+Only transient failures are retried: errors count toward the one-day
+block. At most 1000 ids, checked before sending.
+
+Sends a `POST` request to `/cgi-bin/batch/userid_to_openuserid`
+
+Arguments:
+- `access_token`: 代开发自建应用或第三方应用的接口凭证 (授权企业的access_token)
+- `body`
+*/
+    pub async fn userid_to_openuserid<'a>(
+        &'a self,
+        access_token: &'a crate::Secret,
+        body: &'a types::UseridToOpenuseridRequest,
+    ) -> Result<ResponseValue<types::UseridToOpenuseridAnswer>, Error<()>> {
+        let url = format!("{}/cgi-bin/batch/userid_to_openuserid", self.baseurl,);
+        let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+        header_map
+            .append(
+                ::reqwest::header::HeaderName::from_static("api-version"),
+                ::reqwest::header::HeaderValue::from_static(Self::api_version()),
+            );
+        #[allow(unused_mut)]
+        let mut request = self
+            .client
+            .post(url)
+            .header(
+                ::reqwest::header::ACCEPT,
+                ::reqwest::header::HeaderValue::from_static("application/json"),
+            )
+            .json(&body)
+            .query(&progenitor_client::QueryParam::new("access_token", &access_token))
+            .headers(header_map)
+            .build()?;
+        let info = OperationInfo {
+            operation_id: "userid_to_openuserid",
+        };
+        self.pre(&mut request, &info).await?;
+        let result = self.exec(request, &info).await;
+        self.post(&result, &info).await?;
+        let response = result?;
+        match response.status().as_u16() {
+            200u16 => ResponseValue::from_response(response).await,
+            _ => Err(Error::UnexpectedResponse(response)),
+        }
+    }
+    /**获取应用管理员列表
+
+第三方服务商或代开发自建应用可以用此接口获取授权企业中某个第三方应用或者代开发应用的管理员列表(不包括外部管理员),以便服务商在用户进入应用主页之后根据是否管理员身份做权限的区分。应用由access_token确定。成员授权模式下,不返回管理员列表。
+
+The page documents no body; an empty JSON object is sent.
+
+Sends a `POST` request to `/cgi-bin/agent/get_admin_list`
+
+Arguments:
+- `access_token`: 授权企业的access_token (第三方应用 获取企业凭证 get_corp_token, 代开发 gettoken)
+- `body`
+*/
+    pub async fn get_admin_list<'a>(
+        &'a self,
+        access_token: &'a crate::Secret,
+        body: &'a types::GetAdminListRequest,
+    ) -> Result<ResponseValue<types::GetAdminListAnswer>, Error<()>> {
+        let url = format!("{}/cgi-bin/agent/get_admin_list", self.baseurl,);
+        let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+        header_map
+            .append(
+                ::reqwest::header::HeaderName::from_static("api-version"),
+                ::reqwest::header::HeaderValue::from_static(Self::api_version()),
+            );
+        #[allow(unused_mut)]
+        let mut request = self
+            .client
+            .post(url)
+            .header(
+                ::reqwest::header::ACCEPT,
+                ::reqwest::header::HeaderValue::from_static("application/json"),
+            )
+            .json(&body)
+            .query(&progenitor_client::QueryParam::new("access_token", &access_token))
+            .headers(header_map)
+            .build()?;
+        let info = OperationInfo {
+            operation_id: "get_admin_list",
+        };
+        self.pre(&mut request, &info).await?;
+        let result = self.exec(request, &info).await;
+        self.post(&result, &info).await?;
+        let response = result?;
+        match response.status().as_u16() {
+            200u16 => ResponseValue::from_response(response).await,
+            _ => Err(Error::UnexpectedResponse(response)),
+        }
+    }
+    /**获取带参授权链接
+
+服务商获取代开发自建应用模版的带参授权链接,企业管理员扫描由该链接生成的二维码授权代开发应用。链接10天过期。当扫带参二维码授权代开发模版时,获取企业永久授权码接口会返回该state值。
+
+Each call mints a new link; sending it again is harmless.
+
+Sends a `POST` request to `/cgi-bin/service/get_customized_auth_url`
+
+Arguments:
+- `provider_access_token`: 服务商的provider_access_token
+- `body`
+*/
+    pub async fn get_customized_auth_url<'a>(
+        &'a self,
+        provider_access_token: &'a crate::Secret,
+        body: &'a types::GetCustomizedAuthUrlRequest,
+    ) -> Result<ResponseValue<types::CustomizedAuthUrlAnswer>, Error<()>> {
+        let url = format!("{}/cgi-bin/service/get_customized_auth_url", self.baseurl,);
+        let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+        header_map
+            .append(
+                ::reqwest::header::HeaderName::from_static("api-version"),
+                ::reqwest::header::HeaderValue::from_static(Self::api_version()),
+            );
+        #[allow(unused_mut)]
+        let mut request = self
+            .client
+            .post(url)
+            .header(
+                ::reqwest::header::ACCEPT,
+                ::reqwest::header::HeaderValue::from_static("application/json"),
+            )
+            .json(&body)
+            .query(
+                &progenitor_client::QueryParam::new(
+                    "provider_access_token",
+                    &provider_access_token,
+                ),
+            )
+            .headers(header_map)
+            .build()?;
+        let info = OperationInfo {
+            operation_id: "get_customized_auth_url",
+        };
+        self.pre(&mut request, &info).await?;
+        let result = self.exec(request, &info).await;
+        self.post(&result, &info).await?;
+        let response = result?;
+        match response.status().as_u16() {
+            200u16 => ResponseValue::from_response(response).await,
+            _ => Err(Error::UnexpectedResponse(response)),
+        }
+    }
+    /**获取应用二维码
+
+用于获取第三方应用的二维码。要求第三方应用是已上线的第三方通用应用。扫应用带参二维码授权安装后,获取企业永久授权码接口会返回该state值。
+
+result_type is always 2 (the client sends it): the answer is JSON with
+the QR code's image URL. WeCom's default (1) answers the PNG itself,
+not JSON; fetch the URL to get the image.
+
+Sends a `POST` request to `/cgi-bin/service/get_app_qrcode`
+
+Arguments:
+- `suite_access_token`: 第三方应用的suite_access_token
+- `body`
+*/
+    pub async fn get_app_qrcode<'a>(
+        &'a self,
+        suite_access_token: &'a crate::Secret,
+        body: &'a types::GetAppQrcodeRequest,
+    ) -> Result<ResponseValue<types::AppQrcodeAnswer>, Error<()>> {
+        let url = format!("{}/cgi-bin/service/get_app_qrcode", self.baseurl,);
+        let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+        header_map
+            .append(
+                ::reqwest::header::HeaderName::from_static("api-version"),
+                ::reqwest::header::HeaderValue::from_static(Self::api_version()),
+            );
+        #[allow(unused_mut)]
+        let mut request = self
+            .client
+            .post(url)
+            .header(
+                ::reqwest::header::ACCEPT,
+                ::reqwest::header::HeaderValue::from_static("application/json"),
+            )
+            .json(&body)
+            .query(
+                &progenitor_client::QueryParam::new(
+                    "suite_access_token",
+                    &suite_access_token,
+                ),
+            )
+            .headers(header_map)
+            .build()?;
+        let info = OperationInfo {
+            operation_id: "get_app_qrcode",
         };
         self.pre(&mut request, &info).await?;
         let result = self.exec(request, &info).await;

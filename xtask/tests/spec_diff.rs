@@ -625,7 +625,15 @@ fn two_defaults_for_one_header_fail_the_build() {
 
 #[test]
 fn a_removed_rule_the_layer_uses_breaks_the_build_otherwise_it_is_a_warning() {
-    let new = mutate(&[("        name:\n          type: string\n          maxLength: 32\n", "")]);
+    // The property goes, and with it its `required` entry (a required
+    // property without a schema has no input for the facade to take).
+    let new = mutate(&[
+        (
+            "      required:\n        - name\n      properties:\n",
+            "      properties:\n",
+        ),
+        ("        name:\n          type: string\n          maxLength: 32\n", ""),
+    ]);
     let one = |text: &str| BTreeMap::from([("corpus".to_string(), text.to_string())]);
     let build = |layer: &str| -> Vec<String> {
         compare_with_layer(&one(BASE), &one(&new), "old", "new", layer)

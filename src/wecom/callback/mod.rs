@@ -39,48 +39,7 @@ pub use event::Event;
 
 use crate::{Error, Secret};
 
-/// Why a callback was refused; the kind of [`Error::Callback`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum CallbackFailure {
-    /// `msg_signature` does not match: not from WeCom, or another token.
-    Signature,
-    /// The message was encrypted for another receive id (suite or corp).
-    ReceiveId,
-    /// The ciphertext (or `echostr`) is not valid Base64.
-    Base64,
-    /// The ciphertext is empty or not a multiple of the 16-byte AES block.
-    BlockSize,
-    /// The PKCS#7 padding is not 1..=32 bytes all equal to their count.
-    Padding,
-    /// The length field points past the end of the plaintext.
-    Length,
-    /// The message is not UTF-8.
-    Utf8,
-    /// The body is not the expected XML (no `Encrypt`), or the decrypted
-    /// event is not XML WeCom could have sent (no `InfoType`, a required
-    /// field missing, a `TimeStamp` that is not a number).
-    Xml,
-    /// `timestamp` is older than the configured maximum age, or not a
-    /// number when a maximum age is set.
-    Expired,
-}
-
-impl std::fmt::Display for CallbackFailure {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(match self {
-            CallbackFailure::Signature => "the msg_signature does not match (wrong token, or not from WeCom)",
-            CallbackFailure::ReceiveId => "the message is for another receive id (suite id or corpid)",
-            CallbackFailure::Base64 => "the ciphertext is not valid Base64",
-            CallbackFailure::BlockSize => "the ciphertext is not a non-empty multiple of 16 bytes",
-            CallbackFailure::Padding => "the padding is invalid (wrong EncodingAESKey?)",
-            CallbackFailure::Length => "the length field points past the end of the message",
-            CallbackFailure::Utf8 => "the message is not UTF-8",
-            CallbackFailure::Xml => "the XML is not what WeCom sends",
-            CallbackFailure::Expired => "the timestamp is older than the allowed age",
-        })
-    }
-}
+pub use crate::error::CallbackFailure;
 
 /// Base64 as WeCom's samples decode it: standard alphabet, padding optional,
 /// trailing bits allowed (a 43-character `EncodingAESKey` plus `=` has some).

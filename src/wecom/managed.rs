@@ -1,0 +1,443 @@
+//! The managed-token engine behind [`Suite`](super::Suite),
+//! [`Provider`](super::Provider) and [`Corp`](super::Corp): one
+//! implementation of caching, single-flight refresh, newer-wins storage and
+//! the refresh-and-replay after a rejected credential.
+//!
+//! Design (see the README, "Running several instances"):
+//!
+//! - **Warm calls touch no store.** Each managed value keeps the tokens it
+//!   used in a local cache and serves them until `refresh_margin` before
+//!   expiry. A token another instance fetched later does not make ours
+//!   invalid (WeCom documents no invalidation on refetch); if WeCom ever
+//!   rejects ours, the rejection path below drops it and takes the store's.
+//! - **One fetch per refresh, everywhere.** A miss takes an in-process
+//!   single-flight lock per key, re-checks the local cache, then the store;
+//!   only then the store's lock (`SET NX PX`, owner id, expiry). The holder
+//!   re-checks the store, fetches, writes with compare-by-version, releases
+//!   its own lock only; the others poll the store for the holder's token,
+//!   and take over the lock if the holder dies (the lock expires).
+//! - **Newer always wins.** Tickets are versioned by their `TimeStamp`,
+//!   tokens by their fetch time; the store never replaces a value with an
+//!   older one.
+//! - **Rejected credentials.** A call answered with one of its credential's
+//!   `rejected` codes (`x-credentials` in the spec) drops that token (from
+//!   the store only if it still holds it), refreshes once and replays the
+//!   call once; a one-shot call is never replayed.
+//! - **Store outages.** A store failure switches to an in-process store (one
+//!   warning per outage) and retries the shared store once a second; values
+//!   written during the outage are reconciled (newer wins) when it returns.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use super::AccessToken;
+use crate::store::{Memory, Store, Versioned};
+use crate::{Error, Operation, Secret};
+
+/// Default refresh margin of managed tokens
+/// ([`SuiteBuilder::refresh_margin`](super::SuiteBuilder::refresh_margin)):
+/// 5 minutes.
+pub const DEFAULT_REFRESH_MARGIN: Duration = Duration::from_secs(300);
+/// Default refresh-lock lifetime
+/// ([`SuiteBuilder::lock_ttl`](super::SuiteBuilder::lock_ttl)): 10 seconds.
+pub const DEFAULT_LOCK_TTL: Duration = Duration::from_secs(10);
+
+/// How long to wait before trying a failed shared store again.
+const STORE_RETRY: Duration = Duration::from_secs(1);
+
+/// Managed tokens: a local cache over a shared store, with single-flight
+/// refreshes. One per managed value (its clones share it).
+pub(crate) struct Tokens {
+    pub(crate) store: Stores,
+    pub(crate) refresh_margin: Duration,
+    pub(crate) lock_ttl: Duration,
+    /// Tokens this value used: key → the store's entry and its expiry.
+    local: Mutex<HashMap<String, Arc<Token>>>,
+    /// One in-process refresh per key.
+    flights: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
+}
+
+impl Tokens {
+    pub(crate) fn new(
+        store: Option<Arc<dyn Store>>,
+        refresh_margin: Duration,
+        lock_ttl: Duration,
+    ) -> Result<Self, Error> {
+        if lock_ttl.is_zero() {
+            return Err(Error::Config {
+                setting: "lock_ttl",
+                reason: "must be greater than zero".into(),
+            });
+        }
+        Ok(Self {
+            store: Stores::new(store.unwrap_or_else(|| Arc::new(Memory::new()))),
+            refresh_margin,
+            lock_ttl,
+            local: Mutex::default(),
+            flights: Mutex::default(),
+        })
+    }
+
+    /// Runs `call` with the credential under `key` (from `token`); when the
+    /// platform rejects it (its credential's `rejected` codes), drops it and,
+    /// unless the operation is one-shot, refreshes once and replays once.
+    pub(crate) async fn call_with<T, F, Fut, G, GFut>(
+        &self,
+        operation: Operation,
+        key: &str,
+        token: G,
+        call: F,
+    ) -> Result<T, Error>
+    where
+        G: Fn() -> GFut,
+        GFut: Future<Output = Result<Arc<Token>, Error>>,
+        F: Fn(Secret) -> Fut,
+        Fut: Future<Output = Result<T, Error>>,
+    {
+        let current = token().await?;
+        match call(current.token.clone()).await {
+            Err(err) if credential_rejected(&err) => {
+                tracing::debug!(target: "corp_auth", operation = operation.as_str(), code = err.code(),
+                    "credential rejected: refreshing");
+                self.invalidate(key, &current).await;
+                if operation.is_one_shot() {
+                    return Err(err);
+                }
+                let fresh = token().await?;
+                call(fresh.token.clone()).await
+            }
+            other => other,
+        }
+    }
+
+    /// Drops the token `stale` under `key` after a call rejected it, unless
+    /// it was already replaced (another task's fresh token is never dropped).
+    pub(crate) async fn drop_if_current(&self, key: &str, stale: &Secret) {
+        let held = self.local.lock().expect("local cache").get(key).cloned();
+        if let Some(token) = held.filter(|t| &t.token == stale) {
+            self.invalidate(key, &token).await;
+        } else if let Some(token) = self.store.get(key).await.and_then(Token::decode)
+            && &token.token == stale
+        {
+            self.invalidate(key, &Arc::new(token)).await;
+        }
+    }
+
+    /// Drops `stale` from the local cache and, if it still holds it, from
+    /// the store.
+    pub(crate) async fn invalidate(&self, key: &str, stale: &Arc<Token>) {
+        {
+            let mut local = self.local.lock().expect("local cache");
+            if local.get(key).is_some_and(|t| t.entry == stale.entry) {
+                local.remove(key);
+            }
+        }
+        self.store.delete_if(key, &stale.entry).await;
+    }
+
+    fn cached(&self, key: &str, now: i64) -> Option<Arc<Token>> {
+        let local = self.local.lock().expect("local cache");
+        local.get(key).filter(|t| t.fresh(now, self.refresh_margin)).cloned()
+    }
+
+    fn remember(&self, key: &str, token: &Arc<Token>) {
+        let mut local = self.local.lock().expect("local cache");
+        match local.get(key) {
+            Some(held) if held.entry.version > token.entry.version => {}
+            _ => {
+                local.insert(key.to_string(), token.clone());
+            }
+        }
+    }
+
+    /// The token under `key`: local cache, then store, then one refresh
+    /// with `fetch` across tasks (local lock) and instances (store lock).
+    pub(crate) async fn managed<F, Fut>(&self, key: &str, fetch: F) -> Result<Arc<Token>, Error>
+    where
+        F: Fn() -> Fut,
+        Fut: Future<Output = Result<AccessToken, Error>>,
+    {
+        if let Some(token) = self.cached(key, now_ms()) {
+            return Ok(token);
+        }
+        let flight = {
+            let mut flights = self.flights.lock().expect("flights");
+            flights.entry(key.to_string()).or_default().clone()
+        };
+        let _one_in_process = flight.lock().await;
+        if let Some(token) = self.cached(key, now_ms()) {
+            return Ok(token);
+        }
+        let lock_key = format!("{key}:lock");
+        let owner = owner_id();
+        let started = Instant::now();
+        let mut pause = Duration::from_millis(5);
+        loop {
+            // A fresh token in the store: another task or instance refreshed.
+            let stored = self.store.get(key).await.and_then(Token::decode).map(Arc::new);
+            if let Some(token) = stored.as_ref().filter(|t| t.fresh(now_ms(), self.refresh_margin)) {
+                self.remember(key, token);
+                return Ok(token.clone());
+            }
+            if self.store.try_lock(&lock_key, &owner, self.lock_ttl).await {
+                let result = self.refresh(key, &fetch).await;
+                self.store.unlock(&lock_key, &owner).await;
+                return match result {
+                    Ok(token) => Ok(token),
+                    // The refresh failed but the old token is still valid.
+                    Err(err) => match stored.filter(|t| t.unexpired(now_ms())) {
+                        Some(token) if !credential_rejected(&err) => {
+                            tracing::warn!(target: "corp_auth", error = %err, "token refresh failed; using the current token until it expires");
+                            Ok(token)
+                        }
+                        _ => Err(err),
+                    },
+                };
+            }
+            // Another instance is refreshing: wait for its token, or for its
+            // lock to expire if it died.
+            if started.elapsed() > self.lock_ttl * 3 {
+                return Err(Error::Config {
+                    setting: "lock_ttl",
+                    reason: format!(
+                        "no token appeared under `{key}` within {:?} while another instance held the refresh lock",
+                        self.lock_ttl * 3
+                    ),
+                });
+            }
+            tokio::time::sleep(pause).await;
+            pause = (pause * 2).min(Duration::from_millis(50));
+        }
+    }
+
+    /// Holding the refresh lock: re-checks the store, fetches, stores.
+    async fn refresh<F, Fut>(&self, key: &str, fetch: &F) -> Result<Arc<Token>, Error>
+    where
+        F: Fn() -> Fut,
+        Fut: Future<Output = Result<AccessToken, Error>>,
+    {
+        if let Some(token) = self.store.get(key).await.and_then(Token::decode)
+            && token.fresh(now_ms(), self.refresh_margin)
+        {
+            let token = Arc::new(token);
+            self.remember(key, &token);
+            return Ok(token);
+        }
+        // The lifetime counts from before the request: never past WeCom's.
+        let fetched_at = now_ms();
+        let answer = fetch().await?;
+        let token = Token::new(fetched_at, &answer);
+        let ttl = Duration::from_millis((token.expires_at_ms - now_ms()).max(1) as u64);
+        self.store.put_if_newer(key, &token.entry, ttl).await;
+        // A newer token another instance stored meanwhile wins.
+        let token = Arc::new(match self.store.get(key).await.and_then(Token::decode) {
+            Some(stored) if stored.entry.version > token.entry.version => stored,
+            _ => token,
+        });
+        self.remember(key, &token);
+        tracing::debug!(target: "corp_auth", key, "token refreshed");
+        Ok(token)
+    }
+}
+
+/// A token as the store holds it: `<expires_at_ms>|<token>`, versioned by
+/// its fetch time.
+#[derive(Clone)]
+pub(crate) struct Token {
+    entry: Versioned,
+    fetched_at_ms: i64,
+    expires_at_ms: i64,
+    pub(crate) token: Secret,
+}
+
+impl Token {
+    pub(crate) fn new(fetched_at_ms: i64, token: &AccessToken) -> Self {
+        let expires_at_ms = fetched_at_ms.saturating_add(token.expires_in.as_millis() as i64);
+        let value = format!("{expires_at_ms}|{}", token.access_token.expose_secret());
+        Self {
+            entry: Versioned {
+                version: fetched_at_ms,
+                value: Secret::new(value),
+            },
+            fetched_at_ms,
+            expires_at_ms,
+            token: token.access_token.clone(),
+        }
+    }
+
+    pub(crate) fn decode(entry: Versioned) -> Option<Self> {
+        let (expires, token) = entry.value.expose_secret().split_once('|')?;
+        Some(Self {
+            expires_at_ms: expires.parse().ok()?,
+            fetched_at_ms: entry.version,
+            token: Secret::new(token),
+            entry,
+        })
+    }
+
+    /// Fresh: not yet within the refresh margin of its expiry.
+    fn fresh(&self, now_ms: i64, margin: Duration) -> bool {
+        let lifetime = self.expires_at_ms - self.fetched_at_ms;
+        let margin = (margin.as_millis() as i64).min(lifetime / 2);
+        now_ms < self.expires_at_ms - margin
+    }
+
+    fn unexpired(&self, now_ms: i64) -> bool {
+        now_ms < self.expires_at_ms
+    }
+}
+
+pub(crate) fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64)
+}
+
+/// True when `err` says the call's credential was rejected (the codes of
+/// `x-credentials`): the platform did not act on it.
+pub(crate) fn credential_rejected(err: &Error) -> bool {
+    matches!(err, Error::Platform { operation, code, .. }
+        if operation.credential().is_some_and(|c| c.rejects(*code)))
+}
+
+/// A lock owner id unique to this process and call.
+fn owner_id() -> String {
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    let nanos = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_nanos());
+    format!(
+        "{}-{nanos}-{}",
+        std::process::id(),
+        NEXT.fetch_add(1, Ordering::Relaxed)
+    )
+}
+
+/// The configured store, with an in-process fallback while it fails.
+pub(crate) struct Stores {
+    pub(crate) primary: Arc<dyn Store>,
+    fallback: Memory,
+    /// When the shared store last failed; `None` while it answers.
+    down_since: Mutex<Option<Instant>>,
+    /// Keys written to the fallback during an outage, with when they
+    /// expire: written to the shared store (newer wins) when it returns.
+    unsynced: Mutex<HashMap<String, Instant>>,
+}
+
+impl Stores {
+    pub(crate) fn new(primary: Arc<dyn Store>) -> Self {
+        Self {
+            primary,
+            fallback: Memory::new(),
+            down_since: Mutex::new(None),
+            unsynced: Mutex::default(),
+        }
+    }
+
+    /// False while the shared store is in its post-failure pause.
+    fn available(&self) -> bool {
+        match *self.down_since.lock().expect("store state") {
+            Some(since) => since.elapsed() >= STORE_RETRY,
+            None => true,
+        }
+    }
+
+    fn failed(&self, err: &crate::store::StoreError) {
+        let mut down = self.down_since.lock().expect("store state");
+        if down.is_none() {
+            tracing::warn!(target: "corp_auth", store = ?self.primary, error = %err,
+                "the shared store failed: using an in-process store until it answers again");
+        }
+        *down = Some(Instant::now());
+    }
+
+    /// The shared store answered. After an outage, hands it what was
+    /// written meanwhile (newer wins there, as always) and returns true.
+    async fn answered(&self) -> bool {
+        if self.down_since.lock().expect("store state").take().is_none() {
+            return false;
+        }
+        tracing::info!(target: "corp_auth", store = ?self.primary, "the shared store answers again");
+        let pending: Vec<(String, Instant)> = self.unsynced.lock().expect("unsynced").drain().collect();
+        for (key, deadline) in pending {
+            let Some(ttl) = deadline.checked_duration_since(Instant::now()) else {
+                continue;
+            };
+            if let Ok(Some(entry)) = self.fallback.get(&key).await
+                && let Err(err) = self.primary.put_if_newer(&key, &entry, ttl).await
+            {
+                self.unsynced.lock().expect("unsynced").insert(key, deadline);
+                self.failed(&err);
+                break;
+            }
+        }
+        true
+    }
+
+    pub(crate) async fn get(&self, key: &str) -> Option<Versioned> {
+        if self.available() {
+            match self.primary.get(key).await {
+                // Just back: read again after the resync (it may have
+                // written a newer value under this key).
+                Ok(found) if self.answered().await => match self.primary.get(key).await {
+                    Ok(again) => return again,
+                    Err(_) => return found,
+                },
+                Ok(found) => return found,
+                Err(err) => self.failed(&err),
+            }
+        }
+        self.fallback.get(key).await.ok().flatten()
+    }
+
+    pub(crate) async fn put_if_newer(&self, key: &str, entry: &Versioned, ttl: Duration) -> bool {
+        if self.available() {
+            match self.primary.put_if_newer(key, entry, ttl).await {
+                Ok(written) => {
+                    self.answered().await;
+                    return written;
+                }
+                Err(err) => self.failed(&err),
+            }
+        }
+        self.unsynced
+            .lock()
+            .expect("unsynced")
+            .insert(key.to_string(), Instant::now() + ttl);
+        self.fallback.put_if_newer(key, entry, ttl).await.unwrap_or(false)
+    }
+
+    pub(crate) async fn delete_if(&self, key: &str, entry: &Versioned) {
+        let _ = self.fallback.delete_if(key, entry).await;
+        if self.available() {
+            match self.primary.delete_if(key, entry).await {
+                Ok(_) => {
+                    self.answered().await;
+                }
+                Err(err) => self.failed(&err),
+            }
+        }
+    }
+
+    pub(crate) async fn try_lock(&self, key: &str, owner: &str, ttl: Duration) -> bool {
+        if self.available() {
+            match self.primary.try_lock(key, owner, ttl).await {
+                Ok(taken) => {
+                    self.answered().await;
+                    return taken;
+                }
+                Err(err) => self.failed(&err),
+            }
+        }
+        self.fallback.try_lock(key, owner, ttl).await.unwrap_or(true)
+    }
+
+    pub(crate) async fn unlock(&self, key: &str, owner: &str) {
+        let _ = self.fallback.unlock(key, owner).await;
+        if self.available()
+            && let Err(err) = self.primary.unlock(key, owner).await
+        {
+            self.failed(&err);
+        }
+    }
+}
