@@ -352,6 +352,9 @@ struct Arg {
     secret: bool,
     /// The signature type, filled in once the generated type is known.
     sig: String,
+    /// The constrained type a string input is parsed into (its pattern or
+    /// enum is checked there), if any.
+    parse_as: Option<String>,
 }
 
 /// Where a value of the generated request comes from.
@@ -481,7 +484,7 @@ pub fn facade_code(
                 managed
                     .entry(def.managed_by.clone())
                     .or_default()
-                    .push_str(&managed_method(&plan, &returns, def));
+                    .push_str(&managed_method(&plan, &returns, def, facts));
             }
         }
     }
@@ -622,6 +625,7 @@ fn plan<'a>(
             required,
             secret: is_secret(schema),
             sig: String::new(),
+            parse_as: None,
         });
         args.len() - 1
     };
@@ -726,6 +730,9 @@ fn plan<'a>(
             syn::Type::Reference(r) => &*r.elem,
             t => t,
         };
+        if arg.kind == Kind::Str && !matches!(last_ident(inner).as_str(), "Secret" | "String" | "str") {
+            arg.parse_as = Some(index.code(inner));
+        }
         let one = match &arg.kind {
             Kind::Str => "&str".to_string(),
             Kind::Scalar => index.code(inner),
@@ -1084,35 +1091,24 @@ fn raw_method(plan: &OpPlan<'_>, returns: &Returns, facts: &SpecFacts, index: &I
     )
     .unwrap();
     // Checks: every input against the spec's rules, before anything is sent.
-    let mut checks = String::new();
     let rule = |name: &str| facts.rules.contains_key(name).then(|| super::rule_const(name));
+    let mut checks = String::new();
     if let (Some(c), Some(wire)) = (&credential, &plan.credential_wire)
         && let Some(r) = rule(wire)
     {
         writeln!(checks, "spec::{r}.check({c})?;").unwrap();
     }
+    checks.push_str(&input_checks(plan, facts));
     let mut sent = Vec::new();
     let mut sent_optional = Vec::new();
     if let Some(c) = &credential {
         sent.push(c.clone());
     }
-    for arg in &plan.args {
-        let x = &arg.name;
-        match (&arg.kind, rule(&arg.wire)) {
-            (Kind::Str, Some(r)) if arg.required => writeln!(checks, "spec::{r}.check({x})?;").unwrap(),
-            (Kind::Str, Some(r)) => writeln!(checks, "if let Some(v) = {x} {{ spec::{r}.check(v)?; }}").unwrap(),
-            (Kind::Array, Some(r)) if arg.required => writeln!(checks, "spec::{r}.check({x}.len())?;").unwrap(),
-            (Kind::Array, Some(r)) => {
-                writeln!(checks, "if let Some(v) = {x} {{ spec::{r}.check(v.len())?; }}").unwrap()
-            }
-            _ => {}
-        }
-        if arg.secret && arg.kind == Kind::Str {
-            if arg.required {
-                sent.push(x.clone());
-            } else {
-                sent_optional.push(x.clone());
-            }
+    for arg in plan.args.iter().filter(|a| a.secret && a.kind == Kind::Str) {
+        if arg.required {
+            sent.push(arg.name.clone());
+        } else {
+            sent_optional.push(arg.name.clone());
         }
     }
     out.push_str(&checks);
@@ -1201,6 +1197,47 @@ fn raw_method(plan: &OpPlan<'_>, returns: &Returns, facts: &SpecFacts, index: &I
     Ok(out)
 }
 
+/// The checks of every input (not the credential) against the spec's rules.
+fn input_checks(plan: &OpPlan<'_>, facts: &SpecFacts) -> String {
+    let rule = |name: &str| facts.rules.contains_key(name).then(|| super::rule_const(name));
+    let mut checks = String::new();
+    for arg in &plan.args {
+        let x = &arg.name;
+        match (&arg.kind, rule(&arg.wire)) {
+            (Kind::Str, Some(r)) if arg.required => writeln!(checks, "spec::{r}.check({x})?;").unwrap(),
+            (Kind::Str, Some(r)) => writeln!(checks, "if let Some(v) = {x} {{ spec::{r}.check(v)?; }}").unwrap(),
+            (Kind::Array, Some(r)) if arg.required => writeln!(checks, "spec::{r}.check({x}.len())?;").unwrap(),
+            (Kind::Array, Some(r)) => {
+                writeln!(checks, "if let Some(v) = {x} {{ spec::{r}.check(v.len())?; }}").unwrap()
+            }
+            _ => {}
+        }
+    }
+    checks
+}
+
+/// `input_checks` plus the parse of every constrained string input (its
+/// pattern or enum), for a managed method: all of it before a token is
+/// fetched.
+fn managed_checks(plan: &OpPlan<'_>, facts: &SpecFacts) -> String {
+    let mut checks = input_checks(plan, facts);
+    for arg in &plan.args {
+        let (Some(t), x, wire) = (&arg.parse_as, &arg.name, &arg.wire) else {
+            continue;
+        };
+        if arg.required {
+            writeln!(checks, "crate::facade::parse::<{t}>({wire:?}, {x})?;").unwrap();
+        } else {
+            writeln!(
+                checks,
+                "if let Some(v) = {x} {{ crate::facade::parse::<{t}>({wire:?}, v)?; }}"
+            )
+            .unwrap();
+        }
+    }
+    checks
+}
+
 /// (passed by reference, optional, the inner type) of a generated input.
 fn shape(ty: &syn::Type) -> (bool, bool, syn::Type) {
     if let Some(inner) = generic_arg(ty, "Option") {
@@ -1215,7 +1252,7 @@ fn shape(ty: &syn::Type) -> (bool, bool, syn::Type) {
     (false, false, ty.clone())
 }
 
-fn managed_method(plan: &OpPlan<'_>, returns: &Returns, def: &CredentialDef) -> String {
+fn managed_method(plan: &OpPlan<'_>, returns: &Returns, def: &CredentialDef, facts: &SpecFacts) -> String {
     let fact = plan.fact;
     let id = &fact.operation_id;
     let mut out = method_doc(plan, Some(def));
@@ -1223,14 +1260,17 @@ fn managed_method(plan: &OpPlan<'_>, returns: &Returns, def: &CredentialDef) -> 
         out.push_str("#[allow(clippy::too_many_arguments)]\n");
     }
     let names: String = plan.args.iter().map(|a| format!(", {}", a.name)).collect();
+    // The inputs are checked before the credential is fetched: a bad input
+    // costs no token.
     writeln!(
         out,
-        "pub async fn {id}(&self{}) -> Result<{}, crate::Error> {{\n\
+        "pub async fn {id}(&self{}) -> Result<{}, crate::Error> {{\n{}\
          self.with_credential(crate::Operation::{}, |credential| async move {{\n\
          self.client().{id}(credential.expose_secret(){names}).await\n\
          }})\n.await\n}}",
         signature(plan),
         returns.ty,
+        managed_checks(plan, facts),
         camel(id)
     )
     .unwrap();

@@ -92,6 +92,7 @@ static WECOM: &[CodeInfo] = &[
     c(40001, "不合法的secret参数", false),
     c(40013, "不合法的CorpID", false),
     c(40014, "不合法的access_token", false),
+    c(40029, "不合法的oauth_code", false),
     c(40058, "不合法的参数", false),
     c(40077, "不合法的pre_auth_code参数", false),
     c(40078, "不合法的auth_code参数", false),
@@ -111,9 +112,15 @@ static WECOM: &[CodeInfo] = &[
     c(45009, "接口调用超过限制", false),
     c(45033, "接口并发调用超过限制", true),
     c(48002, "API接口无权限调用", false),
+    c(48003, "不合法的suite_id", false),
     c(48004, "授权关系无效", false),
+    c(48005, "API接口已废弃", false),
     c(48006, "接口权限被收回", false),
+    c(50001, "redirect_url未登记可信域名", false),
+    c(50002, "成员不在权限范围", false),
     c(60020, "不安全的访问IP", false),
+    c(84014, "成员票据过期", false),
+    c(84015, "成员票据无效", false),
 ];
 
 #[cfg(test)]

@@ -200,6 +200,45 @@ pub fn diff(
             Some(_) => {}
         }
     }
+    // The credential an operation carries decides where its method lives
+    // (on `Suite`, `Provider` or `Corp`) and which token it is sent with.
+    for op in &old.operations {
+        let Some(n) = new.operations.iter().find(|n| same_id(op, n)) else {
+            continue;
+        };
+        let show = |c: &Option<String>| c.clone().unwrap_or_else(|| "none".into());
+        if op.credential != n.credential {
+            push(
+                Severity::Breaking,
+                "credential-changed",
+                format!("Operation::{}", op.operation_id),
+                format!(
+                    "the credential changes from `{}` to `{}`: the managed method moves to another type and is sent with another token",
+                    show(&op.credential),
+                    show(&n.credential)
+                ),
+            );
+        }
+        if op.issues != n.issues {
+            push(
+                Severity::Warning,
+                "issued-credential-changed",
+                format!("Operation::{}", op.operation_id),
+                format!("`x-issues-credential`: `{}` → `{}`", show(&op.issues), show(&n.issues)),
+            );
+        }
+        if op.one_shot && n.one_shot && op.kept_on_rejection != n.kept_on_rejection {
+            push(
+                Severity::Warning,
+                "one-shot-rejection-changed",
+                format!("Operation::{}", op.operation_id),
+                format!(
+                    "`x-one-shot-kept-on-credential-rejection`: {} → {}: what a rejected credential tells the caller about the one-time input changes",
+                    op.kept_on_rejection, n.kept_on_rejection
+                ),
+            );
+        }
+    }
     let is_new = |n: &&OperationFact| {
         !old.operations.iter().any(|o| same_id(o, n))
             && !old

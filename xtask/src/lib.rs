@@ -143,6 +143,7 @@ pub fn compare_with_layer(
                 let built_b = codegen::build_outputs(name, &sb);
                 if let (Ok(a), Ok(b)) = (&built_a, &built_b) {
                     changes.extend(rust_api::diff(name, &a.client, &b.client).map_err(SpecError)?);
+                    changes.extend(rust_api::diff_facade(name, &a.facade, &b.facade).map_err(SpecError)?);
                 }
                 changes.extend(facts::diff(name, Some(&built_a), &built_b, layer));
             }

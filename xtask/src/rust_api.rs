@@ -386,3 +386,125 @@ fn tokens(t: &impl ToTokens) -> String {
     }
     s
 }
+
+/// The changes of the generated facade (`<spec>_facade.rs`): the public
+/// methods on the platform client and the managed types, keyed by
+/// `Type::method`. What callers see: a changed, reordered or renamed
+/// argument list, a changed return type, a method removed or moved to
+/// another managed type.
+pub fn diff_facade(spec: &str, old: &str, new: &str) -> Result<Vec<Change>, String> {
+    let (old, new) = (facade_methods(old)?, facade_methods(new)?);
+    let mut out = Vec::new();
+    let mut push = |severity, rule, location: String, message: String| {
+        out.push(Change {
+            severity,
+            spec: spec.to_string(),
+            level: Level::Rust,
+            rule,
+            location,
+            pointer: String::new(),
+            message,
+        })
+    };
+    for (name, (args, output)) in &old {
+        let location = format!("{spec}::{name}");
+        let Some((new_args, new_output)) = new.get(name) else {
+            push(
+                Severity::Breaking,
+                "facade-method-removed",
+                location,
+                "method removed: semver-major, calls to it stop compiling".into(),
+            );
+            continue;
+        };
+        let types = |a: &[(String, String)]| a.iter().map(|(_, t)| t.clone()).collect::<Vec<_>>();
+        let names = |a: &[(String, String)]| a.iter().map(|(n, _)| n.clone()).collect::<Vec<_>>();
+        let show = |a: &[(String, String)]| {
+            a.iter()
+                .map(|(n, t)| format!("{n}: {t}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        if types(args) != types(new_args) || output != new_output {
+            push(
+                Severity::Breaking,
+                "facade-signature-changed",
+                location,
+                format!(
+                    "`({}) -> {output}` → `({}) -> {new_output}`: semver-major, calls stop compiling",
+                    show(args),
+                    show(new_args)
+                ),
+            );
+        } else if names(args) != names(new_args) {
+            let mut a = names(args);
+            let mut b = names(new_args);
+            a.sort();
+            b.sort();
+            if a == b {
+                push(
+                    Severity::Breaking,
+                    "facade-arguments-reordered",
+                    location,
+                    format!(
+                        "`({})` → `({})`: the same types in another order, so existing calls still compile and send their values to the wrong inputs",
+                        show(args),
+                        show(new_args)
+                    ),
+                );
+            } else {
+                push(
+                    Severity::Warning,
+                    "facade-argument-renamed",
+                    location,
+                    format!("`({})` → `({})`", show(args), show(new_args)),
+                );
+            }
+        }
+    }
+    for name in new.keys().filter(|k| !old.contains_key(*k)) {
+        push(
+            Severity::Info,
+            "facade-method-added",
+            format!("{spec}::{name}"),
+            "method added".into(),
+        );
+    }
+    Ok(out)
+}
+
+/// A facade method: its arguments as (name, type), and its return type.
+type Signature = (Vec<(String, String)>, String);
+
+/// `Type::method` → signature of every public method of every inherent impl
+/// in `code`.
+fn facade_methods(code: &str) -> Result<BTreeMap<String, Signature>, String> {
+    let file = syn::parse_file(code).map_err(|e| format!("generated facade does not parse: {e}"))?;
+    let mut out = BTreeMap::new();
+    for item in &file.items {
+        let syn::Item::Impl(i) = item else { continue };
+        if i.trait_.is_some() {
+            continue;
+        }
+        let ty = tokens(&i.self_ty);
+        for item in &i.items {
+            let syn::ImplItem::Fn(f) = item else { continue };
+            if !matches!(f.vis, syn::Visibility::Public(_)) {
+                continue;
+            }
+            let args = f
+                .sig
+                .inputs
+                .iter()
+                .filter_map(|a| match a {
+                    syn::FnArg::Typed(t) => Some((tokens(&t.pat), tokens(&t.ty))),
+                    syn::FnArg::Receiver(_) => None,
+                })
+                .collect();
+            let output = tokens(&f.sig.output);
+            let output = output.trim_start_matches("->").trim().to_string();
+            out.insert(format!("{ty}::{}", f.sig.ident), (args, output));
+        }
+    }
+    Ok(out)
+}

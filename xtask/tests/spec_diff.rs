@@ -54,6 +54,50 @@ const LIST_ITEMS: &str = r##"  /items/list:
 
 // --- no change ---------------------------------------------------------------
 
+/// The facade's arguments follow the YAML order of parameters and body
+/// properties, so reordering those is the one reordering that is not
+/// cosmetic (the reformatted base keeps them in order).
+#[test]
+fn reordering_body_properties_reorders_the_arguments_and_is_breaking() {
+    // `kind` and `code` are both `Option<&str>`: swapped, existing calls
+    // still compile and send each value to the other input.
+    let swapped = mutate(&[(
+        "        kind:\n          type: string\n          enum: [a, b]\n        code:\n          type: string\n          format: password\n",
+        "        code:\n          type: string\n          format: password\n        kind:\n          type: string\n          enum: [a, b]\n",
+    )]);
+    let changes = run(BASE, &swapped);
+    assert_eq!(
+        verdicts(&changes),
+        BTreeSet::from(["breaking rust facade-arguments-reordered".to_string()]),
+        "{changes:#?}"
+    );
+    let message = &changes[0].message;
+    assert!(
+        message.contains("wrong inputs") && message.contains("kind: Option<&str>, code: Option<&str>"),
+        "{message}"
+    );
+}
+
+#[test]
+fn a_changed_credential_moves_the_managed_method_and_is_breaking() {
+    let with_credentials = |managed: &str| {
+        mutate(&[(
+            "servers:\n",
+            &format!(
+                "x-credentials:\n  token:\n    managed-by: {managed}\n    rejected: [1]\n  other_token:\n    managed-by: Other\n    rejected: [2]\nservers:\n"
+            ),
+        )])
+    };
+    let old = with_credentials("Thing");
+    let new = old.replacen("        - name: token\n", "        - name: other_token\n", 1);
+    let changes = run(&old, &new);
+    let got = verdicts(&changes);
+    assert!(got.contains("breaking build credential-changed"), "{changes:#?}");
+    assert!(got.contains("breaking rust facade-method-removed"), "{changes:#?}");
+    let moved = changes.iter().find(|c| c.rule == "facade-method-removed").unwrap();
+    assert_eq!(moved.location, "corpus::Thing::create_item");
+}
+
 #[test]
 fn reformatting_reordering_and_comments_are_no_change() {
     let changes = run(BASE, include_str!("cases/base-reformatted.yaml"));
@@ -70,6 +114,7 @@ fn operation_or_path_removed() {
             "breaking wire operation-removed",
             "breaking rust rust-method-removed",
             "breaking build operation-variant-removed",
+            "breaking rust facade-method-removed",
         ],
     );
 }
@@ -85,6 +130,7 @@ fn new_required_parameter() {
             "breaking wire required-parameter-added",
             "breaking rust rust-method-signature-changed",
             "info build length-rule-added",
+            "breaking rust facade-signature-changed",
         ],
     );
 }
@@ -99,6 +145,7 @@ fn parameter_became_required() {
         &[
             "breaking wire parameter-became-required",
             "breaking rust rust-method-signature-changed",
+            "breaking rust facade-signature-changed",
         ],
     );
 }
@@ -120,6 +167,7 @@ fn new_required_request_property() {
             "breaking wire required-request-property-added",
             "breaking rust rust-field-added",
             "info build length-rule-added",
+            "breaking rust facade-signature-changed",
         ],
     );
 }
@@ -134,6 +182,7 @@ fn request_property_became_required() {
         &[
             "breaking wire request-property-became-required",
             "breaking rust rust-field-type-changed",
+            "breaking rust facade-signature-changed",
         ],
     );
 }
@@ -175,7 +224,11 @@ fn pattern_added() {
 fn request_enum_value_removed() {
     case(
         &[("          enum: [a, b]\n", "          enum: [a]\n")],
-        &["breaking wire enum-value-removed", "breaking rust rust-variant-removed"],
+        &[
+            "breaking wire enum-value-removed",
+            "breaking rust rust-variant-removed",
+            "breaking rust facade-signature-changed",
+        ],
     );
 }
 
@@ -282,6 +335,7 @@ fn success_response_media_type_changed() {
             "breaking wire response-media-type-changed",
             "info wire response-media-type-changed",
             "breaking rust rust-method-signature-changed",
+            "breaking rust facade-signature-changed",
         ],
     );
 }
@@ -339,6 +393,7 @@ fn request_struct_gains_an_optional_field() {
             "warning wire optional-request-property-added",
             "breaking rust rust-field-added",
             "info build length-rule-added",
+            "breaking rust facade-signature-changed",
         ],
     );
 }
@@ -366,6 +421,8 @@ fn operation_id_renamed() {
             "info wire operation-renamed",
             "breaking rust rust-method-renamed",
             "breaking build operation-variant-renamed",
+            "breaking rust facade-method-removed",
+            "info rust facade-method-added",
         ],
     );
 }
@@ -378,7 +435,8 @@ fn schema_renamed() {
         verdicts(&changes),
         BTreeSet::from([
             "info wire schema-renamed".to_string(),
-            "breaking rust rust-type-renamed".to_string()
+            "breaking rust rust-type-renamed".to_string(),
+            "breaking rust facade-signature-changed".to_string()
         ]),
         "{changes:#?}"
     );
@@ -411,6 +469,7 @@ fn operation_added() {
             "info wire operation-added",
             "info rust rust-method-added",
             "info build operation-variant-added",
+            "info rust facade-method-added",
         ],
     );
 }
@@ -502,6 +561,7 @@ fn the_real_wecom_change_from_the_issue() {
             "info rust rust-field-added".to_string(),
             "info wire required-changed".to_string(),
             "info wire response-property-added".to_string(),
+            "breaking rust facade-signature-changed".to_string(),
         ])
     );
     assert_eq!(xtask::worst(&changes), Some(Severity::Breaking));
@@ -691,6 +751,7 @@ fn a_required_parameter_added_through_ref_is_seen() {
             "info build length-rule-added".to_string(),
             // typify's newtype for the constrained string.
             "info rust rust-type-added".to_string(),
+            "breaking rust facade-signature-changed".to_string(),
         ]),
         "{changes:#?}"
     );
@@ -714,6 +775,7 @@ fn a_required_parameter_added_at_the_path_level_is_seen() {
             "breaking wire required-parameter-added".to_string(),
             "breaking rust rust-method-signature-changed".to_string(),
             "info build length-rule-added".to_string(),
+            "breaking rust facade-signature-changed".to_string(),
         ]),
         "{changes:#?}"
     );
@@ -745,7 +807,7 @@ fn moving_a_secret_parameter_into_components_is_no_change() {
 fn parameters_are_matched_by_name_so_an_insertion_shifts_nothing() {
     // A new optional parameter first: the parameters after it keep their
     // descriptions; only the insertion is reported (and the positional
-    // method gains an argument).
+    // methods, generated and facade, gain an argument).
     let changes = run(
         BASE,
         &mutate(&[(
@@ -758,10 +820,11 @@ fn parameters_are_matched_by_name_so_an_insertion_shifts_nothing() {
         BTreeSet::from([
             "info wire optional-parameter-added".to_string(),
             "breaking rust rust-method-signature-changed".to_string(),
+            "breaking rust facade-signature-changed".to_string(),
         ]),
         "{changes:#?}"
     );
-    assert_eq!(changes.len(), 2, "{changes:#?}");
+    assert_eq!(changes.len(), 3, "{changes:#?}");
 }
 
 // --- media types ---------------------------------------------------------------
