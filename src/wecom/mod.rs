@@ -1,5 +1,12 @@
 //! WeCom (企业微信) third-party service-provider APIs: the provider's
-//! authorization lifecycle, from the suite ticket to a corp's access token.
+//! authorization lifecycle, from the suite ticket to a corp's access token,
+//! and the provider surface after it (provider token, web login, 代开发, ID
+//! conversion, the admin list, the app QR code).
+//!
+//! Every method of [`Client`], and of the managed types [`Suite`],
+//! [`Provider`] and [`Corp`], is generated from `openapi/wecom.yaml` (one per
+//! operation, named after its `operationId`; see the README, "Adding an
+//! endpoint").
 //!
 //! | step | call | kind |
 //! | --- | --- | --- |
@@ -9,7 +16,11 @@
 //! | install link | [`install_url`] | local |
 //! | `auth_code` → `permanent_code` | [`Client::get_permanent_code_v2`], [`Client::get_permanent_code`] | **one-shot** |
 //! | corp details, agents, editions | [`Client::get_auth_info`], [`Client::get_auth_info_v2`] | read |
-//! | corp `access_token` | [`Client::get_corp_token`] | read |
+//! | corp `access_token` | [`Client::get_corp_token`]; 代开发: [`Client::gettoken`] | read |
+//! | provider token | [`Client::get_provider_token`] | read |
+//! | web login | [`Client::getuserinfo3rd`] (**one-shot**), [`Client::getuserdetail3rd`] | read |
+//! | 代开发 install link, app QR code | [`Client::get_customized_auth_url`], [`Client::get_app_qrcode`] | read |
+//! | corp APIs | [`Client::get_admin_list`], [`Client::userid_to_openuserid`] | read |
 //!
 //! ```no_run
 //! # async fn run(suite_ticket: &str, auth_code: &str) -> Result<(), corp_auth::Error> {
@@ -24,8 +35,8 @@
 //! ```
 //!
 //! Every call takes its credentials as `&str` and returns secrets as
-//! [`Secret`]. Most applications should use [`Suite`], which
-//! keeps the tokens and tickets for them.
+//! [`Secret`](crate::Secret). Most applications should use [`Suite`],
+//! [`Provider`] and [`Corp`], which keep the tokens and tickets for them.
 
 pub mod callback;
 mod corp;
@@ -56,7 +67,7 @@ pub(crate) mod spec {
 }
 
 /// The generated types of `openapi/wecom.yaml` (serde and
-/// `schemars::JsonSchema` derives; secrets as [`Secret`]).
+/// `schemars::JsonSchema` derives; secrets as [`Secret`](crate::Secret)).
 pub use api::types;
 
 /// The progenitor client generated from `openapi/wecom.yaml`, for power

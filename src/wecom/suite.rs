@@ -95,7 +95,7 @@ impl SuiteBuilder {
         self
     }
 
-    /// Where tokens and tickets live; default [`Memory`] (one process). Use
+    /// Where tokens and tickets live; default [`Memory`](crate::store::Memory) (one process). Use
     /// [`Redis`](crate::store::Redis) to share them across instances.
     pub fn store(mut self, store: impl Store) -> Self {
         self.store = Some(Arc::new(store));

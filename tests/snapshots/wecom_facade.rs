@@ -887,6 +887,7 @@ impl Corp {
         &self,
         userid_list: &[::std::string::String],
     ) -> Result<types::UseridToOpenuseridAnswer, crate::Error> {
+        spec::USERID_LIST.check(userid_list.len())?;
         self.with_credential(
                 crate::Operation::UseridToOpenuserid,
                 |credential| async move {
@@ -937,6 +938,9 @@ impl Provider {
         state: &str,
         templateid_list: &[::std::string::String],
     ) -> Result<types::CustomizedAuthUrlAnswer, crate::Error> {
+        spec::STATE.check(state)?;
+        spec::TEMPLATEID_LIST.check(templateid_list.len())?;
+        crate::facade::parse::<types::GetCustomizedAuthUrlRequestState>("state", state)?;
         self.with_credential(
                 crate::Operation::GetCustomizedAuthUrl,
                 |credential| async move {
@@ -987,6 +991,7 @@ impl Suite {
         pre_auth_code: &str,
         session_info: AuthType,
     ) -> Result<(), crate::Error> {
+        spec::PRE_AUTH_CODE.check(pre_auth_code)?;
         self.with_credential(
                 crate::Operation::SetSessionInfo,
                 |credential| async move {
@@ -1019,6 +1024,7 @@ impl Suite {
         &self,
         auth_code: &str,
     ) -> Result<types::PermanentCodeAnswer, crate::Error> {
+        spec::AUTH_CODE.check(auth_code)?;
         self.with_credential(
                 crate::Operation::GetPermanentCode,
                 |credential| async move {
@@ -1047,6 +1053,7 @@ impl Suite {
         &self,
         auth_code: &str,
     ) -> Result<types::PermanentCodeV2Answer, crate::Error> {
+        spec::AUTH_CODE.check(auth_code)?;
         self.with_credential(
                 crate::Operation::GetPermanentCodeV2,
                 |credential| async move {
@@ -1074,6 +1081,11 @@ impl Suite {
         auth_corpid: &str,
         permanent_code: &str,
     ) -> Result<types::GetAuthInfoResponse, crate::Error> {
+        spec::AUTH_CORPID.check(auth_corpid)?;
+        spec::PERMANENT_CODE.check(permanent_code)?;
+        crate::facade::parse::<
+            types::GetAuthInfoRequestAuthCorpid,
+        >("auth_corpid", auth_corpid)?;
         self.with_credential(
                 crate::Operation::GetAuthInfo,
                 |credential| async move {
@@ -1106,6 +1118,11 @@ impl Suite {
         auth_corpid: &str,
         permanent_code: &str,
     ) -> Result<types::GetAuthInfoResponse, crate::Error> {
+        spec::AUTH_CORPID.check(auth_corpid)?;
+        spec::PERMANENT_CODE.check(permanent_code)?;
+        crate::facade::parse::<
+            types::GetAuthInfoRequestAuthCorpid,
+        >("auth_corpid", auth_corpid)?;
         self.with_credential(
                 crate::Operation::GetAuthInfoV2,
                 |credential| async move {
@@ -1143,6 +1160,7 @@ impl Suite {
         &self,
         code: &str,
     ) -> Result<types::UserInfo3rd, crate::Error> {
+        spec::CODE.check(code)?;
         self.with_credential(
                 crate::Operation::Getuserinfo3rd,
                 |credential| async move {
@@ -1167,6 +1185,7 @@ impl Suite {
         &self,
         user_ticket: &str,
     ) -> Result<types::UserDetail3rdAnswer, crate::Error> {
+        spec::USER_TICKET.check(user_ticket)?;
         self.with_credential(
                 crate::Operation::Getuserdetail3rd,
                 |credential| async move {
@@ -1197,6 +1216,14 @@ impl Suite {
         state: Option<&str>,
         style: Option<i64>,
     ) -> Result<types::AppQrcodeAnswer, crate::Error> {
+        spec::SUITE_ID.check(suite_id)?;
+        if let Some(v) = state {
+            spec::STATE.check(v)?;
+        }
+        crate::facade::parse::<types::GetAppQrcodeRequestSuiteId>("suite_id", suite_id)?;
+        if let Some(v) = state {
+            crate::facade::parse::<types::GetAppQrcodeRequestState>("state", v)?;
+        }
         self.with_credential(
                 crate::Operation::GetAppQrcode,
                 |credential| async move {
