@@ -389,6 +389,17 @@ pub fn operations_code(ops: &[OperationFact], credentials: &[facade::CredentialD
         "pub(crate) fn server_url(self) -> &'static str",
         &|op| format!("{:?}", op.server_url),
     );
+    out.push_str("    /// The operation of an operationId.\n    pub(crate) fn from_id(id: &str) -> Option<Operation> {\n        match id {\n");
+    for op in ops {
+        writeln!(
+            out,
+            "            {:?} => Some(Operation::{}),",
+            op.operation_id,
+            variant(op)
+        )
+        .unwrap();
+    }
+    out.push_str("            _ => None,\n        }\n    }\n");
     out.push_str("}\n\n");
 
     out.push_str(

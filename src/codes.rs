@@ -52,6 +52,10 @@ pub struct CodeInfo {
     /// Whether the same call may succeed if sent again later (the platform
     /// was busy or rate limiting, and did not act on the request).
     pub retryable: bool,
+    /// A rate limit that blocks the caller for a while: the managed types
+    /// refuse calls of this kind locally for this long (across instances),
+    /// rather than call into the block.
+    pub cool_down: Option<std::time::Duration>,
 }
 
 const fn c(code: i64, meaning: &'static str, retryable: bool) -> CodeInfo {
@@ -59,6 +63,19 @@ const fn c(code: i64, meaning: &'static str, retryable: bool) -> CodeInfo {
         code,
         meaning,
         retryable,
+        cool_down: None,
+    }
+}
+
+/// A rate-limit code: WeCom blocks the caller for a minute (per-minute
+/// limits) or an hour (per-hour limits, 2,000 errors in an hour); a probe
+/// once a minute costs one call per minute, not a storm.
+const fn rate_limited(code: i64, meaning: &'static str) -> CodeInfo {
+    CodeInfo {
+        code,
+        meaning,
+        retryable: false,
+        cool_down: Some(std::time::Duration::from_secs(60)),
     }
 }
 
@@ -108,8 +125,9 @@ static WECOM: &[CodeInfo] = &[
     c(42007, "pre_auth_code已过期", false),
     c(42009, "suite_access_token已过期", false),
     // A quota (per minute/hour/day), not a momentary condition: retrying
-    // soon does not help.
-    c(45009, "接口调用超过限制", false),
+    // soon does not help; calls of this kind cool down.
+    rate_limited(45009, "接口调用超过限制"),
+    rate_limited(45011, "API调用太频繁，请稍候再试"),
     c(45033, "接口并发调用超过限制", true),
     c(48002, "API接口无权限调用", false),
     c(48003, "不合法的suite_id", false),

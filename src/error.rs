@@ -120,6 +120,29 @@ pub enum Error {
         suite_id: String,
     },
 
+    /// WeCom answered a call of this kind with a rate-limit code (45009
+    /// 接口调用超过限制, 45011 API调用太频繁) and blocks the caller for a
+    /// while: the library refuses such calls locally until the cool-down
+    /// ends, so every instance does not keep calling into the block (which
+    /// WeCom counts, and lengthens). Nothing was sent.
+    /// [`is_retryable`](Error::is_retryable) is true and
+    /// [`retry_after`](Error::retry_after) says how long to wait.
+    #[error(
+        "{operation}: not sent: WeCom answered a call of this kind with {code} ({}) and blocks it for a while; \
+         cooling down for another {}s (until unix time {})",
+        cool_down_meaning(*.operation, *.code),
+        remaining(*.until).as_secs().max(1),
+        .until.duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs())
+    )]
+    CoolingDown {
+        /// The call that was refused.
+        operation: Operation,
+        /// The rate-limit code that started the cool-down.
+        code: i64,
+        /// When the cool-down ends.
+        until: std::time::SystemTime,
+    },
+
     /// A callback failed a check ([`Crypto`](crate::wecom::callback::Crypto)):
     /// `kind` says which. Nothing of it was used.
     #[error("callback refused: {kind}")]
@@ -136,6 +159,17 @@ pub enum Error {
         /// What is wrong, with the position in the body; no body content.
         reason: String,
     },
+}
+
+fn remaining(until: std::time::SystemTime) -> std::time::Duration {
+    until.duration_since(std::time::SystemTime::now()).unwrap_or_default()
+}
+
+fn cool_down_meaning(operation: Operation, code: i64) -> &'static str {
+    operation
+        .platform()
+        .code_info(code)
+        .map_or("rate limited", |info| info.meaning)
 }
 
 /// The error and its causes, `: `-separated ("error sending request: client
@@ -269,11 +303,23 @@ impl Error {
             | Error::Transport { operation, .. }
             | Error::Http { operation, .. }
             | Error::Decode { operation, .. }
-            | Error::ResponseTooLarge { operation, .. } => Some(*operation),
+            | Error::ResponseTooLarge { operation, .. }
+            | Error::CoolingDown { operation, .. } => Some(*operation),
             Error::InvalidInput { .. }
             | Error::Config { .. }
             | Error::SuiteTicketMissing { .. }
             | Error::Callback { .. } => None,
+        }
+    }
+
+    /// How long to wait before sending the call again, when that is known: the
+    /// rest of a rate-limit cool-down ([`Error::CoolingDown`]), or an HTTP
+    /// `Retry-After` of a number of seconds.
+    pub fn retry_after(&self) -> Option<std::time::Duration> {
+        match self {
+            Error::CoolingDown { until, .. } => Some(remaining(*until)),
+            Error::Http { retry_after, .. } => *retry_after,
+            _ => None,
         }
     }
 
@@ -290,6 +336,9 @@ impl Error {
     pub fn is_retryable(&self) -> bool {
         match self {
             Error::Platform { meaning, .. } => meaning.is_some_and(|m| m.retryable),
+            // Nothing was sent; the same call succeeds once the cool-down
+            // ends (`retry_after`).
+            Error::CoolingDown { .. } => true,
             Error::Transport { operation, kind, .. } => *kind == TransportKind::Connect || !operation.is_one_shot(),
             Error::Http { operation, status, .. } => {
                 !operation.is_one_shot() && matches!(status, 429 | 502 | 503 | 504)
@@ -326,6 +375,7 @@ impl Error {
             Error::InvalidInput { .. }
             | Error::Config { .. }
             | Error::SuiteTicketMissing { .. }
+            | Error::CoolingDown { .. }
             | Error::Callback { .. } => false,
         }
     }

@@ -3,10 +3,11 @@
 //! 127.0.0.1:6379. Tests that stop Redis start their own `redis-server`.
 
 mod common;
+#[path = "common/redis_server.rs"]
+mod redis_server;
 #[path = "common/standin.rs"]
 mod standin;
 
-use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -14,6 +15,7 @@ use common::{Logs, SECRETS, fast_retry};
 use corp_auth::store::{Memory, Redis, Store, Versioned};
 use corp_auth::wecom::{self, Suite};
 use corp_auth::{Error, Secret};
+use redis_server::OwnRedis;
 use standin::StandIn;
 
 const SUITE_ID: &str = "wwsuite0001";
@@ -366,69 +368,6 @@ async fn when_the_lock_holder_dies_another_instance_refreshes_after_the_lock_exp
 }
 
 // --- Redis down ----------------------------------------------------------------------
-
-/// A `redis-server` of this test's own, on a free port, nothing on disk.
-struct OwnRedis {
-    port: u16,
-    child: Option<Child>,
-}
-
-impl OwnRedis {
-    fn start() -> Self {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let mut this = Self { port, child: None };
-        this.restart();
-        this
-    }
-
-    fn url(&self) -> String {
-        format!("redis://127.0.0.1:{}/", self.port)
-    }
-
-    fn restart(&mut self) {
-        let child = Command::new("redis-server")
-            .args([
-                "--port",
-                &self.port.to_string(),
-                "--bind",
-                "127.0.0.1",
-                "--save",
-                "",
-                "--appendonly",
-                "no",
-            ])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("redis-server on PATH (the project machines have it)");
-        self.child = Some(child);
-        let started = Instant::now();
-        while std::net::TcpStream::connect(("127.0.0.1", self.port)).is_err() {
-            assert!(
-                started.elapsed() < Duration::from_secs(10),
-                "redis-server did not start"
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        }
-    }
-
-    fn stop(&mut self) {
-        if let Some(mut child) = self.child.take() {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-    }
-}
-
-impl Drop for OwnRedis {
-    fn drop(&mut self) {
-        self.stop();
-    }
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn calls_go_on_while_redis_is_down_and_are_shared_again_when_it_returns() {

@@ -1,8 +1,12 @@
-//! [`Redis`]: the store shared by every instance of an ISV (feature `redis`).
+//! [`Redis`]: the store shared by every instance of an ISV (feature `redis`):
+//! one server, a TLS server (`rediss://`, feature `redis-tls`) or a Redis
+//! Cluster.
 
 use std::time::Duration;
 
-use redis::aio::{ConnectionManager, ConnectionManagerConfig};
+use redis::aio::{ConnectionLike, ConnectionManager, ConnectionManagerConfig};
+use redis::cluster::ClusterClient;
+use redis::cluster_async::ClusterConnection;
 
 use super::{Store, StoreError, StoreFuture, Versioned};
 use crate::{Error, Secret};
@@ -26,53 +30,150 @@ if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) 
 return 0
 ";
 
-/// A Redis store, shared by every instance that opens the same server with
-/// the same prefix.
+/// A Redis store, shared by every instance that opens the same server (or
+/// cluster) with the same prefix.
 ///
-/// Keys are `<prefix>:<key>` (the default prefix is `corp-auth`); values are
+/// Keys are `<prefix>:{<key>}` (the default prefix is `corp-auth`), a lock
+/// `<prefix>:{<key>}:lock`: the `{…}` hash tag puts a value and its lock in
+/// one Redis Cluster slot, and every script touches one key. Values are
 /// `<version>|<value>` strings with the value's lifetime as the key's TTL;
 /// locks are `SET NX PX` with an owner id, released by compare-and-delete.
-/// The connection is made on first use and re-made after a failure
-/// (`redis::aio::ConnectionManager`); every command is bounded by a timeout
-/// (500 ms by default), so an unreachable server fails fast and the suite
-/// falls back to its in-process store.
+/// The connection is made on first use and re-made after a failure; every
+/// command is bounded by a timeout (500 ms by default), so an unreachable
+/// server fails fast and the managed types fall back to their in-process
+/// store.
+///
+/// - One server: [`Redis::open`] with `redis://host:port/db` or
+///   `redis://:password@host/`.
+/// - TLS (feature `redis-tls`, rustls: no system OpenSSL): `rediss://host:port/`,
+///   verified against the system roots, or against a private CA with
+///   [`Redis::tls_ca_pem`] (managed Redis services often use one).
+/// - Redis Cluster: [`Redis::cluster`] with some of the nodes' URLs; it
+///   follows `MOVED`/`ASK` and learns the topology itself.
 pub struct Redis {
-    client: redis::Client,
+    target: Target,
     prefix: String,
     timeout: Duration,
-    connection: tokio::sync::OnceCell<ConnectionManager>,
+    connection: tokio::sync::OnceCell<Connection>,
     put_if_newer: redis::Script,
     delete_if: redis::Script,
 }
 
+/// Where the store connects.
+enum Target {
+    Single(redis::Client),
+    Cluster {
+        nodes: Vec<redis::ConnectionInfo>,
+        ca_pem: Option<Vec<u8>>,
+    },
+}
+
 impl std::fmt::Debug for Redis {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        // The address only: the URL may carry a password.
+        // The addresses only: the URL may carry a password.
+        let addr = match &self.target {
+            Target::Single(client) => client.get_connection_info().addr().to_string(),
+            Target::Cluster { nodes, .. } => format!(
+                "cluster {}",
+                nodes.iter().map(|n| n.addr().to_string()).collect::<Vec<_>>().join(",")
+            ),
+        };
         f.debug_struct("Redis")
-            .field("addr", &self.client.get_connection_info().addr().to_string())
+            .field("addr", &addr)
             .field("prefix", &self.prefix)
             .finish()
     }
 }
 
+fn config_error(e: &redis::RedisError) -> Error {
+    Error::Config {
+        setting: "redis_url",
+        // The kind only: redis's message may quote the URL.
+        reason: format!("not a usable Redis URL ({:?}){}", e.kind(), tls_hint(e)),
+    }
+}
+
+fn tls_hint(e: &redis::RedisError) -> &'static str {
+    if e.kind() == redis::ErrorKind::InvalidClientConfig && !cfg!(feature = "redis-tls") {
+        ": rediss:// needs the `redis-tls` feature"
+    } else {
+        ""
+    }
+}
+
 impl Redis {
     /// A store on the server at `url` (`redis://host:port/db`,
-    /// `redis://:password@host/`, `rediss://` is not enabled). Nothing is
-    /// connected until first use.
+    /// `redis://:password@host/`, or `rediss://…` with the `redis-tls`
+    /// feature). Nothing is connected until first use.
     pub fn open(url: &str) -> Result<Self, Error> {
-        let client = redis::Client::open(url).map_err(|e| Error::Config {
-            setting: "redis_url",
-            // The kind only: redis's message may quote the URL.
-            reason: format!("not a usable Redis URL ({:?})", e.kind()),
-        })?;
-        Ok(Self {
-            client,
+        let client = redis::Client::open(url).map_err(|e| config_error(&e))?;
+        Ok(Self::with_target(Target::Single(client)))
+    }
+
+    /// A store on a Redis Cluster, reached through any of `nodes`
+    /// (`redis://host:port/` or, with `redis-tls`, `rediss://`): keys are
+    /// hash-tagged so a value and its lock share a slot. Nothing is connected
+    /// until first use.
+    pub fn cluster<S: AsRef<str>>(nodes: &[S]) -> Result<Self, Error> {
+        if nodes.is_empty() {
+            return Err(Error::Config {
+                setting: "redis_url",
+                reason: "a cluster needs at least one node's URL".into(),
+            });
+        }
+        let nodes = nodes
+            .iter()
+            .map(|n| redis::IntoConnectionInfo::into_connection_info(n.as_ref()).map_err(|e| config_error(&e)))
+            .collect::<Result<Vec<_>, _>>()?;
+        // Checked now, not at first use.
+        ClusterClient::new(nodes.clone()).map_err(|e| config_error(&e))?;
+        Ok(Self::with_target(Target::Cluster { nodes, ca_pem: None }))
+    }
+
+    fn with_target(target: Target) -> Self {
+        Self {
+            target,
             prefix: "corp-auth".to_string(),
             timeout: Duration::from_millis(500),
             connection: tokio::sync::OnceCell::new(),
             put_if_newer: redis::Script::new(PUT_IF_NEWER),
             delete_if: redis::Script::new(DELETE_IF),
-        })
+        }
+    }
+
+    /// Trusts the CA certificate(s) in `ca_pem` (PEM) instead of the system
+    /// roots for a `rediss://` server: managed Redis services often use a
+    /// private CA. The server's name must match its certificate.
+    #[cfg(feature = "redis-tls")]
+    pub fn tls_ca_pem(mut self, ca_pem: &[u8]) -> Result<Self, Error> {
+        let invalid = |reason: String| Error::Config {
+            setting: "tls_ca_pem",
+            reason,
+        };
+        let parsed = rustls_pki_types::pem::PemObject::pem_slice_iter(ca_pem)
+            .collect::<Result<Vec<rustls_pki_types::CertificateDer<'_>>, _>>()
+            .map_err(|e| invalid(format!("not PEM certificates: {e}")))?;
+        if parsed.is_empty() {
+            return Err(invalid("no certificate in the PEM".into()));
+        }
+        let certs = || redis::TlsCertificates {
+            client_tls: None,
+            root_cert: Some(ca_pem.to_vec()),
+        };
+        self.target = match self.target {
+            Target::Single(client) => {
+                let info = client.get_connection_info().clone();
+                if !matches!(info.addr(), redis::ConnectionAddr::TcpTls { .. }) {
+                    return Err(invalid("a CA only applies to a rediss:// URL".into()));
+                }
+                Target::Single(redis::Client::build_with_tls(info, certs()).map_err(|e| config_error(&e))?)
+            }
+            Target::Cluster { nodes, .. } => Target::Cluster {
+                nodes,
+                ca_pem: Some(ca_pem.to_vec()),
+            },
+        };
+        Ok(self)
     }
 
     /// The key prefix, so that several ISVs or environments can share one
@@ -89,29 +190,99 @@ impl Redis {
         self
     }
 
+    /// `<prefix>:{<key>}`, and for a lock `<prefix>:{<key>}:lock`: the hash
+    /// tag keeps a value and its lock in one cluster slot.
     fn key(&self, key: &str) -> String {
-        format!("{}:{key}", self.prefix)
+        match key.strip_suffix(":lock") {
+            Some(base) => format!("{}:{{{base}}}:lock", self.prefix),
+            None => format!("{}:{{{key}}}", self.prefix),
+        }
     }
 
-    async fn connection(&self) -> Result<ConnectionManager, StoreError> {
-        let config = ConnectionManagerConfig::new()
-            .set_connection_timeout(Some(self.timeout))
-            .set_response_timeout(Some(self.timeout))
-            .set_number_of_retries(1)
-            .set_max_delay(Duration::from_millis(100));
+    async fn connection(&self) -> Result<Connection, StoreError> {
         self.connection
-            .get_or_try_init(|| async { ConnectionManager::new_lazy_with_config(self.client.clone(), config) })
+            .get_or_try_init(|| async {
+                match &self.target {
+                    Target::Single(client) => {
+                        let config = ConnectionManagerConfig::new()
+                            .set_connection_timeout(Some(self.timeout))
+                            .set_response_timeout(Some(self.timeout))
+                            .set_number_of_retries(1)
+                            .set_max_delay(Duration::from_millis(100));
+                        ConnectionManager::new_lazy_with_config(client.clone(), config).map(Connection::Single)
+                    }
+                    Target::Cluster { nodes, ca_pem } => {
+                        let mut builder = ClusterClient::builder(nodes.clone())
+                            .connection_timeout(self.timeout)
+                            .response_timeout(self.timeout)
+                            .retries(2);
+                        #[cfg(feature = "redis-tls")]
+                        if let Some(pem) = ca_pem {
+                            builder = builder.certs(redis::TlsCertificates {
+                                client_tls: None,
+                                root_cert: Some(pem.clone()),
+                            });
+                        }
+                        #[cfg(not(feature = "redis-tls"))]
+                        let _ = ca_pem;
+                        let client = builder.build()?;
+                        let connect = client.get_async_connection();
+                        match tokio::time::timeout(self.timeout * 4, connect).await {
+                            Ok(connection) => connection.map(|c| Connection::Cluster(Box::new(c))),
+                            Err(_) => Err(redis::RedisError::from(std::io::Error::from(
+                                std::io::ErrorKind::TimedOut,
+                            ))),
+                        }
+                    }
+                }
+            })
             .await
             .cloned()
             .map_err(failure)
     }
 
     /// Runs `f` on the connection within the timeout.
-    async fn run<T>(&self, f: impl AsyncFnOnce(ConnectionManager) -> redis::RedisResult<T>) -> Result<T, StoreError> {
+    async fn run<T>(&self, f: impl AsyncFnOnce(Connection) -> redis::RedisResult<T>) -> Result<T, StoreError> {
         let connection = self.connection().await?;
         match tokio::time::timeout(self.timeout, f(connection)).await {
             Ok(result) => result.map_err(failure),
             Err(_) => Err(StoreError(format!("no answer within {:?}", self.timeout))),
+        }
+    }
+}
+
+/// A connection to one server (re-made after a failure) or to a cluster
+/// (which follows the topology itself).
+#[derive(Clone)]
+enum Connection {
+    Single(ConnectionManager),
+    Cluster(Box<ClusterConnection>),
+}
+
+impl ConnectionLike for Connection {
+    fn req_packed_command<'a>(&'a mut self, cmd: &'a redis::Cmd) -> redis::RedisFuture<'a, redis::Value> {
+        match self {
+            Connection::Single(c) => c.req_packed_command(cmd),
+            Connection::Cluster(c) => c.req_packed_command(cmd),
+        }
+    }
+
+    fn req_packed_commands<'a>(
+        &'a mut self,
+        pipeline: &'a redis::Pipeline,
+        offset: usize,
+        count: usize,
+    ) -> redis::RedisFuture<'a, Vec<redis::Value>> {
+        match self {
+            Connection::Single(c) => c.req_packed_commands(pipeline, offset, count),
+            Connection::Cluster(c) => c.req_packed_commands(pipeline, offset, count),
+        }
+    }
+
+    fn get_db(&self) -> i64 {
+        match self {
+            Connection::Single(c) => c.get_db(),
+            Connection::Cluster(c) => c.get_db(),
         }
     }
 }

@@ -57,6 +57,11 @@ pub(crate) struct Tokens {
     local: Mutex<HashMap<String, Arc<Token>>>,
     /// One in-process refresh per key.
     flights: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
+    /// Rate-limit cool-downs this instance knows of: scope → (until, in
+    /// unix ms; the code; the operation).
+    cooling: Mutex<HashMap<String, (i64, i64, Operation)>>,
+    /// Whether `cooling` may hold anything: the warm path skips its lock.
+    any_cooling: std::sync::atomic::AtomicBool,
 }
 
 impl Tokens {
@@ -77,7 +82,87 @@ impl Tokens {
             lock_ttl,
             local: Mutex::default(),
             flights: Mutex::default(),
+            cooling: Mutex::default(),
+            any_cooling: std::sync::atomic::AtomicBool::new(false),
         })
+    }
+
+    /// The refresh margin of `key`: the configured margin plus up to a fifth
+    /// of it, fixed per key (every instance agrees, so a refresh stays one
+    /// fetch), so tokens fetched in the same minute — corps installed
+    /// together — are not all refreshed in the same second.
+    pub(crate) fn margin(&self, key: &str) -> Duration {
+        let spread = self.refresh_margin.as_millis() as u64 / 5;
+        if spread == 0 {
+            return self.refresh_margin;
+        }
+        // FNV-1a: stable across processes and versions.
+        let hash = key.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
+            (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3)
+        });
+        self.refresh_margin + Duration::from_millis(hash % spread)
+    }
+
+    /// Fails with [`Error::CoolingDown`] while calls of `scope` cool down:
+    /// from this instance's memory, and when `ask_store` (a cold or
+    /// refreshing call, which touches the store anyway) from the store, where
+    /// other instances record theirs. The warm path asks no store: an
+    /// instance that has not seen the rate limit itself learns of it at its
+    /// next refresh, or from its own first rate-limited answer.
+    async fn check_cooling(&self, scope: &str, operation: Operation, ask_store: bool) -> Result<(), Error> {
+        let now = now_ms();
+        if self.any_cooling.load(Ordering::Relaxed) {
+            let held = self.cooling.lock().expect("cooling").get(scope).copied();
+            if let Some((until, code, op)) = held.filter(|(until, _, _)| *until > now) {
+                return Err(cooling_down(op, code, until));
+            }
+        }
+        if ask_store
+            && let Some(entry) = self.store.get(scope).await
+            && entry.version > now
+        {
+            let (code, op) = entry
+                .value
+                .expose_secret()
+                .split_once('|')
+                .and_then(|(code, op)| Some((code.parse().ok()?, Operation::from_id(op)?)))
+                .unwrap_or((0, operation));
+            self.remember_cooling(scope, entry.version, code, op);
+            return Err(cooling_down(op, code, entry.version));
+        }
+        Ok(())
+    }
+
+    fn remember_cooling(&self, scope: &str, until: i64, code: i64, operation: Operation) {
+        let mut cooling = self.cooling.lock().expect("cooling");
+        cooling.retain(|_, (until, _, _)| *until > now_ms());
+        cooling.insert(scope.to_string(), (until, code, operation));
+        self.any_cooling.store(true, Ordering::Relaxed);
+    }
+
+    /// After a rate-limit answer (a code with a cool-down in the catalog):
+    /// refuses calls of `scope` here and, through the store, on every
+    /// instance, until the cool-down ends.
+    async fn start_cooling(&self, scope: &str, err: &Error) {
+        let Error::Platform {
+            operation,
+            code,
+            meaning: Some(info),
+            ..
+        } = err
+        else {
+            return;
+        };
+        let Some(cool_down) = info.cool_down else { return };
+        let until = now_ms().saturating_add(cool_down.as_millis() as i64);
+        tracing::warn!(target: "corp_auth", operation = operation.as_str(), code, cool_down_s = cool_down.as_secs(),
+            "rate limited: calls of this kind are refused locally until the cool-down ends");
+        self.remember_cooling(scope, until, *code, *operation);
+        let entry = Versioned {
+            version: until,
+            value: Secret::new(format!("{code}|{}", operation.as_str())),
+        };
+        self.store.put_if_newer(scope, &entry, cool_down).await;
     }
 
     /// Runs `call` with the credential under `key` (from `token`); when the
@@ -96,8 +181,18 @@ impl Tokens {
         F: Fn(Secret) -> Fut,
         Fut: Future<Output = Result<T, Error>>,
     {
+        // A cold or expiring token means the store is asked anyway: then a
+        // cool-down another instance recorded is seen too.
+        let cold = self.cached(key, now_ms()).is_none();
+        let scope = if cold || self.any_cooling.load(Ordering::Relaxed) {
+            let scope = format!("{key}:cooldown:{}", operation.as_str());
+            self.check_cooling(&scope, operation, cold).await?;
+            Some(scope)
+        } else {
+            None
+        };
         let current = token().await?;
-        match call(current.token.clone()).await {
+        let result = match call(current.token.clone()).await {
             Err(err) if credential_rejected(&err) => {
                 tracing::debug!(target: "corp_auth", operation = operation.as_str(), code = err.code(),
                     "credential rejected: refreshing");
@@ -109,7 +204,14 @@ impl Tokens {
                 call(fresh.token.clone()).await
             }
             other => other,
+        };
+        if let Err(err) = &result
+            && err.operation() == Some(operation)
+        {
+            let scope = scope.unwrap_or_else(|| format!("{key}:cooldown:{}", operation.as_str()));
+            self.start_cooling(&scope, err).await;
         }
+        result
     }
 
     /// Drops the token `stale` under `key` after a call rejected it, unless
@@ -139,7 +241,7 @@ impl Tokens {
 
     fn cached(&self, key: &str, now: i64) -> Option<Arc<Token>> {
         let local = self.local.lock().expect("local cache");
-        local.get(key).filter(|t| t.fresh(now, self.refresh_margin)).cloned()
+        local.get(key).filter(|t| t.fresh(now, self.margin(key))).cloned()
     }
 
     fn remember(&self, key: &str, token: &Arc<Token>) {
@@ -177,7 +279,7 @@ impl Tokens {
         loop {
             // A fresh token in the store: another task or instance refreshed.
             let stored = self.store.get(key).await.and_then(Token::decode).map(Arc::new);
-            if let Some(token) = stored.as_ref().filter(|t| t.fresh(now_ms(), self.refresh_margin)) {
+            if let Some(token) = stored.as_ref().filter(|t| t.fresh(now_ms(), self.margin(key))) {
                 self.remember(key, token);
                 return Ok(token.clone());
             }
@@ -219,15 +321,24 @@ impl Tokens {
         Fut: Future<Output = Result<AccessToken, Error>>,
     {
         if let Some(token) = self.store.get(key).await.and_then(Token::decode)
-            && token.fresh(now_ms(), self.refresh_margin)
+            && token.fresh(now_ms(), self.margin(key))
         {
             let token = Arc::new(token);
             self.remember(key, &token);
             return Ok(token);
         }
+        // A rate-limited fetch cools down like any call (on every instance).
+        let scope = format!("{key}:cooldown:fetch");
+        self.check_cooling(&scope, Operation::GetSuiteToken, true).await?;
         // The lifetime counts from before the request: never past WeCom's.
         let fetched_at = now_ms();
-        let answer = fetch().await?;
+        let answer = match fetch().await {
+            Ok(answer) => answer,
+            Err(err) => {
+                self.start_cooling(&scope, &err).await;
+                return Err(err);
+            }
+        };
         let token = Token::new(fetched_at, &answer);
         let ttl = Duration::from_millis((token.expires_at_ms - now_ms()).max(1) as u64);
         self.store.put_if_newer(key, &token.entry, ttl).await;
@@ -300,6 +411,15 @@ pub(crate) fn now_ms() -> i64 {
 pub(crate) fn credential_rejected(err: &Error) -> bool {
     matches!(err, Error::Platform { operation, code, .. }
         if operation.credential().is_some_and(|c| c.rejects(*code)))
+}
+
+/// The error of a call refused during a cool-down that ends at `until_ms`.
+fn cooling_down(operation: Operation, code: i64, until_ms: i64) -> Error {
+    Error::CoolingDown {
+        operation,
+        code,
+        until: UNIX_EPOCH + Duration::from_millis(until_ms.max(0) as u64),
+    }
 }
 
 /// A lock owner id unique to this process and call.
@@ -439,5 +559,29 @@ impl Stores {
         {
             self.failed(&err);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_refresh_margin_is_spread_per_key_by_up_to_a_fifth() {
+        let tokens = Tokens::new(None, Duration::from_secs(300), Duration::from_secs(10)).unwrap();
+        let margins: Vec<Duration> = (0..1000)
+            .map(|i| tokens.margin(&format!("wecom:ww1:corp:wwcorp{i}:access_token")))
+            .collect();
+        let (min, max) = (margins.iter().min().unwrap(), margins.iter().max().unwrap());
+        assert!(
+            *min >= Duration::from_secs(300) && *max < Duration::from_secs(360),
+            "{min:?}..{max:?}"
+        );
+        // Spread over the minute, not bunched: every 6 s bucket is used.
+        let buckets: std::collections::BTreeSet<u64> = margins.iter().map(|m| (m.as_secs() - 300) / 6).collect();
+        assert_eq!(buckets.len(), 10, "{buckets:?}");
+        // The same key, the same margin, on every instance.
+        let again = Tokens::new(None, Duration::from_secs(300), Duration::from_secs(10)).unwrap();
+        assert_eq!(again.margin("wecom:ww1:corp:wwcorp7:access_token"), margins[7]);
     }
 }

@@ -50,6 +50,9 @@ struct Inner {
     tokens: Tokens,
     /// `wecom:<suite_id>:suite_access_token`, built once.
     suite_token_key: String,
+    /// The newest `suite_ticket` this instance has seen (pushed to it or read
+    /// from the store): a refresh during a store outage still has it.
+    ticket: std::sync::Mutex<Option<Versioned>>,
 }
 
 impl fmt::Debug for Suite {
@@ -138,6 +141,7 @@ impl SuiteBuilder {
                 suite_id: self.suite_id,
                 suite_secret: self.suite_secret,
                 client: self.client.unwrap_or_default(),
+                ticket: std::sync::Mutex::new(None),
             }),
         })
     }
@@ -185,25 +189,38 @@ impl Suite {
         if timestamp <= 0 {
             return Err(invalid("timestamp", "must be a positive unix time in seconds"));
         }
-        let valid_until_ms = timestamp.saturating_add(SUITE_TICKET_VALIDITY.as_secs() as i64) * 1000;
-        let remaining = valid_until_ms - now_ms();
-        if remaining <= 0 {
+        let Some(remaining) = Self::ticket_remaining(timestamp) else {
             return Ok(false);
-        }
+        };
         let entry = Versioned {
             version: timestamp,
             value: Secret::from(suite_ticket),
         };
+        self.remember_ticket(&entry);
         Ok(self
             .inner
             .tokens
             .store
-            .put_if_newer(
-                &self.key("suite_ticket"),
-                &entry,
-                Duration::from_millis(remaining as u64),
-            )
+            .put_if_newer(&self.key("suite_ticket"), &entry, remaining)
             .await)
+    }
+
+    /// Keeps `entry` as this instance's newest ticket unless it holds a newer
+    /// one.
+    fn remember_ticket(&self, entry: &Versioned) {
+        let mut held = self.inner.ticket.lock().expect("ticket");
+        if held.as_ref().is_none_or(|h| h.version < entry.version) {
+            *held = Some(entry.clone());
+        }
+    }
+
+    /// How long the ticket of `timestamp` (seconds) is still valid, if at all.
+    fn ticket_remaining(timestamp: i64) -> Option<Duration> {
+        let valid_until_ms = timestamp.saturating_add(SUITE_TICKET_VALIDITY.as_secs() as i64) * 1000;
+        u64::try_from(valid_until_ms - now_ms())
+            .ok()
+            .filter(|ms| *ms > 0)
+            .map(Duration::from_millis)
     }
 
     /// Applies a callback event: a [`Event::SuiteTicket`] of this suite is
@@ -229,11 +246,32 @@ impl Suite {
         }
     }
 
-    /// The newest valid `suite_ticket`, or the error that says where it
-    /// comes from.
+    /// The newest valid `suite_ticket`: the store's or this instance's own,
+    /// whichever is newer, so a refresh during a store outage (when the
+    /// in-process fallback starts empty) still has the ticket this instance
+    /// saw. When the store holds an older one or none (a restarted Redis
+    /// that keeps nothing on disk), ours is written back (newer wins there).
+    /// Fails with the error that says where tickets come from.
     async fn suite_ticket(&self) -> Result<Secret, Error> {
-        match self.inner.tokens.store.get(&self.key("suite_ticket")).await {
-            Some(entry) => Ok(entry.value),
+        let key = self.key("suite_ticket");
+        let stored = self.inner.tokens.store.get(&key).await;
+        if let Some(entry) = &stored {
+            self.remember_ticket(entry);
+        }
+        let held = self.inner.ticket.lock().expect("ticket").clone();
+        let newest = match (stored, held) {
+            (Some(s), Some(h)) if h.version > s.version => Some((h, true)),
+            (None, Some(h)) => Some((h, true)),
+            (Some(s), _) => Some((s, false)),
+            (None, None) => None,
+        };
+        match newest.and_then(|(entry, ours)| Self::ticket_remaining(entry.version).map(|ttl| (entry, ours, ttl))) {
+            Some((entry, ours, ttl)) => {
+                if ours {
+                    self.inner.tokens.store.put_if_newer(&key, &entry, ttl).await;
+                }
+                Ok(entry.value)
+            }
             None => Err(Error::SuiteTicketMissing {
                 suite_id: self.inner.suite_id.clone(),
             }),
