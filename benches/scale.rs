@@ -75,7 +75,10 @@ impl Store for Counted {
 const CODE: &str = "permanent-code-0123456789abcdef";
 
 fn main() {
-    let corps: usize = std::env::var("SCALE_CORPS").ok().and_then(|v| v.parse().ok()).unwrap_or(10_000);
+    let corps: usize = std::env::var("SCALE_CORPS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(10_000);
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -85,7 +88,10 @@ fn main() {
 }
 
 async fn run(corps: usize) {
-    println!("thousands of corps on {} (loopback stand-in, local Redis)", common::machine());
+    println!(
+        "thousands of corps on {} (loopback stand-in, local Redis)",
+        common::machine()
+    );
     let standin = StandIn::start().await;
     let url = std::env::var("REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379/".to_string());
     let nanos = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_nanos();
@@ -124,13 +130,13 @@ async fn run(corps: usize) {
         let permit = limit.clone().acquire_owned().await.unwrap();
         let (suites, names) = (suites.clone(), names.clone());
         tasks.push(tokio::spawn(async move {
-            let asks: Vec<_> = suites
-                .iter()
-                .map(|s| s.corp_access_token(&names[i], CODE))
-                .collect();
+            let asks: Vec<_> = suites.iter().map(|s| s.corp_access_token(&names[i], CODE)).collect();
             let tokens = futures_join(asks).await;
             drop(permit);
-            assert!(tokens.windows(2).all(|w| w[0] == w[1]), "one token per corp on every instance");
+            assert!(
+                tokens.windows(2).all(|w| w[0] == w[1]),
+                "one token per corp on every instance"
+            );
         }));
     }
     for task in tasks {
