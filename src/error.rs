@@ -143,6 +143,19 @@ pub enum Error {
         until: std::time::SystemTime,
     },
 
+    /// The durable install registry ([`wecom::Installs`](crate::wecom::Installs)
+    /// on PostgreSQL) failed: the database is unreachable or refused a
+    /// statement, or a stored value does not open with the configured keys.
+    /// The message says which, and holds no secret. A callback answered with
+    /// this error was not made durable: answer WeCom with an error status
+    /// (not `success`), so it reports a failed delivery instead of the ISV
+    /// silently losing it.
+    #[error("install registry: {reason}")]
+    Registry {
+        /// What failed.
+        reason: String,
+    },
+
     /// A callback failed a check ([`Crypto`](crate::wecom::callback::Crypto)):
     /// `kind` says which. Nothing of it was used.
     #[error("callback refused: {kind}")]
@@ -308,6 +321,7 @@ impl Error {
             Error::InvalidInput { .. }
             | Error::Config { .. }
             | Error::SuiteTicketMissing { .. }
+            | Error::Registry { .. }
             | Error::Callback { .. } => None,
         }
     }
@@ -339,6 +353,9 @@ impl Error {
             // Nothing was sent; the same call succeeds once the cool-down
             // ends (`retry_after`).
             Error::CoolingDown { .. } => true,
+            // The database may be back; a key problem is not (the message
+            // says which).
+            Error::Registry { reason } => !reason.contains("key"),
             Error::Transport { operation, kind, .. } => *kind == TransportKind::Connect || !operation.is_one_shot(),
             Error::Http { operation, status, .. } => {
                 !operation.is_one_shot() && matches!(status, 429 | 502 | 503 | 504)
@@ -376,6 +393,7 @@ impl Error {
             | Error::Config { .. }
             | Error::SuiteTicketMissing { .. }
             | Error::CoolingDown { .. }
+            | Error::Registry { .. }
             | Error::Callback { .. } => false,
         }
     }

@@ -13,6 +13,8 @@ mod operation;
 mod redact;
 mod response;
 mod retry;
+#[cfg(feature = "postgres")]
+mod seal;
 mod secret;
 pub mod store;
 mod validate;

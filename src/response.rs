@@ -365,6 +365,7 @@ fn error_kind(err: &Error) -> &'static str {
         Error::Config { .. } => "config_error",
         Error::SuiteTicketMissing { .. } => "suite_ticket_missing",
         Error::CoolingDown { .. } => "cooling_down",
+        Error::Registry { .. } => "registry_error",
         Error::Callback { .. } => "callback_refused",
         Error::Transport { .. } => "transport_error",
         Error::Http { .. } => "http_error",

@@ -490,3 +490,53 @@ async fn handle_event_stores_a_newer_ticket_and_ignores_an_older_one() {
     let cancel = Event::parse("<xml><SuiteId>wwsuite0001</SuiteId><InfoType>cancel_auth</InfoType><TimeStamp>1</TimeStamp><AuthCorpId>c</AuthCorpId></xml>").unwrap();
     assert!(!suite.handle_event(&cancel).await.unwrap());
 }
+
+// --- receive ids as WeCom uses them ---------------------------------------------------
+
+#[test]
+fn the_console_url_check_opens_for_the_provider_corpid_and_posts_for_the_suite_id() {
+    let crypto = crypto().provider_corpid("wwprovider01");
+    let for_id = |id: &str| Crypto::new(TOKEN, KEY, id).unwrap();
+    let check = |sender: &Crypto| {
+        let sent = sender.encrypt("echo-1234", "1700000000", "n1").unwrap();
+        crypto.verify_url(tag(&sent, "MsgSignature"), "1700000000", "n1", tag(&sent, "Encrypt"))
+    };
+    // The console's GET check: the provider's corpid (WeCom staff), the
+    // suite id (older setups) and the empty id (individual providers).
+    assert_eq!(check(&for_id("wwprovider01")).unwrap(), "echo-1234");
+    assert_eq!(check(&for_id(SUITE_ID)).unwrap(), "echo-1234");
+    assert_eq!(check(&for_id("")).unwrap(), "echo-1234");
+    assert_eq!(
+        kind(check(&for_id("wwsomeoneelse")).unwrap_err()),
+        CallbackFailure::ReceiveId
+    );
+    // Without provider_corpid the provider's check is refused, as before.
+    let sent = for_id("wwprovider01").encrypt("echo", "1700000000", "n1").unwrap();
+    let plain =
+        crypto_without_provider().verify_url(tag(&sent, "MsgSignature"), "1700000000", "n1", tag(&sent, "Encrypt"));
+    assert_eq!(kind(plain.unwrap_err()), CallbackFailure::ReceiveId);
+    // POSTed 指令回调: the suite id or the empty id; never the provider's corpid.
+    let post = |sender: &Crypto| {
+        let body = sender
+            .encrypt("<xml><InfoType>x</InfoType></xml>", "1700000000", "n1")
+            .unwrap();
+        crypto.decrypt(tag(&body, "MsgSignature"), "1700000000", "n1", &body)
+    };
+    assert!(post(&for_id(SUITE_ID)).is_ok());
+    assert!(post(&for_id("")).is_ok());
+    assert_eq!(
+        kind(post(&for_id("wwprovider01")).unwrap_err()),
+        CallbackFailure::ReceiveId
+    );
+    assert_eq!(kind(post(&for_id("wwCorpA")).unwrap_err()), CallbackFailure::ReceiveId);
+    // A 数据回调 of a corp is opened with a Crypto for that corp's corpid.
+    let data = for_id("wwCorpA")
+        .encrypt("<xml><MsgType>event</MsgType></xml>", "1700000000", "n2")
+        .unwrap();
+    let opened = for_id("wwCorpA").decrypt(tag(&data, "MsgSignature"), "1700000000", "n2", &data);
+    assert_eq!(opened.unwrap(), "<xml><MsgType>event</MsgType></xml>");
+}
+
+fn crypto_without_provider() -> Crypto {
+    crypto()
+}

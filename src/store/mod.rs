@@ -10,6 +10,8 @@
 //! the expiry.
 
 mod memory;
+#[cfg(feature = "postgres")]
+mod postgres;
 #[cfg(feature = "redis")]
 mod redis;
 
@@ -19,6 +21,8 @@ use std::pin::Pin;
 use std::time::Duration;
 
 pub use memory::Memory;
+#[cfg(feature = "postgres")]
+pub use postgres::Postgres;
 #[cfg(feature = "redis")]
 pub use redis::Redis;
 

@@ -214,6 +214,14 @@ impl Tokens {
         result
     }
 
+    /// Drops whatever token is under `key`, here and in the store.
+    pub(crate) async fn forget(&self, key: &str) {
+        self.local.lock().expect("local cache").remove(key);
+        if let Some(entry) = self.store.get(key).await {
+            self.store.delete_if(key, &entry).await;
+        }
+    }
+
     /// Drops the token `stale` under `key` after a call rejected it, unless
     /// it was already replaced (another task's fresh token is never dropped).
     pub(crate) async fn drop_if_current(&self, key: &str, stale: &Secret) {

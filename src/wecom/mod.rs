@@ -41,6 +41,8 @@
 pub mod callback;
 mod corp;
 mod install;
+#[cfg(feature = "postgres")]
+mod installs;
 mod managed;
 mod provider;
 mod suite;
@@ -48,6 +50,10 @@ mod tokens;
 
 pub use corp::Corp;
 pub use install::install_url;
+#[cfg(feature = "postgres")]
+pub use installs::{
+    CorpRecord, CorpStatus, DEFAULT_LEASE, InDoubt, Installs, InstallsBuilder, Outcome, STATE_VALIDITY,
+};
 pub use managed::{DEFAULT_LOCK_TTL, DEFAULT_REFRESH_MARGIN};
 pub use provider::{Provider, ProviderBuilder};
 pub use suite::{CORP_TOKEN_REJECTED, SUITE_TICKET_VALIDITY, Suite, SuiteBuilder};

@@ -359,6 +359,14 @@ impl Suite {
         Ok(())
     }
 
+    /// Drops the cached corp token of `auth_corpid` everywhere (the corp
+    /// removed the suite).
+    pub(crate) async fn forget_corp_token(&self, auth_corpid: &str) -> Result<(), Error> {
+        let key = self.corp_key(auth_corpid)?;
+        self.inner.tokens.forget(&key).await;
+        Ok(())
+    }
+
     pub(crate) fn tokens(&self) -> &Tokens {
         &self.inner.tokens
     }

@@ -2,6 +2,7 @@
 //! request is recorded (method, path, query, JSON body), and each path
 //! answers from its own queue of scripted answers, then with its default.
 //! Token-issuing paths mint a new token per call.
+#![allow(dead_code)]
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
@@ -31,6 +32,8 @@ pub struct Wecom {
     pub default: HashMap<String, Value>,
     /// Tokens minted so far, per token path.
     pub minted: HashMap<String, usize>,
+    /// path → how long to hold each request before answering.
+    pub delay: HashMap<String, std::time::Duration>,
 }
 
 #[derive(Clone)]
@@ -72,6 +75,11 @@ impl StandIn {
         self.state.lock().unwrap().default.insert(path.to_string(), answer);
     }
 
+    /// Holds every request to `path` this long before answering.
+    pub fn delay(&self, path: &str, delay: std::time::Duration) {
+        self.state.lock().unwrap().delay.insert(path.to_string(), delay);
+    }
+
     /// The requests to `path`, in order.
     pub fn seen(&self, path: &str) -> Vec<Seen> {
         let s = self.state.lock().unwrap();
@@ -89,13 +97,22 @@ async fn answer(State(state): State<Arc<Mutex<Wecom>>>, method: Method, uri: Uri
     } else {
         serde_json::from_slice(&body).unwrap_or(Value::String(String::from_utf8_lossy(&body).into_owned()))
     };
+    // Recorded on arrival: a request whose client dies while it is held
+    // still counts as sent.
+    let delay = {
+        let mut s = state.lock().unwrap();
+        s.seen.push(Seen {
+            method: method.to_string(),
+            path: path.clone(),
+            query,
+            body,
+        });
+        s.delay.get(&path).copied()
+    };
+    if let Some(delay) = delay {
+        tokio::time::sleep(delay).await;
+    }
     let mut s = state.lock().unwrap();
-    s.seen.push(Seen {
-        method: method.to_string(),
-        path: path.clone(),
-        query,
-        body,
-    });
     if let Some(answer) = s.queued.get_mut(&path).and_then(VecDeque::pop_front) {
         return axum::Json(answer);
     }

@@ -57,6 +57,7 @@ pub struct Crypto {
     token: Secret,
     key: [u8; 32],
     receive_ids: Vec<String>,
+    provider_corpid: Option<String>,
     max_age: Option<Duration>,
 }
 
@@ -66,6 +67,7 @@ impl std::fmt::Debug for Crypto {
             .field("token", &self.token)
             .field("key", &"***")
             .field("receive_ids", &self.receive_ids)
+            .field("provider_corpid", &self.provider_corpid)
             .field("max_age", &self.max_age)
             .finish()
     }
@@ -106,8 +108,18 @@ impl Crypto {
             token: Secret::from(token),
             key,
             receive_ids: vec![receive_id.to_string()],
+            provider_corpid: None,
             max_age: None,
         })
+    }
+
+    /// The provider's corpid (服务商的corpid): WeCom encrypts the console's
+    /// URL check (the GET when the 指令回调 URL is saved) for it, not for the
+    /// suite id. [`verify_url`](Crypto::verify_url) then accepts it besides
+    /// the receive id; POSTed callbacks still must be for the receive id.
+    pub fn provider_corpid(mut self, corpid: &str) -> Self {
+        self.provider_corpid = Some(corpid.to_string());
+        self
     }
 
     /// Also accepts messages for `receive_id`. Opt-in, for the reported
@@ -142,7 +154,10 @@ impl Crypto {
         echostr: &str,
     ) -> Result<String, Error> {
         self.check(msg_signature, timestamp, nonce, echostr)?;
-        self.open(echostr)
+        // The console's check is encrypted for the provider's corpid (WeCom
+        // staff; EasyWeChat #1300), older setups for the receive id,
+        // individual providers for the empty id.
+        self.open(echostr, true)
     }
 
     /// Verifies and decrypts a POSTed callback body
@@ -150,7 +165,7 @@ impl Crypto {
     pub fn decrypt(&self, msg_signature: &str, timestamp: &str, nonce: &str, body: &str) -> Result<String, Error> {
         let encrypted = event::encrypted_part(body)?;
         self.check(msg_signature, timestamp, nonce, &encrypted)?;
-        self.open(&encrypted)
+        self.open(&encrypted, false)
     }
 
     /// [`decrypt`](Crypto::decrypt), then parses the event.
@@ -231,7 +246,10 @@ impl Crypto {
 
     /// Decrypts a verified ciphertext: Base64, AES-256-CBC, 32-byte PKCS#7,
     /// `random(16) | len(4, BE) | msg | receive_id`.
-    fn open(&self, encrypted: &str) -> Result<String, Error> {
+    /// Decrypts `encrypted`; the message must be for a receive id of this
+    /// `Crypto` or the empty id (individual providers), or, for the URL
+    /// check (`url_check`), the provider's corpid.
+    fn open(&self, encrypted: &str, url_check: bool) -> Result<String, Error> {
         let mut data = LENIENT
             .decode(encrypted.trim())
             .map_err(|_| fail(CallbackFailure::Base64))?;
@@ -259,7 +277,14 @@ impl Crypto {
         }
         let (message, receive_id) = rest.split_at(len);
         let message = std::str::from_utf8(message).map_err(|_| fail(CallbackFailure::Utf8))?;
-        if !self.receive_ids.iter().any(|id| id.as_bytes() == receive_id) {
+        let known = receive_id.is_empty()
+            || self.receive_ids.iter().any(|id| id.as_bytes() == receive_id)
+            || (url_check
+                && self
+                    .provider_corpid
+                    .as_ref()
+                    .is_some_and(|id| id.as_bytes() == receive_id));
+        if !known {
             return Err(fail(CallbackFailure::ReceiveId));
         }
         Ok(message.to_string())

@@ -1,0 +1,213 @@
+//! [`Postgres`]: the durable install registry's database (feature
+//! `postgres`): the system of record an ISV already runs. The crate applies
+//! its own schema (migrations, serialized across instances).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio_postgres::{Client, NoTls};
+
+use crate::{Error, Secret};
+
+/// The registry's tables, one migration per entry: (version, SQL). Applied
+/// in order, each once, in a transaction under an advisory lock, so several
+/// instances starting at once apply each exactly once.
+const MIGRATIONS: &[(i32, &str)] = &[(
+    1,
+    r"
+CREATE TABLE corp_auth_inbox (
+    id           BIGSERIAL PRIMARY KEY,
+    suite_id     TEXT NOT NULL,
+    fingerprint  TEXT NOT NULL,          -- SHA-256 of the whole decrypted event: duplicates are one row
+    info_type    TEXT NOT NULL,
+    corpid       TEXT,                   -- AuthCorpId when the event has one (not a secret)
+    key_id       TEXT NOT NULL,
+    sealed       BYTEA NOT NULL,         -- the event, AES-256-GCM
+    received_at  TIMESTAMPTZ NOT NULL DEFAULT now(),
+    state        TEXT NOT NULL DEFAULT 'pending',   -- pending | done
+    lease_owner  TEXT,
+    lease_until  TIMESTAMPTZ,
+    attempts     INT NOT NULL DEFAULT 0,
+    outcome      TEXT,
+    UNIQUE (suite_id, fingerprint)
+);
+CREATE INDEX corp_auth_inbox_pending ON corp_auth_inbox (suite_id, id) WHERE state = 'pending';
+CREATE TABLE corp_auth_exchanges (
+    code_hash    TEXT PRIMARY KEY,       -- SHA-256 of the auth_code: the claim, never the code
+    suite_id     TEXT NOT NULL,
+    source       TEXT NOT NULL,          -- callback | redirect
+    state        TEXT NOT NULL,          -- sending | done | in_doubt
+    corpid       TEXT,
+    reason       TEXT,
+    claimed_at   TIMESTAMPTZ NOT NULL DEFAULT now(),
+    updated_at   TIMESTAMPTZ NOT NULL DEFAULT now()
+);
+CREATE TABLE corp_auth_corps (
+    suite_id     TEXT NOT NULL,
+    corpid       TEXT NOT NULL,          -- case kept: encrypted corpids are case-sensitive
+    status       TEXT NOT NULL,          -- installed | cancelled
+    corp_name    TEXT,
+    key_id       TEXT,
+    sealed_code  BYTEA,                  -- the permanent_code, AES-256-GCM; NULL once cancelled
+    updated_at   TIMESTAMPTZ NOT NULL DEFAULT now(),
+    PRIMARY KEY (suite_id, corpid)
+);
+CREATE TABLE corp_auth_states (
+    state        TEXT PRIMARY KEY,
+    suite_id     TEXT NOT NULL,
+    expires_at   TIMESTAMPTZ NOT NULL
+);
+CREATE TABLE corp_auth_outcomes (
+    id           BIGSERIAL PRIMARY KEY,
+    suite_id     TEXT NOT NULL,
+    kind         TEXT NOT NULL,          -- installed | changed | cancelled | in_doubt
+    corpid       TEXT,
+    detail       TEXT,
+    created_at   TIMESTAMPTZ NOT NULL DEFAULT now(),
+    acknowledged BOOLEAN NOT NULL DEFAULT false
+);
+",
+)];
+
+/// A PostgreSQL database for [`wecom::Installs`](crate::wecom::Installs).
+///
+/// One multiplexed connection (tokio-postgres pipelines concurrent
+/// statements on it), re-made after a failure; every statement the registry
+/// runs is atomic on its own (claims, completions and their outcome are one
+/// statement each), so no transaction spans a network wait. Connections are
+/// plain TCP (`NoTls`): run the database next to the application or behind
+/// a TLS-terminating proxy.
+pub struct Postgres {
+    url: Secret,
+    timeout: Duration,
+    client: tokio::sync::Mutex<Option<Arc<Client>>>,
+}
+
+impl std::fmt::Debug for Postgres {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Host and database only: the URL may carry a password.
+        let config: Option<tokio_postgres::Config> = self.url.expose_secret().parse().ok();
+        let hosts = config
+            .as_ref()
+            .map(|c| format!("{:?}", c.get_hosts()))
+            .unwrap_or_default();
+        let db = config.as_ref().and_then(|c| c.get_dbname().map(str::to_string));
+        f.debug_struct("Postgres")
+            .field("hosts", &hosts)
+            .field("dbname", &db)
+            .finish()
+    }
+}
+
+fn failure(what: &str, e: &tokio_postgres::Error) -> Error {
+    // The database's own message (its SQLSTATE and text): statements carry
+    // no secret as text (values are parameters), so none can be quoted.
+    let detail = e
+        .as_db_error()
+        .map(|db| format!("{} ({})", db.message(), db.code().code()))
+        .unwrap_or_else(|| {
+            if e.is_closed() {
+                "the connection is closed".into()
+            } else {
+                "the database is unreachable".into()
+            }
+        });
+    Error::Registry {
+        reason: format!("{what}: {detail}"),
+    }
+}
+
+impl Postgres {
+    /// Connects to `url` (`postgres://user@host:5432/db`) and applies the
+    /// registry's migrations.
+    pub async fn connect(url: &str) -> Result<Self, Error> {
+        url.parse::<tokio_postgres::Config>().map_err(|_| Error::Config {
+            setting: "postgres_url",
+            reason: "not a PostgreSQL connection string".into(),
+        })?;
+        let db = Self {
+            url: Secret::from(url),
+            timeout: Duration::from_secs(5),
+            client: tokio::sync::Mutex::new(None),
+        };
+        let mut client = db.open().await?;
+        migrate(&mut client).await?;
+        *db.client.lock().await = Some(Arc::new(client));
+        Ok(db)
+    }
+
+    async fn open(&self) -> Result<Client, Error> {
+        let connect = tokio_postgres::connect(self.url.expose_secret(), NoTls);
+        let (client, connection) = match tokio::time::timeout(self.timeout, connect).await {
+            Ok(Ok(pair)) => pair,
+            Ok(Err(e)) => return Err(failure("connecting", &e)),
+            Err(_) => {
+                return Err(Error::Registry {
+                    reason: format!("connecting: no answer within {:?}", self.timeout),
+                });
+            }
+        };
+        tokio::spawn(async move {
+            if let Err(e) = connection.await {
+                tracing::warn!(target: "corp_auth", error = %failure("connection", &e), "PostgreSQL connection ended");
+            }
+        });
+        Ok(client)
+    }
+
+    /// The connection, re-made when it was lost.
+    pub(crate) async fn client(&self) -> Result<Arc<Client>, Error> {
+        let mut held = self.client.lock().await;
+        if let Some(client) = held.as_ref().filter(|c| !c.is_closed()) {
+            return Ok(client.clone());
+        }
+        let client = Arc::new(self.open().await?);
+        *held = Some(client.clone());
+        Ok(client)
+    }
+
+    /// Runs `statement` with `params`, bounded by the timeout; `what` names
+    /// it in the error.
+    pub(crate) async fn query(
+        &self,
+        what: &str,
+        statement: &str,
+        params: &[&(dyn tokio_postgres::types::ToSql + Sync)],
+    ) -> Result<Vec<tokio_postgres::Row>, Error> {
+        let client = self.client().await?;
+        match tokio::time::timeout(self.timeout, client.query(statement, params)).await {
+            Ok(result) => result.map_err(|e| failure(what, &e)),
+            Err(_) => Err(Error::Registry {
+                reason: format!("{what}: no answer within {:?}", self.timeout),
+            }),
+        }
+    }
+}
+
+async fn migrate(client: &mut Client) -> Result<(), Error> {
+    client
+        .batch_execute(
+            "CREATE TABLE IF NOT EXISTS corp_auth_migrations (version INT PRIMARY KEY, applied_at TIMESTAMPTZ NOT NULL DEFAULT now())",
+        )
+        .await
+        .map_err(|e| failure("migrating", &e))?;
+    for (version, sql) in MIGRATIONS {
+        let tx = client.transaction().await.map_err(|e| failure("migrating", &e))?;
+        // One instance migrates at a time; the others then see it done.
+        tx.execute("SELECT pg_advisory_xact_lock(7283746101)", &[])
+            .await
+            .map_err(|e| failure("migrating", &e))?;
+        let done = tx
+            .query_opt("SELECT 1 FROM corp_auth_migrations WHERE version = $1", &[version])
+            .await
+            .map_err(|e| failure("migrating", &e))?;
+        if done.is_none() {
+            tx.batch_execute(sql).await.map_err(|e| failure("migrating", &e))?;
+            tx.execute("INSERT INTO corp_auth_migrations (version) VALUES ($1)", &[version])
+                .await
+                .map_err(|e| failure("migrating", &e))?;
+        }
+        tx.commit().await.map_err(|e| failure("migrating", &e))?;
+    }
+    Ok(())
+}

@@ -1,0 +1,634 @@
+//! No install is ever lost (`wecom::Installs` on a real PostgreSQL): durable
+//! before `success`, duplicates once, exchange-once across instances, state
+//! shared and single-use, in-doubt exchanges never re-sent, permanent codes
+//! encrypted at rest (checked in a `pg_dump`), key rotation, cancellation,
+//! the database unreachable and back, and real processes killed with SIGKILL
+//! at each step of an install.
+//!
+//! Each test creates its own database on 127.0.0.1:5432 and drops it.
+
+mod common;
+#[path = "common/wecom_standin.rs"]
+mod wecom_standin;
+
+use std::io::BufRead;
+use std::process::{Command, Stdio};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use corp_auth::store::{self, Store};
+use corp_auth::wecom::callback::Crypto;
+use corp_auth::wecom::{self, CorpStatus, Installs, Outcome, Suite};
+use corp_auth::{Error, Secret};
+use serde_json::json;
+use wecom_standin::StandIn;
+
+const TOKEN: &str = "corpAuthToken01";
+const AES_KEY: &str = "kWxPEV2UEDyxWpmPdKC3F6rZ9cE1hSAOezw0yoVw7Kz";
+const SUITE_ID: &str = "wwsuite0001";
+const PROVIDER: &str = "wwprovider01";
+const TICKET: &str = "SENTINEL-suite-ticket-3c3c";
+const KEY1: [u8; 32] = [7; 32];
+const KEY2: [u8; 32] = [9; 32];
+const PERMANENT: &str = "/cgi-bin/service/v2/get_permanent_code";
+
+/// A database of this test's own, dropped at the end.
+struct TestDb {
+    name: String,
+}
+
+fn psql(db: &str, sql: &str) -> String {
+    let out = Command::new("psql")
+        .args(["-h", "127.0.0.1", "-U", "postgres", "-d", db, "-Atc", sql])
+        .output()
+        .expect("psql on PATH");
+    assert!(
+        out.status.success(),
+        "psql {sql}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
+impl TestDb {
+    fn new(tag: &str) -> Self {
+        let nanos = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_nanos();
+        let name = format!("corp_auth_{tag}_{}_{nanos}", std::process::id());
+        psql("postgres", &format!("CREATE DATABASE {name}"));
+        Self { name }
+    }
+
+    fn url(&self) -> String {
+        format!("postgres://postgres@127.0.0.1:5432/{}", self.name)
+    }
+
+    fn sql(&self, sql: &str) -> String {
+        psql(&self.name, sql)
+    }
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        let _ = Command::new("psql")
+            .args(["-h", "127.0.0.1", "-U", "postgres", "-d", "postgres", "-Atc"])
+            .arg(format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name))
+            .output();
+    }
+}
+
+fn now() -> i64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs() as i64
+}
+
+fn auth_code(n: usize) -> String {
+    format!("SENTINEL-auth-code-{n:04}-000000000000000000000000000000000000000000000000000")
+}
+
+fn permanent_code(corp: &str) -> String {
+    format!("SENTINEL-permanent-{corp}")
+}
+
+async fn suite(standin: &StandIn) -> Suite {
+    let client = wecom::Client::builder()
+        .base_url(&standin.url)
+        .retry(common::fast_retry())
+        .timeout(Duration::from_secs(20))
+        .build()
+        .unwrap();
+    let suite = Suite::builder(SUITE_ID, "SENTINEL-suite-secret")
+        .client(client)
+        .build()
+        .unwrap();
+    suite.set_suite_ticket(TICKET, now()).await.unwrap();
+    suite
+}
+
+async fn installs(standin: &StandIn, db: &TestDb, keys: &[(&str, [u8; 32])], lease: Duration) -> Installs {
+    let pg = store::Postgres::connect(&db.url()).await.unwrap();
+    let crypto = Crypto::new(TOKEN, AES_KEY, SUITE_ID).unwrap().provider_corpid(PROVIDER);
+    let mut builder = Installs::builder(suite(standin).await, pg).crypto(crypto).lease(lease);
+    for (id, key) in keys {
+        builder = builder.encryption_key(id, key);
+    }
+    builder.build().unwrap()
+}
+
+/// WeCom answers each permanent-code exchange for the corp named in the
+/// code's number (`wwCorp0007` for code 7).
+fn answer_exchanges(standin: &StandIn, codes: impl IntoIterator<Item = usize>) {
+    for n in codes {
+        let corp = format!("wwCorp{n:04}");
+        standin.queue(
+            PERMANENT,
+            [
+                json!({"errcode": 0, "errmsg": "ok", "permanent_code": permanent_code(&corp),
+                    "auth_corp_info": {"corpid": corp, "corp_name": "示例"}}),
+            ],
+        );
+    }
+}
+
+/// A POSTed callback as WeCom sends it: (msg_signature, timestamp, nonce, body).
+fn callback(xml: &str, nonce: &str) -> (String, String, String, String) {
+    let crypto = Crypto::new(TOKEN, AES_KEY, SUITE_ID).unwrap();
+    let timestamp = now().to_string();
+    let body = crypto.encrypt(xml, &timestamp, nonce).unwrap();
+    let start = body.find("<MsgSignature><![CDATA[").unwrap() + "<MsgSignature><![CDATA[".len();
+    let signature = body[start..start + 40].to_string();
+    (signature, timestamp, nonce.to_string(), body)
+}
+
+fn create_auth(n: usize) -> String {
+    format!(
+        "<xml><SuiteId><![CDATA[{SUITE_ID}]]></SuiteId><AuthCode><![CDATA[{}]]></AuthCode>\
+         <InfoType><![CDATA[create_auth]]></InfoType><TimeStamp>{}</TimeStamp></xml>",
+        auth_code(n),
+        1_700_000_000 + n
+    )
+}
+
+fn cancel_auth(corpid: &str) -> String {
+    format!(
+        "<xml><SuiteId><![CDATA[{SUITE_ID}]]></SuiteId><InfoType><![CDATA[cancel_auth]]></InfoType>\
+         <TimeStamp>1700000500</TimeStamp><AuthCorpId><![CDATA[{corpid}]]></AuthCorpId></xml>"
+    )
+}
+
+async fn deliver(installs: &Installs, xml: &str, nonce: &str) -> Result<String, Error> {
+    let (sig, ts, nonce, body) = callback(xml, nonce);
+    installs.receive(&sig, &ts, &nonce, &body).await
+}
+
+fn exchanges_sent(standin: &StandIn) -> Vec<String> {
+    standin
+        .seen(PERMANENT)
+        .iter()
+        .map(|s| s.body["auth_code"].as_str().unwrap().to_string())
+        .collect()
+}
+
+// --- durable before success, once ------------------------------------------------------
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_callback_is_durable_before_success_and_a_duplicate_is_handled_once() {
+    let db = TestDb::new("durable");
+    let standin = StandIn::start().await;
+    let installs = installs(&standin, &db, &[("k1", KEY1)], Duration::from_secs(30)).await;
+    // The same event delivered twice (WeCom retries; each encryption differs).
+    assert_eq!(deliver(&installs, &create_auth(1), "n1").await.unwrap(), "success");
+    assert_eq!(deliver(&installs, &create_auth(1), "n2").await.unwrap(), "success");
+    assert_eq!(db.sql("SELECT count(*) FROM corp_auth_inbox"), "1");
+    answer_exchanges(&standin, [1]);
+    let outcomes = installs.process_pending().await.unwrap();
+    assert_eq!(
+        outcomes,
+        [Outcome::Installed {
+            corpid: "wwCorp0001".into(),
+            corp_name: Some("示例".into()),
+            state: None
+        }]
+    );
+    assert_eq!(exchanges_sent(&standin), [auth_code(1)]);
+    assert!(installs.process_pending().await.unwrap().is_empty(), "nothing left");
+    let corps = installs.corps().await.unwrap();
+    assert_eq!(
+        (corps[0].corpid.as_str(), corps[0].status),
+        ("wwCorp0001", CorpStatus::Installed)
+    );
+    // The corp handle takes its permanent code from the registry.
+    let token = installs.corp("wwCorp0001").await.unwrap().access_token().await.unwrap();
+    assert_eq!(token.expose_secret(), "corp-token-1");
+    let seen = standin.seen("/cgi-bin/service/get_corp_token");
+    assert_eq!(seen[0].body["permanent_code"], permanent_code("wwCorp0001"));
+    // The application hears it until it acknowledges it.
+    let pending = installs.unacknowledged().await.unwrap();
+    assert_eq!(pending.len(), 1);
+    installs.acknowledge(pending[0].0).await.unwrap();
+    assert!(installs.unacknowledged().await.unwrap().is_empty());
+    // A forged callback is refused, and nothing is stored.
+    let (_, ts, nonce, body) = callback(&create_auth(2), "n3");
+    let err = installs.receive(&"0".repeat(40), &ts, &nonce, &body).await.unwrap_err();
+    assert!(matches!(err, Error::Callback { .. }), "{err:?}");
+    assert_eq!(db.sql("SELECT count(*) FROM corp_auth_inbox"), "1");
+    assert!(!format!("{installs:?}").contains("SENTINEL"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn two_instances_processing_at_once_exchange_each_code_once() {
+    let db = TestDb::new("two");
+    let standin = StandIn::start().await;
+    let a = installs(&standin, &db, &[("k1", KEY1)], Duration::from_secs(30)).await;
+    let b = installs(&standin, &db, &[("k1", KEY1)], Duration::from_secs(30)).await;
+    // 20 installs, each delivered to both instances (WeCom's retries).
+    for n in 0..20 {
+        deliver(&a, &create_auth(n), &format!("a{n}")).await.unwrap();
+        deliver(&b, &create_auth(n), &format!("b{n}")).await.unwrap();
+    }
+    assert_eq!(db.sql("SELECT count(*) FROM corp_auth_inbox"), "20");
+    answer_exchanges(&standin, 0..20);
+    let (oa, ob) = tokio::join!(a.process_pending(), b.process_pending());
+    let mut installed: Vec<String> = oa
+        .unwrap()
+        .into_iter()
+        .chain(ob.unwrap())
+        .map(|o| match o {
+            Outcome::Installed { corpid, .. } => corpid,
+            other => panic!("{other:?}"),
+        })
+        .collect();
+    installed.sort();
+    assert_eq!(installed.len(), 20);
+    installed.dedup();
+    assert_eq!(installed.len(), 20, "each install once");
+    let mut sent = exchanges_sent(&standin);
+    sent.sort();
+    sent.dedup();
+    assert_eq!(sent.len(), 20);
+    assert_eq!(exchanges_sent(&standin).len(), 20, "no auth_code sent twice");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_install_state_is_shared_single_use_and_checked_before_the_exchange() {
+    let db = TestDb::new("state");
+    let standin = StandIn::start().await;
+    let a = installs(&standin, &db, &[("k1", KEY1)], Duration::from_secs(30)).await;
+    let b = installs(&standin, &db, &[("k1", KEY1)], Duration::from_secs(30)).await;
+    let state = a.new_state().await.unwrap();
+    assert_eq!(state.len(), 32);
+    assert!(state.bytes().all(|c| c.is_ascii_alphanumeric()));
+    answer_exchanges(&standin, [5]);
+    // WeCom's redirect lands on the other instance.
+    let outcome = b.redeem(&state, &auth_code(5)).await.unwrap();
+    assert!(
+        matches!(&outcome, Outcome::Installed { corpid, .. } if corpid == "wwCorp0005"),
+        "{outcome:?}"
+    );
+    for (s, code) in [(state.as_str(), auth_code(6)), ("forged", auth_code(7))] {
+        match a.redeem(s, &code).await.unwrap_err() {
+            Error::InvalidInput { parameter, .. } => assert_eq!(parameter, "state"),
+            other => panic!("{other:?}"),
+        }
+    }
+    assert_eq!(
+        exchanges_sent(&standin),
+        [auth_code(5)],
+        "a refused state sends nothing"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_exchange_whose_answer_is_lost_is_in_doubt_and_never_sent_again() {
+    let db = TestDb::new("doubt");
+    let standin = StandIn::start().await;
+    let installs = installs(&standin, &db, &[("k1", KEY1)], Duration::from_secs(30)).await;
+    // WeCom's answer is unusable: the code may be spent.
+    standin.queue(PERMANENT, [json!({"errcode": 0, "errmsg": "ok"})]);
+    let state = installs.new_state().await.unwrap();
+    let outcome = installs.redeem(&state, &auth_code(9)).await.unwrap();
+    let Outcome::InDoubt(doubt) = outcome else {
+        panic!("{outcome:?}")
+    };
+    assert_eq!(doubt.source, "redirect");
+    assert!(doubt.reason.contains("may have been consumed"), "{}", doubt.reason);
+    assert_eq!(installs.in_doubt().await.unwrap().len(), 1);
+    // The same code by callback later: recognised, not sent.
+    deliver(&installs, &create_auth(9), "n1").await.unwrap();
+    let outcomes = installs.process_pending().await.unwrap();
+    assert!(matches!(outcomes.as_slice(), [Outcome::InDoubt(_)]), "{outcomes:?}");
+    assert_eq!(exchanges_sent(&standin).len(), 1);
+    // A refusal (WeCom answered, did not act) releases the claim.
+    standin.queue(PERMANENT, [json!({"errcode": 40078, "errmsg": "invalid auth_code"})]);
+    let state = installs.new_state().await.unwrap();
+    let err = installs.redeem(&state, &auth_code(10)).await.unwrap_err();
+    assert_eq!(err.code(), Some(40078));
+    assert_eq!(
+        db.sql("SELECT count(*) FROM corp_auth_exchanges WHERE state = 'sending'"),
+        "0"
+    );
+}
+
+// --- encryption at rest ---------------------------------------------------------------
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_database_dump_holds_no_plaintext_secret() {
+    let db = TestDb::new("dump");
+    let standin = StandIn::start().await;
+    let installs = installs(&standin, &db, &[("k1", KEY1)], Duration::from_secs(30)).await;
+    for n in 0..3 {
+        deliver(&installs, &create_auth(n), &format!("n{n}")).await.unwrap();
+    }
+    let ticket_event = format!(
+        "<xml><SuiteId><![CDATA[{SUITE_ID}]]></SuiteId><InfoType><![CDATA[suite_ticket]]></InfoType>\
+         <TimeStamp>{}</TimeStamp><SuiteTicket><![CDATA[SENTINEL-ticket-in-callback]]></SuiteTicket></xml>",
+        now()
+    );
+    deliver(&installs, &ticket_event, "t").await.unwrap();
+    answer_exchanges(&standin, 0..3);
+    installs.process_pending().await.unwrap();
+    assert_eq!(installs.corps().await.unwrap().len(), 3);
+    let dump = Command::new("pg_dump")
+        .args(["-h", "127.0.0.1", "-U", "postgres", "--data-only", &db.name])
+        .output()
+        .expect("pg_dump on PATH");
+    assert!(dump.status.success());
+    let dump = String::from_utf8_lossy(&dump.stdout);
+    assert!(dump.contains("wwCorp0001"), "the dump has the rows");
+    for secret in ["SENTINEL", "auth-code", "permanent", "ticket-in-callback"] {
+        assert!(!dump.contains(secret), "{secret} in the dump");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn keys_rotate_older_keys_still_open_and_a_wrong_key_is_a_clear_error() {
+    let db = TestDb::new("keys");
+    let standin = StandIn::start().await;
+    let old = installs(&standin, &db, &[("k1", KEY1)], Duration::from_secs(30)).await;
+    answer_exchanges(&standin, [1]);
+    let state = old.new_state().await.unwrap();
+    old.redeem(&state, &auth_code(1)).await.unwrap();
+    // A new key seals; the old one still opens.
+    let both = installs(&standin, &db, &[("k2", KEY2), ("k1", KEY1)], Duration::from_secs(30)).await;
+    both.corp("wwCorp0001").await.unwrap();
+    assert_eq!(db.sql("SELECT key_id FROM corp_auth_corps"), "k1");
+    assert!(both.reseal().await.unwrap() >= 1);
+    assert_eq!(db.sql("SELECT key_id FROM corp_auth_corps"), "k2");
+    // The old key can go now.
+    let new = installs(&standin, &db, &[("k2", KEY2)], Duration::from_secs(30)).await;
+    new.corp("wwCorp0001").await.unwrap();
+    // Without the key, or with other material under its id: clear errors.
+    let err = installs(&standin, &db, &[("k1", KEY1)], Duration::from_secs(30))
+        .await
+        .corp("wwCorp0001")
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("sealed with key `k2`, which is not configured"), "{err}");
+    let err = installs(&standin, &db, &[("k2", KEY1)], Duration::from_secs(30))
+        .await
+        .corp("wwCorp0001")
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("does not open with key `k2`"), "{err}");
+    assert!(!err.contains("SENTINEL"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cancel_auth_leaves_nothing_of_the_corps_credentials() {
+    let db = TestDb::new("cancel");
+    let standin = StandIn::start().await;
+    let installs = installs(&standin, &db, &[("k1", KEY1)], Duration::from_secs(30)).await;
+    answer_exchanges(&standin, [3]);
+    let state = installs.new_state().await.unwrap();
+    installs.redeem(&state, &auth_code(3)).await.unwrap();
+    let corp = installs.corp("wwCorp0003").await.unwrap();
+    corp.access_token().await.unwrap();
+    deliver(&installs, &cancel_auth("wwCorp0003"), "c").await.unwrap();
+    let outcomes = installs.process_pending().await.unwrap();
+    assert_eq!(
+        outcomes,
+        [Outcome::Cancelled {
+            corpid: "wwCorp0003".into()
+        }]
+    );
+    assert_eq!(
+        db.sql("SELECT status, key_id IS NULL, sealed_code IS NULL FROM corp_auth_corps"),
+        "cancelled|t|t"
+    );
+    assert!(matches!(
+        installs.corp("wwCorp0003").await,
+        Err(Error::InvalidInput { .. })
+    ));
+    assert_eq!(installs.corps().await.unwrap()[0].status, CorpStatus::Cancelled);
+    // The cached corp token is gone too: the next ask fetches anew.
+    corp.access_token().await.unwrap();
+    assert_eq!(standin.seen("/cgi-bin/service/get_corp_token").len(), 2);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_the_database_unreachable_no_success_is_answered_and_nothing_is_lost() {
+    let db = TestDb::new("down");
+    let standin = StandIn::start().await;
+    let installs = installs(&standin, &db, &[("k1", KEY1)], Duration::from_secs(30)).await;
+    // The database refuses connections, and the open one is cut.
+    psql(
+        "postgres",
+        &format!("ALTER DATABASE {} ALLOW_CONNECTIONS false", db.name),
+    );
+    psql(
+        "postgres",
+        &format!(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{}'",
+            db.name
+        ),
+    );
+    let err = deliver(&installs, &create_auth(4), "d1").await.unwrap_err();
+    assert!(matches!(err, Error::Registry { .. }), "{err:?}");
+    assert!(err.is_retryable(), "WeCom delivers again");
+    // Back again: WeCom's redelivery is stored and processed.
+    psql(
+        "postgres",
+        &format!("ALTER DATABASE {} ALLOW_CONNECTIONS true", db.name),
+    );
+    assert_eq!(deliver(&installs, &create_auth(4), "d2").await.unwrap(), "success");
+    answer_exchanges(&standin, [4]);
+    let outcomes = installs.process_pending().await.unwrap();
+    assert!(
+        matches!(outcomes.as_slice(), [Outcome::Installed { .. }]),
+        "{outcomes:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_ticket_callback_is_stored_at_once_and_the_console_check_opens() {
+    let db = TestDb::new("ticket");
+    let standin = StandIn::start().await;
+    let installs = installs(&standin, &db, &[("k1", KEY1)], Duration::from_secs(30)).await;
+    let provider = Crypto::new(TOKEN, AES_KEY, PROVIDER).unwrap();
+    let sent = provider.encrypt("echo-42", "1700000000", "n").unwrap();
+    let part = |name: &str| {
+        let start = sent.find(&format!("<{name}><![CDATA[")).unwrap() + name.len() + 11;
+        sent[start..start + sent[start..].find("]]>").unwrap()].to_string()
+    };
+    let echo = installs
+        .verify_url(&part("MsgSignature"), "1700000000", "n", &part("Encrypt"))
+        .unwrap();
+    assert_eq!(echo, "echo-42");
+    let _ = Secret::new("x");
+    let _: Option<&dyn Store> = None;
+}
+
+// --- crashes: real processes killed with SIGKILL ---------------------------------------
+
+/// The child process of the crash tests: this test binary run again with
+/// `CORP_AUTH_CRASH_STEP` set. It receives one callback, prints `ANSWERED`,
+/// then (unless the step is `answered`) processes it and prints `PROCESSED`,
+/// and waits to be killed.
+#[test]
+fn crash_child() {
+    let Ok(step) = std::env::var("CORP_AUTH_CRASH_STEP") else {
+        return;
+    };
+    let env = |k: &str| std::env::var(k).unwrap();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let client = wecom::Client::builder()
+            .base_url(env("CORP_AUTH_CRASH_WECOM"))
+            .build()
+            .unwrap();
+        let suite = Suite::builder(SUITE_ID, "SENTINEL-suite-secret")
+            .client(client)
+            .build()
+            .unwrap();
+        suite.set_suite_ticket(TICKET, now()).await.unwrap();
+        let pg = store::Postgres::connect(&env("CORP_AUTH_CRASH_DB")).await.unwrap();
+        let installs = Installs::builder(suite, pg)
+            .crypto(Crypto::new(TOKEN, AES_KEY, SUITE_ID).unwrap())
+            .encryption_key("k1", &KEY1)
+            .lease(Duration::from_secs(1))
+            .build()
+            .unwrap();
+        let reply = installs
+            .receive(
+                &env("CORP_AUTH_CRASH_SIG"),
+                &env("CORP_AUTH_CRASH_TS"),
+                &env("CORP_AUTH_CRASH_NONCE"),
+                &env("CORP_AUTH_CRASH_BODY"),
+            )
+            .await
+            .unwrap();
+        println!("ANSWERED {reply}");
+        if step != "answered" {
+            installs.process_pending().await.unwrap();
+            println!("PROCESSED");
+        }
+        tokio::time::sleep(Duration::from_secs(600)).await;
+    });
+}
+
+/// Runs the child for `step`, waits for `marker` (or for `until` to hold),
+/// then kills it with SIGKILL.
+async fn run_and_kill(
+    db: &TestDb,
+    standin: &StandIn,
+    n: usize,
+    step: &str,
+    marker: Option<&str>,
+    until: impl Fn() -> bool,
+) {
+    let (sig, ts, nonce, body) = callback(&create_auth(n), "crash");
+    let mut child = Command::new(std::env::current_exe().unwrap())
+        .args(["crash_child", "--exact", "--nocapture", "--test-threads=1"])
+        .env("CORP_AUTH_CRASH_STEP", step)
+        .env("CORP_AUTH_CRASH_DB", db.url())
+        .env("CORP_AUTH_CRASH_WECOM", &standin.url)
+        .env("CORP_AUTH_CRASH_SIG", sig)
+        .env("CORP_AUTH_CRASH_TS", ts)
+        .env("CORP_AUTH_CRASH_NONCE", nonce)
+        .env("CORP_AUTH_CRASH_BODY", body)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(stdout).lines().map_while(Result::ok) {
+            let _ = tx.send(line);
+        }
+    });
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the child never reached step {step}"
+        );
+        if marker.is_none() && until() {
+            break;
+        }
+        match tokio::time::timeout(Duration::from_millis(20), rx.recv()).await {
+            // The test harness may print `test crash_child ... ` first.
+            Ok(Some(line)) if marker.is_some_and(|m| line.contains(m)) => break,
+            _ => {}
+        }
+    }
+    child.kill().unwrap(); // SIGKILL
+    child.wait().unwrap();
+}
+
+/// The restarted instance (a new one, after the child's 1 s lease).
+async fn restart(db: &TestDb, standin: &StandIn) -> (Installs, Vec<Outcome>) {
+    tokio::time::sleep(Duration::from_millis(1200)).await;
+    let restarted = installs(standin, db, &[("k1", KEY1)], Duration::from_secs(1)).await;
+    let mut outcomes = restarted.process_pending().await.unwrap();
+    outcomes.extend(restarted.process_pending().await.unwrap());
+    assert_eq!(
+        db.sql("SELECT count(*) FROM corp_auth_inbox WHERE state = 'pending'"),
+        "0"
+    );
+    (restarted, outcomes)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn killed_after_answering_success_the_install_is_processed_after_restart() {
+    let db = TestDb::new("crash1");
+    let standin = StandIn::start().await;
+    run_and_kill(&db, &standin, 1, "answered", Some("ANSWERED success"), || false).await;
+    assert_eq!(
+        db.sql("SELECT count(*) FROM corp_auth_inbox WHERE state = 'pending'"),
+        "1"
+    );
+    assert!(exchanges_sent(&standin).is_empty());
+    answer_exchanges(&standin, [1]);
+    let (restarted, outcomes) = restart(&db, &standin).await;
+    assert!(
+        matches!(outcomes.as_slice(), [Outcome::Installed { corpid, .. }] if corpid == "wwCorp0001"),
+        "{outcomes:?}"
+    );
+    assert_eq!(restarted.corps().await.unwrap()[0].status, CorpStatus::Installed);
+    assert_eq!(exchanges_sent(&standin), [auth_code(1)]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn killed_while_the_exchange_is_in_flight_the_code_is_in_doubt_and_never_resent() {
+    let db = TestDb::new("crash2");
+    let standin = StandIn::start().await;
+    standin.delay(PERMANENT, Duration::from_secs(3));
+    let arrived = || !standin.seen(PERMANENT).is_empty();
+    run_and_kill(&db, &standin, 2, "process", None, arrived).await;
+    tokio::time::sleep(Duration::from_secs(3)).await; // WeCom answers a dead connection
+    let (restarted, outcomes) = restart(&db, &standin).await;
+    assert!(
+        outcomes.iter().all(|o| matches!(o, Outcome::InDoubt(_))) && !outcomes.is_empty(),
+        "{outcomes:?}"
+    );
+    let doubts = restarted.in_doubt().await.unwrap();
+    assert_eq!(doubts.len(), 1, "{doubts:?}");
+    assert_eq!(doubts[0].source, "callback");
+    assert!(restarted.corps().await.unwrap().is_empty());
+    assert_eq!(exchanges_sent(&standin), [auth_code(2)], "sent once, never again");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn killed_right_after_the_exchange_the_permanent_code_is_already_committed() {
+    let db = TestDb::new("crash3");
+    let standin = StandIn::start().await;
+    answer_exchanges(&standin, [3]);
+    run_and_kill(&db, &standin, 3, "process", Some("PROCESSED"), || false).await;
+    let (restarted, outcomes) = restart(&db, &standin).await;
+    assert!(outcomes.is_empty(), "{outcomes:?}");
+    let corps = restarted.corps().await.unwrap();
+    assert_eq!(
+        (corps[0].corpid.as_str(), corps[0].status),
+        ("wwCorp0003", CorpStatus::Installed)
+    );
+    restarted.corp("wwCorp0003").await.unwrap();
+    assert_eq!(exchanges_sent(&standin), [auth_code(3)]);
+    // The application still hears it: the outcome waits to be acknowledged.
+    assert!(matches!(
+        restarted.unacknowledged().await.unwrap().as_slice(),
+        [(_, Outcome::Installed { .. })]
+    ));
+}
