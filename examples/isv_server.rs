@@ -1,53 +1,73 @@
 //! A WeCom provider's callback and install endpoints as a long-running
-//! server: copy it and fill in your storage.
+//! server, on the durable pieces: PostgreSQL for installs (`wecom::Installs`)
+//! and Redis for tokens. Run several instances behind a load balancer: any
+//! of them may receive a callback, issue a `state` or take WeCom's redirect.
 //!
-//! - `GET  /wecom/callback`  the URL check WeCom makes when the URL is saved;
-//! - `POST /wecom/callback`  指令回调: verified and decrypted, recorded, and
-//!   answered `success` at once (WeCom allows 1000 ms); the work (storing
-//!   the ticket, exchanging an install's `auth_code`) happens after the
-//!   answer, in a worker task;
-//! - `GET  /wecom/install`   starts an install: a pre-auth code and a fresh
-//!   `state`, then a redirect to WeCom's install page;
-//! - `GET  /wecom/installed` WeCom's redirect back: `state` must be one this
-//!   server issued (CSRF), then the `auth_code` is exchanged once.
+//! - `GET  /wecom/callback`  the console's URL check (encrypted for the
+//!   provider's corpid): answered with the decrypted `echostr`;
+//! - `POST /wecom/callback`  指令回调: verified, decrypted and committed to
+//!   PostgreSQL, then answered `success` (an error status when the commit
+//!   fails, so WeCom reports the delivery instead of the install being lost);
+//!   a worker handles the inbox after the answer;
+//! - `GET  /wecom/install`   starts an install: a pre-auth code, a `state`
+//!   stored in PostgreSQL, a redirect to WeCom's install page;
+//! - `GET  /wecom/installed` WeCom's redirect back: the `state` is checked
+//!   (any instance issued it, once), then the `auth_code` is exchanged once
+//!   across every instance.
+//!
+//! A worker task processes the inbox every few seconds (and right after each
+//! callback), and logs every outcome until it is acknowledged: replace the
+//! log line with creating or closing the customer's tenant.
 //!
 //! Configuration (environment): `WECOM_SUITE_ID`, `WECOM_SUITE_SECRET`,
-//! `WECOM_CALLBACK_TOKEN`, `WECOM_ENCODING_AES_KEY`, `PUBLIC_URL` (how WeCom
-//! reaches this server, e.g. `https://isv.example`), and optionally
-//! `REDIS_URL` (share tokens and tickets with your other instances),
+//! `WECOM_PROVIDER_CORPID`, `WECOM_CALLBACK_TOKEN`, `WECOM_ENCODING_AES_KEY`,
+//! `PUBLIC_URL` (how WeCom reaches this server, e.g. `https://isv.example`),
+//! `DATABASE_URL` (PostgreSQL), `CORP_AUTH_KEY_ID` and `CORP_AUTH_KEY` (64 hex
+//! digits: the key permanent codes are sealed with; `CORP_AUTH_OLD_KEY_ID`
+//! and `CORP_AUTH_OLD_KEY` for a key being rotated out), and optionally
+//! `REDIS_URL` (tokens and tickets shared with the other instances),
 //! `WECOM_BASE_URL` (a proxy), `LISTEN` (default `127.0.0.1:8080`),
 //! `WECOM_TEST_AUTH=1` (test authorizations while the app is unreleased).
 //!
-//! Run: `cargo run --example isv_server` (with the variables set).
+//! Run: `cargo run --example isv_server --features postgres,redis` (with the
+//! variables set).
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::sync::Arc;
+use std::time::Duration;
 
 use axum::Router;
 use axum::extract::{Query, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use corp_auth::wecom::callback::{Crypto, Event};
-use corp_auth::wecom::{self, AuthType, Suite};
+use corp_auth::wecom::callback::Crypto;
+use corp_auth::wecom::{self, AuthType, Installs, Suite};
 use corp_auth::{Error, store};
-use tokio::sync::mpsc;
+use tokio::sync::Notify;
 
 struct App {
     suite: Suite,
-    crypto: Crypto,
+    installs: Installs,
     public_url: String,
     test_auth: bool,
-    /// Issued install states and when they expire (an install link's
-    /// pre-auth code lives 20 minutes).
-    states: Mutex<HashMap<String, Instant>>,
-    /// Events recorded by the callback, handled after it answered.
-    events: mpsc::UnboundedSender<Event>,
+    /// Wakes the worker after a callback was committed.
+    work: Notify,
 }
 
 fn env(name: &str) -> Result<String, String> {
     std::env::var(name).map_err(|_| format!("set {name}"))
+}
+
+fn key(name: &str) -> Result<[u8; 32], String> {
+    let hex = env(name)?;
+    let bytes: Result<Vec<u8>, _> = (0..hex.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(hex.get(i..i + 2).unwrap_or("x"), 16))
+        .collect();
+    bytes
+        .ok()
+        .and_then(|b| <[u8; 32]>::try_from(b).ok())
+        .ok_or_else(|| format!("{name} must be 64 hex digits (32 bytes)"))
 }
 
 #[tokio::main]
@@ -74,176 +94,143 @@ async fn main() -> Result<(), String> {
         &env("WECOM_ENCODING_AES_KEY")?,
         &suite_id,
     )
-    .map_err(|e| e.to_string())?;
-    let (events, queue) = mpsc::unbounded_channel();
+    .map_err(|e| e.to_string())?
+    .provider_corpid(&env("WECOM_PROVIDER_CORPID")?);
+    let db = store::Postgres::connect(&env("DATABASE_URL")?)
+        .await
+        .map_err(|e| e.to_string())?;
+    let mut installs = Installs::builder(suite.clone(), db)
+        .crypto(crypto)
+        .encryption_key(&env("CORP_AUTH_KEY_ID")?, &key("CORP_AUTH_KEY")?);
+    if let (Ok(id), Ok(old)) = (env("CORP_AUTH_OLD_KEY_ID"), key("CORP_AUTH_OLD_KEY")) {
+        installs = installs.encryption_key(&id, &old);
+    }
+    let installs = installs.build().map_err(|e| e.to_string())?;
     let app = Arc::new(App {
         suite,
-        crypto,
+        installs,
         public_url: env("PUBLIC_URL")?.trim_end_matches('/').to_string(),
-        test_auth: env("WECOM_TEST_AUTH").is_ok_and(|v| v == "1"),
-        states: Mutex::default(),
-        events,
+        test_auth: env("WECOM_TEST_AUTH").as_deref() == Ok("1"),
+        work: Notify::new(),
     });
-    tokio::spawn(worker(app.clone(), queue));
+    tokio::spawn(worker(app.clone()));
     let router = Router::new()
         .route("/wecom/callback", get(verify_url).post(callback))
         .route("/wecom/install", get(install))
         .route("/wecom/installed", get(installed))
         .with_state(app);
-    let listen = env("LISTEN").unwrap_or_else(|_| "127.0.0.1:8080".into());
+    let listen = env("LISTEN").unwrap_or_else(|_| "127.0.0.1:8080".to_string());
     let listener = tokio::net::TcpListener::bind(&listen)
         .await
-        .map_err(|e| format!("{listen}: {e}"))?;
+        .map_err(|e| e.to_string())?;
     tracing::info!("listening on {listen}");
     axum::serve(listener, router).await.map_err(|e| e.to_string())
 }
 
-type Params = Query<HashMap<String, String>>;
+type Params = Query<std::collections::HashMap<String, String>>;
 
-fn param<'a>(q: &'a HashMap<String, String>, name: &str) -> &'a str {
-    q.get(name).map(String::as_str).unwrap_or_default()
+fn param<'a>(q: &'a Params, name: &str) -> &'a str {
+    q.get(name).map_or("", String::as_str)
 }
 
-/// The URL check: the framework has URL-decoded `echostr` already.
-async fn verify_url(State(app): State<Arc<App>>, Query(q): Params) -> Response {
-    match app.crypto.verify_url(
+/// The error as a status: a refused callback is 403 (never retried by
+/// WeCom into success), a failed commit is 503 (WeCom delivers again).
+fn refuse(e: &Error) -> Response {
+    let status = match e {
+        Error::Callback { .. } | Error::InvalidInput { .. } => StatusCode::FORBIDDEN,
+        _ => StatusCode::SERVICE_UNAVAILABLE,
+    };
+    tracing::warn!(error = %e, "refused");
+    (status, "error").into_response()
+}
+
+async fn verify_url(State(app): State<Arc<App>>, q: Params) -> Response {
+    let echostr = param(&q, "echostr");
+    match app.installs.verify_url(
         param(&q, "msg_signature"),
         param(&q, "timestamp"),
         param(&q, "nonce"),
-        param(&q, "echostr"),
+        echostr,
     ) {
         Ok(echo) => echo.into_response(),
-        Err(e) => (StatusCode::FORBIDDEN, e.to_string()).into_response(),
+        Err(e) => refuse(&e),
     }
 }
 
-/// Verify, decrypt, record, answer: nothing slow before the answer.
-async fn callback(State(app): State<Arc<App>>, Query(q): Params, body: String) -> Response {
-    match app.crypto.decrypt_event(
-        param(&q, "msg_signature"),
-        param(&q, "timestamp"),
-        param(&q, "nonce"),
-        &body,
-    ) {
-        Ok(event) => {
-            let _ = app.events.send(event);
-            "success".into_response()
+async fn callback(State(app): State<Arc<App>>, q: Params, body: String) -> Response {
+    let received = app
+        .installs
+        .receive(
+            param(&q, "msg_signature"),
+            param(&q, "timestamp"),
+            param(&q, "nonce"),
+            &body,
+        )
+        .await;
+    match received {
+        Ok(success) => {
+            app.work.notify_one();
+            success.into_response()
         }
-        Err(e) => {
-            tracing::warn!("callback refused: {e}");
-            (StatusCode::FORBIDDEN, "refused").into_response()
-        }
+        Err(e) => refuse(&e),
     }
 }
 
-/// The work, after WeCom got its answer.
-async fn worker(app: Arc<App>, mut queue: mpsc::UnboundedReceiver<Event>) {
-    while let Some(event) = queue.recv().await {
-        let result = match &event {
-            Event::SuiteTicket { .. } => app.suite.handle_event(&event).await.map(drop),
-            Event::CreateAuth { auth_code, .. } | Event::ResetPermanentCode { auth_code, .. } => {
-                exchange(&app, auth_code.expose_secret()).await.map(drop)
-            }
-            Event::ChangeAuth { auth_corp_id, .. } => {
-                tracing::info!("change_auth for {auth_corp_id}: re-read its authorization info");
-                Ok(())
-            }
-            Event::CancelAuth { auth_corp_id, .. } => {
-                tracing::info!("cancel_auth for {auth_corp_id}: delete its data and permanent_code");
-                Ok(())
-            }
-            other => {
-                tracing::info!("event {} recorded", other.info_type());
-                Ok(())
-            }
-        };
-        if let Err(e) = result {
-            tracing::error!("handling {}: {e}", event.info_type());
-        }
-    }
-}
-
-/// Exchanges an install's `auth_code` once and keeps the permanent code.
-async fn exchange(app: &App, auth_code: &str) -> Result<String, Error> {
-    match app.suite.get_permanent_code_v2(auth_code).await {
-        Ok(install) => {
-            let corpid = install.auth_corp_info.and_then(|c| c.corpid).unwrap_or_default();
-            // Store install.permanent_code durably here, keyed by corpid:
-            // it is the only credential for this corp.
-            tracing::info!(
-                "installed for {corpid} (permanent_code {})",
-                install.permanent_code.masked()
-            );
-            Ok(corpid)
-        }
-        Err(e) if e.request_may_have_been_processed() => {
-            // The code may be spent and its answer lost: never send it again.
-            tracing::error!("the auth_code may have been consumed without an answer: {e}");
-            Err(e)
-        }
-        Err(e) => Err(e),
-    }
-}
-
-/// Starts an install from this site.
 async fn install(State(app): State<Arc<App>>) -> Response {
-    let state = fresh_state();
-    let link = async {
-        let token = app.suite.suite_access_token().await?;
-        let pre = app.suite.client().get_pre_auth_code(token.expose_secret()).await?;
-        let auth_type = if app.test_auth {
+    let result = async {
+        let pre = app.suite.get_pre_auth_code().await?;
+        let code = pre.pre_auth_code.expose_secret();
+        let auth = if app.test_auth {
             AuthType::Test
         } else {
             AuthType::Formal
         };
-        app.suite
-            .client()
-            .set_session_info(token.expose_secret(), pre.pre_auth_code.expose_secret(), auth_type)
-            .await?;
-        let redirect = format!("{}/wecom/installed", app.public_url);
-        wecom::install_url(
-            app.suite.suite_id(),
-            pre.pre_auth_code.expose_secret(),
-            &redirect,
-            &state,
-        )
+        app.suite.set_session_info(code, auth).await?;
+        let state = app.installs.new_state().await?;
+        let back = format!("{}/wecom/installed", app.public_url);
+        wecom::install_url(app.suite.suite_id(), code, &back, &state)
     }
     .await;
-    match link {
-        Ok(link) => {
-            let mut states = app.states.lock().unwrap();
-            states.retain(|_, expires| *expires > Instant::now());
-            states.insert(state, Instant::now() + Duration::from_secs(20 * 60));
-            (StatusCode::FOUND, [(header::LOCATION, link)]).into_response()
+    match result {
+        // The link carries the pre-auth code: to the browser, not the log.
+        Ok(url) => (StatusCode::FOUND, [(header::LOCATION, url)]).into_response(),
+        Err(e) => refuse(&e),
+    }
+}
+
+async fn installed(State(app): State<Arc<App>>, q: Params) -> Response {
+    match app.installs.redeem(param(&q, "state"), param(&q, "auth_code")).await {
+        Ok(wecom::Outcome::Installed { corpid, .. }) => format!("installed for {corpid}").into_response(),
+        Ok(wecom::Outcome::InDoubt(_)) => (
+            StatusCode::ACCEPTED,
+            "the install could not be confirmed; we will contact you",
+        )
+            .into_response(),
+        Ok(other) => format!("{other:?}").into_response(),
+        Err(e) => refuse(&e),
+    }
+}
+
+/// Handles the inbox after the callbacks were answered, and reports every
+/// outcome until it is acknowledged.
+async fn worker(app: Arc<App>) {
+    loop {
+        let _ = tokio::time::timeout(Duration::from_secs(5), app.work.notified()).await;
+        if let Err(e) = app.installs.process_pending().await {
+            tracing::warn!(error = %e, "processing the inbox failed; trying again");
+            continue;
         }
-        Err(e) => (StatusCode::BAD_GATEWAY, e.to_string()).into_response(),
+        match app.installs.unacknowledged().await {
+            Ok(outcomes) => {
+                for (id, outcome) in outcomes {
+                    // Create or close the customer's tenant here, then:
+                    tracing::info!(?outcome, "install outcome");
+                    if let Err(e) = app.installs.acknowledge(id).await {
+                        tracing::warn!(error = %e, "acknowledging failed");
+                    }
+                }
+            }
+            Err(e) => tracing::warn!(error = %e, "reading outcomes failed"),
+        }
     }
-}
-
-/// WeCom's redirect back after the admin authorized.
-async fn installed(State(app): State<Arc<App>>, Query(q): Params) -> Response {
-    let known = app
-        .states
-        .lock()
-        .unwrap()
-        .remove(param(&q, "state"))
-        .is_some_and(|expires| expires > Instant::now());
-    if !known {
-        return (StatusCode::FORBIDDEN, "unknown or expired state").into_response();
-    }
-    match exchange(&app, param(&q, "auth_code")).await {
-        Ok(corpid) => format!("installed for {corpid}").into_response(),
-        Err(e) => (StatusCode::BAD_GATEWAY, e.to_string()).into_response(),
-    }
-}
-
-/// 32 random characters of [a-zA-Z0-9] (WeCom's rule for `state`).
-fn fresh_state() -> String {
-    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
-    let mut bytes = [0u8; 32];
-    getrandom::fill(&mut bytes).expect("the system random source");
-    bytes
-        .iter()
-        .map(|b| ALPHABET[usize::from(*b) % ALPHABET.len()] as char)
-        .collect()
 }
