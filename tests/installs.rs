@@ -632,3 +632,62 @@ async fn killed_right_after_the_exchange_the_permanent_code_is_already_committed
         [(_, Outcome::Installed { .. })]
     ));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn change_auth_rereads_the_corp_and_reset_permanent_code_replaces_the_code() {
+    let db = TestDb::new("change");
+    let standin = StandIn::start().await;
+    let installs = installs(&standin, &db, &[("k1", KEY1)], Duration::from_secs(30)).await;
+    answer_exchanges(&standin, [8]);
+    let state = installs.new_state().await.unwrap();
+    installs.redeem(&state, &auth_code(8)).await.unwrap();
+    // change_auth: the auth info is read again with the stored permanent code.
+    standin.queue(
+        "/cgi-bin/service/v2/get_auth_info",
+        [json!({"errcode": 0, "errmsg": "ok", "auth_corp_info": {"corpid": "wwCorp0008", "corp_name": "新名字"}})],
+    );
+    let change = format!(
+        "<xml><SuiteId><![CDATA[{SUITE_ID}]]></SuiteId><InfoType><![CDATA[change_auth]]></InfoType>\
+         <TimeStamp>1700000600</TimeStamp><AuthCorpId><![CDATA[wwCorp0008]]></AuthCorpId></xml>"
+    );
+    deliver(&installs, &change, "ch").await.unwrap();
+    let outcomes = installs.process_pending().await.unwrap();
+    assert_eq!(
+        outcomes,
+        [Outcome::Changed {
+            corpid: "wwCorp0008".into()
+        }]
+    );
+    let read = standin.seen("/cgi-bin/service/v2/get_auth_info");
+    assert_eq!(read[0].body["permanent_code"], permanent_code("wwCorp0008"));
+    assert_eq!(installs.corps().await.unwrap()[0].corp_name.as_deref(), Some("新名字"));
+    // reset_permanent_code (代开发): the new code replaces the old one.
+    standin.queue(
+        PERMANENT,
+        [json!({"errcode": 0, "permanent_code": "SENTINEL-permanent-reset", "auth_corp_info": {"corpid": "wwCorp0008"}})],
+    );
+    let reset = format!(
+        "<xml><SuiteId><![CDATA[{SUITE_ID}]]></SuiteId><AuthCode><![CDATA[{}]]></AuthCode>\
+         <InfoType><![CDATA[reset_permanent_code]]></InfoType><TimeStamp>1700000700</TimeStamp></xml>",
+        auth_code(80)
+    );
+    deliver(&installs, &reset, "rs").await.unwrap();
+    let outcomes = installs.process_pending().await.unwrap();
+    assert_eq!(
+        outcomes,
+        [Outcome::Reset {
+            corpid: "wwCorp0008".into()
+        }]
+    );
+    installs.corp("wwCorp0008").await.unwrap().access_token().await.unwrap();
+    let seen = standin.seen("/cgi-bin/service/get_corp_token");
+    assert_eq!(seen.last().unwrap().body["permanent_code"], "SENTINEL-permanent-reset");
+    let kinds: Vec<String> = installs
+        .unacknowledged()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|(_, o)| format!("{o:?}").split([' ', '(']).next().unwrap().to_string())
+        .collect();
+    assert_eq!(kinds, ["Installed", "Changed", "Reset"]);
+}
