@@ -550,3 +550,21 @@ async fn server_text_is_masked_after_every_secret_name_of_the_spec() {
     // A key inside a longer name is not a key: errcode keeps its number.
     assert!(text.contains("errcode=40014"), "{text}");
 }
+
+#[test]
+fn the_public_corp_token_codes_are_the_specs() {
+    // `wecom::CORP_TOKEN_REJECTED` predates `x-credentials`; it must say what
+    // the spec says.
+    assert_eq!(wecom::CORP_TOKEN_REJECTED, Credential::AccessToken.rejected_codes());
+    assert_eq!(Operation::GetAdminList.credential(), Some(Credential::AccessToken));
+    assert_eq!(
+        Operation::GetCustomizedAuthUrl.credential(),
+        Some(Credential::ProviderAccessToken)
+    );
+    assert_eq!(
+        Operation::Getuserinfo3rd.credential(),
+        Some(Credential::SuiteAccessToken)
+    );
+    assert_eq!(Operation::Gettoken.credential(), None);
+    assert_eq!(Operation::Gettoken.issues(), Some(Credential::AccessToken));
+}
