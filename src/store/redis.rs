@@ -212,17 +212,18 @@ impl Redis {
                         ConnectionManager::new_lazy_with_config(client.clone(), config).map(Connection::Single)
                     }
                     Target::Cluster { nodes, ca_pem } => {
-                        let mut builder = ClusterClient::builder(nodes.clone())
+                        let builder = ClusterClient::builder(nodes.clone())
                             .connection_timeout(self.timeout)
                             .response_timeout(self.timeout)
                             .retries(2);
                         #[cfg(feature = "redis-tls")]
-                        if let Some(pem) = ca_pem {
-                            builder = builder.certs(redis::TlsCertificates {
+                        let builder = match ca_pem {
+                            Some(pem) => builder.certs(redis::TlsCertificates {
                                 client_tls: None,
                                 root_cert: Some(pem.clone()),
-                            });
-                        }
+                            }),
+                            None => builder,
+                        };
                         #[cfg(not(feature = "redis-tls"))]
                         let _ = ca_pem;
                         let client = builder.build()?;

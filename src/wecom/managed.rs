@@ -215,6 +215,7 @@ impl Tokens {
     }
 
     /// Drops whatever token is under `key`, here and in the store.
+    #[cfg(feature = "postgres")]
     pub(crate) async fn forget(&self, key: &str) {
         self.local.lock().expect("local cache").remove(key);
         if let Some(entry) = self.store.get(key).await {

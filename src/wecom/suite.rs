@@ -361,6 +361,7 @@ impl Suite {
 
     /// Drops the cached corp token of `auth_corpid` everywhere (the corp
     /// removed the suite).
+    #[cfg(feature = "postgres")]
     pub(crate) async fn forget_corp_token(&self, auth_corpid: &str) -> Result<(), Error> {
         let key = self.corp_key(auth_corpid)?;
         self.inner.tokens.forget(&key).await;
