@@ -47,6 +47,78 @@ pub const DEFAULT_LOCK_TTL: Duration = Duration::from_secs(10);
 /// How long to wait before trying a failed shared store again.
 const STORE_RETRY: Duration = Duration::from_secs(1);
 
+/// What every managed type's builder takes: the client, the store, the
+/// refresh margin and the lock lifetime (the setters are
+/// `managed_setters!`).
+#[derive(Debug)]
+pub(crate) struct Settings {
+    pub(crate) client: Option<super::Client>,
+    pub(crate) store: Option<Arc<dyn Store>>,
+    pub(crate) refresh_margin: Duration,
+    pub(crate) lock_ttl: Duration,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            client: None,
+            store: None,
+            refresh_margin: DEFAULT_REFRESH_MARGIN,
+            lock_ttl: DEFAULT_LOCK_TTL,
+        }
+    }
+}
+
+impl Settings {
+    /// The client (default [`Client::new`](super::Client::new)) and the
+    /// managed tokens.
+    pub(crate) fn build(self) -> Result<(super::Client, Tokens), Error> {
+        let tokens = Tokens::new(self.store, self.refresh_margin, self.lock_ttl)?;
+        Ok((self.client.unwrap_or_default(), tokens))
+    }
+}
+
+/// The setters of [`Settings`] on a managed type's builder (a struct with a
+/// `settings` field): the same four on `SuiteBuilder` and `ProviderBuilder`.
+macro_rules! managed_setters {
+    () => {
+        /// The client the calls go through (base URL, timeouts, retries);
+        /// default [`Client::new`](crate::wecom::Client::new).
+        pub fn client(mut self, client: crate::wecom::Client) -> Self {
+            self.settings.client = Some(client);
+            self
+        }
+
+        /// Where the tokens (and tickets) live; default
+        /// [`Memory`](crate::store::Memory) (one process). Use
+        /// [`Redis`](crate::store::Redis) to share them across instances.
+        pub fn store(mut self, store: impl crate::store::Store) -> Self {
+            self.settings.store = Some(std::sync::Arc::new(store));
+            self
+        }
+
+        /// Refresh a token this long before it expires (default 5 minutes,
+        /// plus up to a fifth of it per key so refreshes spread out: it
+        /// absorbs clock differences between instances and the time a call
+        /// takes after the token was read, and leaves a refresh that fails
+        /// room to be retried before the old token dies). For a token that
+        /// lives less than twice the margin, half its lifetime is used
+        /// instead.
+        pub fn refresh_margin(mut self, margin: std::time::Duration) -> Self {
+            self.settings.refresh_margin = margin;
+            self
+        }
+
+        /// How long a refresh lock is held at most (default 10 s): the
+        /// longest other instances wait if the holder dies mid-refresh.
+        pub fn lock_ttl(mut self, ttl: std::time::Duration) -> Self {
+            self.settings.lock_ttl = ttl;
+            self
+        }
+    };
+}
+pub(crate) use managed_setters;
+
 /// Managed tokens: a local cache over a shared store, with single-flight
 /// refreshes. One per managed value (its clones share it).
 pub(crate) struct Tokens {

@@ -4,11 +4,9 @@
 
 use std::fmt;
 use std::sync::Arc;
-use std::time::Duration;
 
 use super::Client;
-use super::managed::{DEFAULT_LOCK_TTL, DEFAULT_REFRESH_MARGIN, Token, Tokens};
-use crate::store::Store;
+use super::managed::{Settings, Token, Tokens, managed_setters};
 use crate::{Error, Operation, Secret};
 
 /// The service provider (服务商), with a managed `provider_access_token`:
@@ -60,10 +58,7 @@ impl fmt::Debug for Provider {
 pub struct ProviderBuilder {
     corpid: String,
     secret: Secret,
-    client: Option<Client>,
-    store: Option<Arc<dyn Store>>,
-    refresh_margin: Duration,
-    lock_ttl: Duration,
+    settings: Settings,
 }
 
 impl fmt::Debug for ProviderBuilder {
@@ -71,37 +66,13 @@ impl fmt::Debug for ProviderBuilder {
         f.debug_struct("ProviderBuilder")
             .field("corpid", &self.corpid)
             .field("provider_secret", &self.secret)
-            .field("store", &self.store)
-            .finish_non_exhaustive()
+            .field("settings", &self.settings)
+            .finish()
     }
 }
 
 impl ProviderBuilder {
-    /// The client the provider calls WeCom with; default [`Client::new`].
-    pub fn client(mut self, client: Client) -> Self {
-        self.client = Some(client);
-        self
-    }
-
-    /// Where the token lives; default [`Memory`](crate::store::Memory) (one
-    /// process). Use [`Redis`](crate::store::Redis) to share it.
-    pub fn store(mut self, store: impl Store) -> Self {
-        self.store = Some(Arc::new(store));
-        self
-    }
-
-    /// Refresh the token this long before it expires (default 5 minutes;
-    /// half the lifetime of a token that lives less than twice as long).
-    pub fn refresh_margin(mut self, margin: Duration) -> Self {
-        self.refresh_margin = margin;
-        self
-    }
-
-    /// How long a refresh lock is held at most (default 10 s).
-    pub fn lock_ttl(mut self, ttl: Duration) -> Self {
-        self.lock_ttl = ttl;
-        self
-    }
+    managed_setters!();
 
     /// Checks the settings and builds the provider.
     pub fn build(self) -> Result<Provider, Error> {
@@ -118,13 +89,14 @@ impl ProviderBuilder {
         if self.secret.is_empty() {
             return Err(config("provider_secret", "must not be empty"));
         }
+        let (client, tokens) = self.settings.build()?;
         Ok(Provider {
             inner: Arc::new(Inner {
                 key: format!("wecom:provider:{}:provider_access_token", self.corpid),
-                tokens: Tokens::new(self.store, self.refresh_margin, self.lock_ttl)?,
+                tokens,
                 corpid: self.corpid,
                 secret: self.secret,
-                client: self.client.unwrap_or_default(),
+                client,
             }),
         })
     }
@@ -137,10 +109,7 @@ impl Provider {
         ProviderBuilder {
             corpid: provider_corpid.into(),
             secret: Secret::new(provider_secret.into()),
-            client: None,
-            store: None,
-            refresh_margin: DEFAULT_REFRESH_MARGIN,
-            lock_ttl: DEFAULT_LOCK_TTL,
+            settings: Settings::default(),
         }
     }
 

@@ -6,9 +6,9 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::managed::{DEFAULT_LOCK_TTL, DEFAULT_REFRESH_MARGIN, Token, Tokens, now_ms};
+use super::managed::{Settings, Token, Tokens, managed_setters, now_ms};
 use super::{Client, Corp};
-use crate::store::{Store, Versioned};
+use crate::store::Versioned;
 use crate::{Error, Operation, Secret};
 
 /// How long a `suite_ticket` is valid after its `TimeStamp` (WeCom: 30 min).
@@ -72,10 +72,7 @@ impl fmt::Debug for Suite {
 pub struct SuiteBuilder {
     suite_id: String,
     suite_secret: Secret,
-    client: Option<Client>,
-    store: Option<Arc<dyn Store>>,
-    refresh_margin: Duration,
-    lock_ttl: Duration,
+    settings: Settings,
 }
 
 impl fmt::Debug for SuiteBuilder {
@@ -83,44 +80,13 @@ impl fmt::Debug for SuiteBuilder {
         f.debug_struct("SuiteBuilder")
             .field("suite_id", &self.suite_id)
             .field("suite_secret", &self.suite_secret)
-            .field("store", &self.store)
-            .field("refresh_margin", &self.refresh_margin)
-            .field("lock_ttl", &self.lock_ttl)
+            .field("settings", &self.settings)
             .finish()
     }
 }
 
 impl SuiteBuilder {
-    /// The client the suite calls WeCom with (base URL, timeouts, retries);
-    /// default [`Client::new`].
-    pub fn client(mut self, client: Client) -> Self {
-        self.client = Some(client);
-        self
-    }
-
-    /// Where tokens and tickets live; default [`Memory`](crate::store::Memory) (one process). Use
-    /// [`Redis`](crate::store::Redis) to share them across instances.
-    pub fn store(mut self, store: impl Store) -> Self {
-        self.store = Some(Arc::new(store));
-        self
-    }
-
-    /// Refresh a token this long before it expires (default 5 minutes: it
-    /// absorbs clock differences between instances and the time a call takes
-    /// after the token was read, and leaves a refresh that fails room to be
-    /// retried before the old token dies). For a token that lives less than
-    /// twice the margin, half its lifetime is used instead.
-    pub fn refresh_margin(mut self, margin: Duration) -> Self {
-        self.refresh_margin = margin;
-        self
-    }
-
-    /// How long a refresh lock is held at most (default 10 s): the longest
-    /// other instances wait if the holder dies mid-refresh.
-    pub fn lock_ttl(mut self, ttl: Duration) -> Self {
-        self.lock_ttl = ttl;
-        self
-    }
+    managed_setters!();
 
     /// Checks the settings and builds the suite.
     pub fn build(self) -> Result<Suite, Error> {
@@ -134,13 +100,14 @@ impl SuiteBuilder {
         if self.suite_secret.is_empty() {
             return Err(config("suite_secret", "must not be empty"));
         }
+        let (client, tokens) = self.settings.build()?;
         Ok(Suite {
             inner: Arc::new(Inner {
                 suite_token_key: format!("wecom:{}:suite_access_token", self.suite_id),
-                tokens: Tokens::new(self.store, self.refresh_margin, self.lock_ttl)?,
+                tokens,
                 suite_id: self.suite_id,
                 suite_secret: self.suite_secret,
-                client: self.client.unwrap_or_default(),
+                client,
                 ticket: std::sync::Mutex::new(None),
             }),
         })
@@ -153,10 +120,7 @@ impl Suite {
         SuiteBuilder {
             suite_id: suite_id.into(),
             suite_secret: Secret::new(suite_secret.into()),
-            client: None,
-            store: None,
-            refresh_margin: DEFAULT_REFRESH_MARGIN,
-            lock_ttl: DEFAULT_LOCK_TTL,
+            settings: Settings::default(),
         }
     }
 
