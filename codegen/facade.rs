@@ -1055,16 +1055,14 @@ fn method_doc(plan: &OpPlan<'_>, managed: Option<&CredentialDef>) -> String {
         text.push_str("Retried per the client's [`RetryPolicy`](crate::RetryPolicy) when the failure is transient.\n");
     }
     if let Some(url) = op.external_docs.as_ref().map(|d| &d.url) {
-        writeln!(text, "\nWeCom's page: <{url}>").unwrap();
-    }
-    doc(&text.replace(
-        "WeCom's page",
-        if fact.spec == "wecom" {
+        let label = if fact.spec == "wecom" {
             "WeCom's page"
         } else {
             "The platform's page"
-        },
-    ))
+        };
+        writeln!(text, "\n{label}: <{url}>").unwrap();
+    }
+    doc(&text)
 }
 
 fn signature(plan: &OpPlan<'_>) -> String {

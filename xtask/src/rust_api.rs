@@ -73,17 +73,7 @@ struct Api {
 pub fn diff(spec: &str, old: &str, new: &str) -> Result<Vec<Change>, String> {
     let (old, new) = (collect(old)?, collect(new)?);
     let mut out = Vec::new();
-    let mut push = |severity, rule, location: String, message: String| {
-        out.push(Change {
-            severity,
-            spec: spec.to_string(),
-            level: Level::Rust,
-            rule,
-            location,
-            pointer: String::new(),
-            message,
-        })
-    };
+    let mut push = |severity, rule, location, message| out.push(rust_change(spec, severity, rule, location, message));
 
     // Renames: a removed type whose shape, with earlier renames applied,
     // reappears under a new name. Repeated, since a renamed struct's fields
@@ -269,6 +259,19 @@ pub fn diff(spec: &str, old: &str, new: &str) -> Result<Vec<Change>, String> {
     Ok(out)
 }
 
+/// A Rust-level change of `spec`.
+fn rust_change(spec: &str, severity: Severity, rule: &'static str, location: String, message: String) -> Change {
+    Change {
+        severity,
+        spec: spec.to_string(),
+        level: Level::Rust,
+        rule,
+        location,
+        pointer: String::new(),
+        message,
+    }
+}
+
 /// A type that became `#[non_exhaustive]` (it is no longer reached by any
 /// request) can no longer be built with a literal; the reverse is harmless.
 fn non_exhaustive_change(
@@ -395,17 +398,7 @@ fn tokens(t: &impl ToTokens) -> String {
 pub fn diff_facade(spec: &str, old: &str, new: &str) -> Result<Vec<Change>, String> {
     let (old, new) = (facade_methods(old)?, facade_methods(new)?);
     let mut out = Vec::new();
-    let mut push = |severity, rule, location: String, message: String| {
-        out.push(Change {
-            severity,
-            spec: spec.to_string(),
-            level: Level::Rust,
-            rule,
-            location,
-            pointer: String::new(),
-            message,
-        })
-    };
+    let mut push = |severity, rule, location, message| out.push(rust_change(spec, severity, rule, location, message));
     for (name, (args, output)) in &old {
         let location = format!("{spec}::{name}");
         let Some((new_args, new_output)) = new.get(name) else {
