@@ -12,14 +12,13 @@
 //!   every spec's operations (platform, credential, one-shot facts) and the
 //!   secret keys redaction looks for.
 //!
-//! The generation itself is in `codegen.rs`, shared with `cargo xtask
-//! spec-diff`. A broken spec fails the build with the file, the place and
-//! the problem.
+//! The generation itself is the `corp-auth-codegen` crate (`codegen/`),
+//! shared with `cargo xtask spec-diff`. A broken spec fails the build with
+//! the file, the place and the problem.
 
 use std::path::{Path, PathBuf};
 
-#[path = "codegen.rs"]
-mod codegen;
+use corp_auth_codegen as codegen;
 
 /// The specs, by module name. Each becomes `crate::<name>`.
 const SPECS: &[&str] = &["chengxun", "wecom"];
@@ -64,8 +63,6 @@ fn main() {
     )
     .unwrap_or_else(|e| panic!("cannot write generated code: {e}"));
     println!("cargo:rerun-if-changed=build.rs");
-    println!("cargo:rerun-if-changed=codegen.rs");
-    println!("cargo:rerun-if-changed=codegen/facade.rs");
 }
 
 fn env(key: &str) -> String {

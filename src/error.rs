@@ -258,11 +258,19 @@ fn one_shot_consequence(operation: Operation) -> String {
     )
 }
 
+/// What a write (`x-idempotent: false`) that may have been processed means
+/// for its caller.
+fn write_consequence() -> String {
+    "; the request may have reached the platform and been acted on: the library does not send this write \
+     again (a second request could act twice), so check whether it took effect before sending it again"
+        .to_string()
+}
+
 fn one_shot_warning(operation: Operation, kind: TransportKind) -> String {
-    if operation.is_one_shot() && kind != TransportKind::Connect {
-        one_shot_consequence(operation)
-    } else {
+    if kind == TransportKind::Connect {
         String::new()
+    } else {
+        one_shot_status_warning(operation)
     }
 }
 
@@ -286,6 +294,12 @@ fn status_note(operation: Operation, status: u16) -> String {
              library does not send it again and treats its one-time credential as possibly consumed: fix \
              the base URL, then decide yourself whether to send it once more",
         );
+    } else if !operation.is_idempotent() {
+        note.push_str(
+            "; the platform most likely never saw the call, but that cannot be proven from here, so the \
+             library does not send this write again: fix the base URL, then decide yourself whether to send \
+             it once more",
+        );
     }
     note
 }
@@ -293,6 +307,8 @@ fn status_note(operation: Operation, status: u16) -> String {
 fn one_shot_status_warning(operation: Operation) -> String {
     if operation.is_one_shot() {
         one_shot_consequence(operation)
+    } else if !operation.is_idempotent() {
+        write_consequence()
     } else {
         String::new()
     }
@@ -343,10 +359,11 @@ impl Error {
     /// 429/502/503/504.
     ///
     /// For a one-shot call (the 橙讯 exchange, WeCom's
-    /// `get_permanent_code(_v2)` and `getuserinfo3rd`), a failure after the request may have
-    /// reached the platform is never retryable, whatever its kind: the
-    /// credential may have been consumed (see
-    /// [`Error::request_may_have_been_processed`]).
+    /// `get_permanent_code(_v2)` and `getuserinfo3rd`) and for a write
+    /// (`x-idempotent: false`, [`Operation::is_idempotent`]), a failure after
+    /// the request may have reached the platform is never retryable,
+    /// whatever its kind: the credential may have been consumed, or the
+    /// write may have acted (see [`Error::request_may_have_been_processed`]).
     pub fn is_retryable(&self) -> bool {
         match self {
             Error::Platform { meaning, .. } => meaning.is_some_and(|m| m.retryable),
@@ -356,9 +373,9 @@ impl Error {
             // The database may be back; a key problem is not (the message
             // says which).
             Error::Registry { reason } => !reason.contains("key"),
-            Error::Transport { operation, kind, .. } => *kind == TransportKind::Connect || !operation.is_one_shot(),
+            Error::Transport { operation, kind, .. } => *kind == TransportKind::Connect || operation.is_idempotent(),
             Error::Http { operation, status, .. } => {
-                !operation.is_one_shot() && matches!(status, 429 | 502 | 503 | 504)
+                operation.is_idempotent() && matches!(status, 429 | 502 | 503 | 504)
             }
             Error::InvalidInput { .. }
             | Error::Config { .. }
@@ -374,6 +391,8 @@ impl Error {
     /// gateway error, an undecodable answer). For a one-shot call this means
     /// the credential it carried may be spent: the `temp_corp_secret` of the
     /// 橙讯 exchange, the `auth_code` of WeCom's `get_permanent_code(_v2)`.
+    /// For a write (`x-idempotent: false`) it means the write may have acted:
+    /// sending it again could act twice (a message delivered twice).
     ///
     /// False for a platform error code: the platform answered and says what
     /// it did (a WeCom 40082/42009 token rejection means it did not act).

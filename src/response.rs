@@ -147,9 +147,10 @@ impl Call<'_> {
     }
 
     /// Whether the library sends the call again after `err`: reads when the
-    /// error is retryable; the one-shot exchange only when nothing was sent.
+    /// error is retryable; one-shot calls and writes (`x-idempotent: false`)
+    /// only when nothing was sent.
     fn may_retry(&self, err: &Error) -> bool {
-        if self.operation.is_one_shot() {
+        if !self.operation.is_idempotent() {
             matches!(
                 err,
                 Error::Transport {

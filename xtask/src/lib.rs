@@ -9,8 +9,7 @@ pub mod lines;
 pub mod report;
 pub mod rust_api;
 
-#[path = "../../codegen.rs"]
-mod codegen;
+use corp_auth_codegen as codegen;
 
 use std::collections::BTreeMap;
 

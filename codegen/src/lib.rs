@@ -1,15 +1,19 @@
-//! Code generation from the OpenAPI specs, shared by build.rs and the
-//! `xtask spec-diff` command (`#[path]`-included by both), so the code that
-//! is reviewed is generated with exactly the settings the crate builds with.
+//! Code generation from the OpenAPI specs, shared by corp-auth's build.rs and
+//! the `xtask spec-diff` command (both depend on this crate), so the code
+//! that is reviewed is generated with exactly the settings the crate builds
+//! with.
+//!
+//! - [`model`]: the spec language (every `x-` extension, where it stands and
+//!   what it must be), read once and strictly;
+//! - [`build_outputs`]: everything build.rs writes for one spec;
+//! - [`facade`]: the public facade, one safe method per operation.
 //!
 //! Every `type: string, format: password` schema becomes `crate::Secret` in
 //! the client (a redacting type) and a plain `String` in the mock helpers
 //! (tests must be able to match the exact value they expect on the wire).
 
-#![allow(dead_code)]
-
-#[path = "codegen/facade.rs"]
 pub mod facade;
+pub mod model;
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -43,12 +47,13 @@ pub struct BuildOutputs {
 /// Runs every generation step build.rs runs for spec `name`; an error is the
 /// one the build fails with.
 pub fn build_outputs(name: &str, spec: &OpenAPI) -> Result<BuildOutputs, String> {
+    let model = model::Model::read(spec)?;
     let facts = spec_fact_data(spec)?;
     let client = client_file(spec)?;
-    let credentials = facade::credentials(spec)?;
-    let operations = operations(name, spec, &credentials)?;
+    let operations = operations(name, spec, &model)?;
+    let credentials = model.credentials.clone();
     Ok(BuildOutputs {
-        facade: facade::facade_code(spec, &client, &operations, &credentials, &facts)?,
+        facade: facade::facade_code(spec, &client, &operations, &model, &facts)?,
         client: unparse(&client),
         mock: mock_code(spec, &format!("crate::{name}::api"))?,
         facts_code: spec_facts(&facts),
@@ -219,6 +224,9 @@ pub struct OperationFact {
     /// `x-one-shot-kept-on-credential-rejection`: a credential rejection
     /// proves the one-shot input was not consumed.
     pub kept_on_rejection: bool,
+    /// `x-idempotent` (false for every one-shot call): sending it twice
+    /// acts once.
+    pub idempotent: bool,
     /// The query parameter that carries the operation's credential (a key of
     /// `x-credentials`), or `x-credential`.
     pub credential: Option<String>,
@@ -229,11 +237,7 @@ pub struct OperationFact {
 }
 
 /// Every operation of `spec`, in path order.
-pub fn operations(
-    spec_name: &str,
-    spec: &OpenAPI,
-    credentials: &[facade::CredentialDef],
-) -> Result<Vec<OperationFact>, String> {
+pub fn operations(spec_name: &str, spec: &OpenAPI, model: &model::Model) -> Result<Vec<OperationFact>, String> {
     let server_url = spec.servers.first().map(|s| s.url.clone()).unwrap_or_default();
     let mut out = Vec::new();
     for (path, item) in spec.paths.iter() {
@@ -244,56 +248,25 @@ pub fn operations(
                 .operation_id
                 .clone()
                 .ok_or_else(|| format!("{place}: every operation needs an operationId"))?;
-            let one_shot = match op.extensions.get("x-one-shot") {
-                None => false,
-                Some(serde_json::Value::Bool(b)) => *b,
-                Some(other) => return Err(format!("{place}: `x-one-shot` must be true or false, not {other}")),
-            };
-            let text = |key: &str| -> Result<Option<String>, String> {
-                match op.extensions.get(key) {
-                    None => Ok(None),
-                    Some(serde_json::Value::String(s)) => Ok(Some(s.clone())),
-                    Some(other) => Err(format!("{place}: `{key}` must be a string, not {other}")),
-                }
-            };
-            let kept_on_rejection = match op.extensions.get("x-one-shot-kept-on-credential-rejection") {
-                None => false,
-                Some(serde_json::Value::Bool(b)) => *b,
-                Some(other) => {
-                    return Err(format!(
-                        "{place}: `x-one-shot-kept-on-credential-rejection` must be true or false, not {other}"
-                    ));
-                }
-            };
-            let one_shot_input = text("x-one-shot-input")?;
-            let one_shot_note = text("x-one-shot-note")?;
-            if !one_shot && (one_shot_input.is_some() || one_shot_note.is_some() || kept_on_rejection) {
-                return Err(format!(
-                    "{place}: `x-one-shot-input`, `x-one-shot-note` and `x-one-shot-kept-on-credential-rejection` only go with `x-one-shot: true`"
-                ));
-            }
-            let issues = text("x-issues-credential")?;
-            if let Some(issued) = &issues
-                && !credentials.iter().any(|c| &c.name == issued)
-            {
-                return Err(format!(
-                    "{place}: `x-issues-credential: {issued}` names no credential of `x-credentials`"
-                ));
-            }
-            let credential = facade::operation_credential(spec, item, op, credentials, &place)?;
+            let ext = model.operation(&operation_id);
+            let credential = facade::operation_credential(spec, item, op, model, &place)?;
+            let one_shot = ext.one_shot.as_ref();
             out.push(OperationFact {
                 spec: spec_name.to_string(),
-                operation_id,
                 method: method.to_uppercase(),
                 path: path.clone(),
                 summary: op.summary.clone().unwrap_or_default(),
-                one_shot,
-                one_shot_input: one_shot_input.unwrap_or_else(|| "one-time input".to_string()),
-                one_shot_note: one_shot_note.unwrap_or_default(),
-                kept_on_rejection,
+                one_shot: one_shot.is_some(),
+                one_shot_input: one_shot
+                    .and_then(|o| o.input.clone())
+                    .unwrap_or_else(|| "one-time input".to_string()),
+                one_shot_note: one_shot.map(|o| o.note.clone()).unwrap_or_default(),
+                kept_on_rejection: one_shot.is_some_and(|o| o.kept_on_credential_rejection),
+                idempotent: ext.idempotent,
                 credential,
-                issues,
+                issues: ext.issues.clone(),
                 server_url: server_url.clone(),
+                operation_id,
             });
         }
     }
@@ -347,6 +320,14 @@ pub fn operations_code(ops: &[OperationFact], credentials: &[facade::CredentialD
         "True when sending the request twice can do harm: the platform acts on\n    /// it once and answers a second one with an error (`x-one-shot` in the spec).",
         "pub fn is_one_shot(self) -> bool",
         &|op| op.one_shot.to_string(),
+    );
+    arms(
+        "True when sending the request twice acts once (a read, or a write the\n    \
+         /// platform deduplicates). False for writes (`x-idempotent: false`) and\n    \
+         /// one-shot calls: the library never sends them again once they may have\n    \
+         /// reached the platform.",
+        "pub fn is_idempotent(self) -> bool",
+        &|op| op.idempotent.to_string(),
     );
     arms(
         "The operationId in the spec.",
@@ -458,6 +439,11 @@ pub fn camel(name: &str) -> String {
 /// YAML → OpenAPI, with the line of a syntax error and the path of a
 /// structural one (`paths./x.get.parameters[0]: missing field ...`).
 pub fn parse(text: &str) -> Result<OpenAPI, String> {
+    // The `x-` keys as written (openapiv3 drops some, such as one beside a
+    // `$ref`): every one must be of the spec language, where it belongs.
+    if let Ok(raw) = serde_yaml_ng::from_str::<serde_json::Value>(text) {
+        model::check_keys(&raw)?;
+    }
     let de = serde_yaml_ng::Deserializer::from_str(text);
     serde_path_to_error::deserialize(de).map_err(|e| {
         let path = e.path().to_string();

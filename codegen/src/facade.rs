@@ -36,48 +36,8 @@ use quote::ToTokens;
 
 use super::{OperationFact, SpecFacts, camel, is_secret, resolve, resolve_parameter};
 
-/// A credential of `x-credentials`: the query parameter that carries it,
-/// the hand-written type that manages it, and the codes that reject it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct CredentialDef {
-    /// The query parameter's name (`suite_access_token`).
-    pub name: String,
-    /// The managed type of the platform module (`Suite`).
-    pub managed_by: String,
-    /// The codes that mean "this credential was rejected".
-    pub rejected: Vec<i64>,
-}
-
-/// The spec's `x-credentials`.
-pub fn credentials(spec: &OpenAPI) -> Result<Vec<CredentialDef>, String> {
-    let Some(value) = spec.extensions.get("x-credentials") else {
-        return Ok(Vec::new());
-    };
-    let map = value
-        .as_object()
-        .ok_or("`x-credentials` must map each credential's query parameter to {managed-by, rejected}")?;
-    let mut out = Vec::new();
-    for (name, def) in map {
-        let place = format!("x-credentials.{name}");
-        let managed_by = def
-            .get("managed-by")
-            .and_then(|v| v.as_str())
-            .filter(|s| !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric()))
-            .ok_or_else(|| format!("{place}: `managed-by` must name the managed type (a Rust type name)"))?;
-        let rejected = def
-            .get("rejected")
-            .and_then(|v| v.as_array())
-            .and_then(|a| a.iter().map(|c| c.as_i64()).collect::<Option<Vec<_>>>())
-            .filter(|codes| !codes.is_empty())
-            .ok_or_else(|| format!("{place}: `rejected` must list the codes (integers) that reject the credential"))?;
-        out.push(CredentialDef {
-            name: name.clone(),
-            managed_by: managed_by.to_string(),
-            rejected,
-        });
-    }
-    Ok(out)
-}
+pub use super::model::CredentialDef;
+use super::model::{Model, Returns as ReturnsExt};
 
 /// The credential an operation carries: its query parameter named after a
 /// credential of `x-credentials`, or `x-credential` (which names the kind of
@@ -86,9 +46,10 @@ pub fn operation_credential(
     spec: &OpenAPI,
     item: &PathItem,
     op: &Operation,
-    credentials: &[CredentialDef],
+    model: &Model,
     place: &str,
 ) -> Result<Option<String>, String> {
+    let credentials = &model.credentials;
     let mut found = None;
     for p in effective_parameters(spec, item, op)? {
         let Parameter::Query { parameter_data, .. } = p else {
@@ -111,20 +72,15 @@ pub fn operation_credential(
             found = Some(parameter_data.name.clone());
         }
     }
-    match op.extensions.get("x-credential") {
+    let id = op.operation_id.as_deref().unwrap_or_default();
+    match &model.operation(id).credential {
         None => Ok(found),
-        Some(serde_json::Value::String(kind)) => {
-            if !credentials.iter().any(|c| &c.name == kind) {
-                return Err(format!(
-                    "{place}: `x-credential: {kind}` names no credential of `x-credentials`"
-                ));
-            }
+        Some(kind) => {
             if found.is_none() {
                 return Err(format!("{place}: `x-credential` but no credential parameter"));
             }
             Ok(Some(kind.clone()))
         }
-        Some(other) => Err(format!("{place}: `x-credential` must be a string, not {other}")),
     }
 }
 
@@ -431,11 +387,22 @@ pub fn facade_code(
     spec: &OpenAPI,
     client: &syn::File,
     ops: &[OperationFact],
-    credentials: &[CredentialDef],
+    model: &Model,
     facts: &SpecFacts,
 ) -> Result<String, String> {
     let index = Index::new(client);
-    let envelope = envelope(spec)?;
+    let credentials = &model.credentials[..];
+    let envelope = match &model.envelope {
+        Some(e) => EnvelopeKeys {
+            code: e.code.clone(),
+            message: e.message.clone(),
+        },
+        // No envelope: answers are taken as they decode.
+        None => EnvelopeKeys {
+            code: String::new(),
+            message: String::new(),
+        },
+    };
     let mut raw = String::new();
     let mut managed: BTreeMap<String, String> = BTreeMap::new();
     let mut answers = String::new();
@@ -452,8 +419,9 @@ pub fn facade_code(
                 .iter()
                 .find(|f| f.operation_id == id)
                 .ok_or_else(|| format!("{place}: no facts for `{id}`"))?;
-            let plan = plan(spec, item, op, fact, &index, credentials, &place)?;
-            let returns = returns(spec, op, &plan, &index, &place)?;
+            let ext = model.operation(id);
+            let plan = plan(spec, item, op, fact, &index, model, &place)?;
+            let returns = returns(spec, op, &plan, &index, ext.returns.as_ref(), &place)?;
             let accept = if returns.json {
                 emit_answer_impl(&index, &plan.success, &envelope, &mut answer_impls, &mut implemented)?;
                 writeln!(
@@ -548,69 +516,22 @@ struct EnvelopeKeys {
     message: String,
 }
 
-/// The code and message keys of the schema marked `x-error-envelope`: its
-/// required integer property and its string property (empty without one).
-fn envelope(spec: &OpenAPI) -> Result<EnvelopeKeys, String> {
-    let schemas = spec.components.iter().flat_map(|c| &c.schemas);
-    for (name, schema) in schemas {
-        let ReferenceOr::Item(s) = schema else { continue };
-        if s.schema_data.extensions.get("x-error-envelope") != Some(&serde_json::Value::Bool(true)) {
-            continue;
-        }
-        let SchemaKind::Type(Type::Object(o)) = &s.schema_kind else {
-            return Err(format!(
-                "components.schemas.{name}: the error envelope must be an object"
-            ));
-        };
-        let mut code = None;
-        let mut message = None;
-        for (prop, schema) in &o.properties {
-            let schema = resolve(spec, &schema.clone().unbox())?;
-            match &schema.schema_kind {
-                SchemaKind::Type(Type::Integer(_)) if o.required.contains(prop) => code = Some(prop.clone()),
-                SchemaKind::Type(Type::String(_)) => message = Some(prop.clone()),
-                _ => {}
-            }
-        }
-        return match (code, message) {
-            (Some(code), Some(message)) => Ok(EnvelopeKeys { code, message }),
-            _ => Err(format!(
-                "components.schemas.{name}: the error envelope needs a required integer code and a string message"
-            )),
-        };
-    }
-    // No envelope: answers are taken as they decode.
-    Ok(EnvelopeKeys {
-        code: String::new(),
-        message: String::new(),
-    })
-}
-
 fn plan<'a>(
     spec: &OpenAPI,
     item: &PathItem,
     op: &'a Operation,
     fact: &'a OperationFact,
     index: &Index,
-    credentials: &[CredentialDef],
+    model: &Model,
     place: &str,
 ) -> Result<OpPlan<'a>, String> {
+    let credentials = &model.credentials;
+    let custom = &model.operation(&fact.operation_id).arguments;
     let id = &fact.operation_id;
     let (generated_inputs, success) = index
         .methods
         .get(id)
         .ok_or_else(|| format!("{place}: the generated client has no method `{id}`"))?;
-    let custom: BTreeMap<String, String> = match op.extensions.get("x-arguments") {
-        None => BTreeMap::new(),
-        Some(serde_json::Value::Object(map)) => map
-            .iter()
-            .map(|(k, v)| match v.as_str() {
-                Some(t) if syn::parse_str::<syn::Type>(t).is_ok() => Ok((k.clone(), t.to_string())),
-                _ => Err(format!("{place}: `x-arguments.{k}` must name a Rust type")),
-            })
-            .collect::<Result<_, _>>()?,
-        Some(_) => return Err(format!("{place}: `x-arguments` maps input names to Rust types")),
-    };
     let mut args: Vec<Arg> = Vec::new();
     let mut by_wire: BTreeMap<String, Source> = BTreeMap::new();
     let add = |args: &mut Vec<Arg>, wire: &str, schema: &openapiv3::Schema, required: bool| {
@@ -776,7 +697,14 @@ fn json_media(content: &openapiv3::Content) -> Option<&openapiv3::MediaType> {
 }
 
 /// What the method returns, and the checks of guaranteed fields.
-fn returns(spec: &OpenAPI, op: &Operation, plan: &OpPlan<'_>, index: &Index, place: &str) -> Result<Returns, String> {
+fn returns(
+    spec: &OpenAPI,
+    op: &Operation,
+    plan: &OpPlan<'_>,
+    index: &Index,
+    ext: Option<&ReturnsExt>,
+    place: &str,
+) -> Result<Returns, String> {
     let success_name = last_ident(&plan.success);
     // The answer schema as the spec writes it.
     let Some(schema) = op
@@ -820,8 +748,8 @@ fn returns(spec: &OpenAPI, op: &Operation, plan: &OpPlan<'_>, index: &Index, pla
             }
         }
     }
-    let text = |key: &str| op.extensions.get(key).and_then(|v| v.as_str()).map(str::to_string);
-    if let Some(ty) = text("x-returns") {
+    if let Some(ReturnsExt::Type(ty)) = ext {
+        let ty = ty.clone();
         let fields = fields.ok_or_else(|| format!("{place}: `x-returns` needs an object answer"))?;
         let [(_, secret)] = guaranteed_secrets.as_slice() else {
             return Err(format!(
@@ -836,9 +764,9 @@ fn returns(spec: &OpenAPI, op: &Operation, plan: &OpPlan<'_>, index: &Index, pla
         writeln!(body, "{ty}::new(call, answer.{secret}, answer.{})", expires.ident).unwrap();
         return Ok(Returns { ty, body, json: true });
     }
-    if let Some(field) = text("x-returns-field") {
+    if let Some(ReturnsExt::Field(field)) = ext {
         let f = fields
-            .and_then(|fields| fields.iter().find(|f| f.json == field))
+            .and_then(|fields| fields.iter().find(|f| f.json == *field))
             .ok_or_else(|| format!("{place}: `x-returns-field: {field}` is no field of the answer"))?;
         writeln!(body, "Ok(answer.{})", f.ident).unwrap();
         return Ok(Returns {
@@ -1051,6 +979,13 @@ fn method_doc(plan: &OpPlan<'_>, managed: Option<&CredentialDef>) -> String {
             fact.one_shot_input
         )
         .unwrap();
+    } else if !fact.idempotent {
+        text.push_str(
+            "**A write** (`x-idempotent: false`): the library sends it at most once, retrying only after a \
+             connect error (nothing was sent). When it fails with \
+             [`Error::request_may_have_been_processed`](crate::Error::request_may_have_been_processed) true, \
+             it may have acted: check before sending it again.\n",
+        );
     } else {
         text.push_str("Retried per the client's [`RetryPolicy`](crate::RetryPolicy) when the failure is transient.\n");
     }
