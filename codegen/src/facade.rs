@@ -1024,12 +1024,11 @@ fn raw_method(plan: &OpPlan<'_>, returns: &Returns, facts: &SpecFacts, index: &I
     )
     .unwrap();
     // Checks: every input against the spec's rules, before anything is sent.
-    let rule = |name: &str| facts.rules.contains_key(name).then(|| super::rule_const(name));
     let mut checks = String::new();
     if let (Some(c), Some(wire)) = (&credential, &plan.credential_wire)
-        && let Some(r) = rule(wire)
+        && let Some(r) = facts.rules.get(&(id.clone(), wire.clone()))
     {
-        writeln!(checks, "spec::{r}.check({c})?;").unwrap();
+        writeln!(checks, "{}.check({c})?;", r.code(wire)).unwrap();
     }
     checks.push_str(&input_checks(plan, facts));
     let mut sent = Vec::new();
@@ -1132,17 +1131,19 @@ fn raw_method(plan: &OpPlan<'_>, returns: &Returns, facts: &SpecFacts, index: &I
 
 /// The checks of every input (not the credential) against the spec's rules.
 fn input_checks(plan: &OpPlan<'_>, facts: &SpecFacts) -> String {
-    let rule = |name: &str| facts.rules.contains_key(name).then(|| super::rule_const(name));
+    let id = &plan.fact.operation_id;
     let mut checks = String::new();
     for arg in &plan.args {
         let x = &arg.name;
-        match (&arg.kind, rule(&arg.wire)) {
-            (Kind::Str, Some(r)) if arg.required => writeln!(checks, "spec::{r}.check({x})?;").unwrap(),
-            (Kind::Str, Some(r)) => writeln!(checks, "if let Some(v) = {x} {{ spec::{r}.check(v)?; }}").unwrap(),
-            (Kind::Array, Some(r)) if arg.required => writeln!(checks, "spec::{r}.check({x}.len())?;").unwrap(),
-            (Kind::Array, Some(r)) => {
-                writeln!(checks, "if let Some(v) = {x} {{ spec::{r}.check(v.len())?; }}").unwrap()
-            }
+        let Some(rule) = facts.rules.get(&(id.clone(), arg.wire.clone())) else {
+            continue;
+        };
+        let r = rule.code(&arg.wire);
+        match &arg.kind {
+            Kind::Str if arg.required => writeln!(checks, "{r}.check({x})?;").unwrap(),
+            Kind::Str => writeln!(checks, "if let Some(v) = {x} {{ {r}.check(v)?; }}").unwrap(),
+            Kind::Array if arg.required => writeln!(checks, "{r}.check({x}.len())?;").unwrap(),
+            Kind::Array => writeln!(checks, "if let Some(v) = {x} {{ {r}.check(v.len())?; }}").unwrap(),
             _ => {}
         }
     }

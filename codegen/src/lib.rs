@@ -717,12 +717,60 @@ pub struct SpecFacts {
     /// Header parameter name → (where, documented default): the value the
     /// client sends.
     pub header_defaults: BTreeMap<String, (String, String)>,
-    /// String input name → (where, minLength, maxLength): what the client
-    /// refuses before sending. For an array input (named in `counted`):
-    /// (where, minItems, maxItems).
-    pub rules: BTreeMap<String, (String, u64, Option<u64>)>,
-    /// The inputs of `rules` that are arrays: their rule counts items.
-    pub counted: std::collections::BTreeSet<String>,
+    /// (operationId, input name) → its rule: what the client refuses
+    /// before sending. Rules belong to an operation's input: two operations
+    /// may give one name different rules, or none. Constant inputs (a
+    /// single-value enum, sent by the client) have none.
+    pub rules: BTreeMap<(String, String), InputRule>,
+}
+
+/// The local check of one input of one operation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InputRule {
+    /// Where the spec states it.
+    pub place: String,
+    /// `minLength` (or `minItems`), 0 when absent.
+    pub min: u64,
+    /// `maxLength` (or `maxItems`).
+    pub max: Option<u64>,
+    /// An array: the rule counts items, not characters.
+    pub counted: bool,
+}
+
+impl InputRule {
+    fn of_string(place: String, st: &StringType) -> InputRule {
+        InputRule {
+            place,
+            min: st.min_length.unwrap_or(0) as u64,
+            max: st.max_length.map(|n| n as u64),
+            counted: false,
+        }
+    }
+
+    fn of_array(place: String, a: &openapiv3::ArrayType) -> InputRule {
+        InputRule {
+            place,
+            min: a.min_items.unwrap_or(0) as u64,
+            max: a.max_items.map(|n| n as u64),
+            counted: true,
+        }
+    }
+
+    /// The rule as an expression of the hand-written layer
+    /// (`crate::validate::Rule` or `Count`) for input `name`.
+    pub fn code(&self, name: &str) -> String {
+        if self.counted {
+            format!(
+                "crate::validate::Count {{ name: {name:?}, min_items: {}, max_items: {:?} }}",
+                self.min, self.max
+            )
+        } else {
+            format!(
+                "crate::validate::Rule {{ name: {name:?}, min_chars: {}, max_chars: {:?} }}",
+                self.min, self.max
+            )
+        }
+    }
 }
 
 /// The facts of `spec`; an error is one build.rs would fail the build with.
@@ -735,7 +783,6 @@ pub fn spec_fact_data(spec: &OpenAPI) -> Result<SpecFacts, String> {
         server_url: server.url.clone(),
         header_defaults: BTreeMap::new(),
         rules: BTreeMap::new(),
-        counted: Default::default(),
     };
     for (path, item) in spec.paths.iter() {
         let ReferenceOr::Item(item) = item else {
@@ -743,6 +790,10 @@ pub fn spec_fact_data(spec: &OpenAPI) -> Result<SpecFacts, String> {
         };
         for (method, op) in item.iter() {
             let place = format!("paths.{path}.{method}");
+            let id = op.operation_id.clone().unwrap_or_default();
+            let mut rule = |name: &str, rule: InputRule| {
+                facts.rules.insert((id.clone(), name.to_string()), rule);
+            };
             for p in item.parameters.iter().chain(&op.parameters) {
                 let p = resolve_parameter(spec, p)?;
                 let data = p.parameter_data_ref();
@@ -750,22 +801,20 @@ pub fn spec_fact_data(spec: &OpenAPI) -> Result<SpecFacts, String> {
                     continue;
                 };
                 let s = resolve(spec, schema)?;
-                if let SchemaKind::Type(Type::Array(a)) = &s.schema_kind {
-                    insert_count(&mut facts, &data.name, place.clone(), a)?;
-                    continue;
-                }
-                let SchemaKind::Type(Type::String(st)) = &s.schema_kind else {
-                    continue;
-                };
-                if let openapiv3::Parameter::Header { .. } = p {
-                    // Headers are set by the client, not the caller: no rule,
-                    // but their documented default.
-                    if let Some(default) = s.schema_data.default.as_ref().and_then(|d| d.as_str()) {
-                        insert_header_default(&mut facts.header_defaults, &data.name, place.clone(), default)?;
+                match &s.schema_kind {
+                    SchemaKind::Type(Type::Array(a)) => rule(&data.name, InputRule::of_array(place.clone(), a)),
+                    // A constant is sent by the client: nothing to check.
+                    SchemaKind::Type(Type::String(st)) if st.enumeration.len() == 1 => {}
+                    // Headers are set by the client, not the caller: no
+                    // rule, but their documented default.
+                    SchemaKind::Type(Type::String(_)) if matches!(p, openapiv3::Parameter::Header { .. }) => {
+                        if let Some(default) = s.schema_data.default.as_ref().and_then(|d| d.as_str()) {
+                            insert_header_default(&mut facts.header_defaults, &data.name, place.clone(), default)?;
+                        }
                     }
-                    continue;
+                    SchemaKind::Type(Type::String(st)) => rule(&data.name, InputRule::of_string(place.clone(), st)),
+                    _ => {}
                 }
-                insert_rule(&mut facts.rules, &data.name, place.clone(), st)?;
             }
             if let Some(ReferenceOr::Item(body)) = &op.request_body {
                 for m in body.content.values() {
@@ -774,15 +823,13 @@ pub fn spec_fact_data(spec: &OpenAPI) -> Result<SpecFacts, String> {
                     let SchemaKind::Type(Type::Object(o)) = &schema.schema_kind else {
                         continue;
                     };
+                    let at = format!("{place}.requestBody");
                     for (name, prop) in &o.properties {
                         let prop = resolve(spec, &prop.clone().unbox())?;
                         match &prop.schema_kind {
-                            SchemaKind::Type(Type::String(st)) => {
-                                insert_rule(&mut facts.rules, name, format!("{place}.requestBody"), st)?
-                            }
-                            SchemaKind::Type(Type::Array(a)) => {
-                                insert_count(&mut facts, name, format!("{place}.requestBody"), a)?
-                            }
+                            SchemaKind::Type(Type::String(st)) if st.enumeration.len() == 1 => {}
+                            SchemaKind::Type(Type::String(st)) => rule(name, InputRule::of_string(at.clone(), st)),
+                            SchemaKind::Type(Type::Array(a)) => rule(name, InputRule::of_array(at.clone(), a)),
                             _ => {}
                         }
                     }
@@ -793,9 +840,9 @@ pub fn spec_fact_data(spec: &OpenAPI) -> Result<SpecFacts, String> {
     Ok(facts)
 }
 
-/// Emits `SERVER_URL`, one `<HEADER>_DEFAULT` per header parameter with a
-/// default, and one `crate::validate::Rule` per string input (query or
-/// header parameter, or property of a request body), named after it.
+/// Emits `SERVER_URL` and one `<HEADER>_DEFAULT` per header parameter with
+/// a default. (Length rules are not constants: each facade method checks
+/// its inputs' own rules inline, so a spec never emits an unused one.)
 pub fn spec_facts(facts: &SpecFacts) -> String {
     let mut out = String::from("// Generated by build.rs from openapi/. Do not edit.\n");
     writeln!(out, "/// `servers[0].url` of the spec.").unwrap();
@@ -804,36 +851,12 @@ pub fn spec_facts(facts: &SpecFacts) -> String {
         writeln!(out, "/// Default of the `{name}` header ({place}).").unwrap();
         writeln!(out, "pub(crate) const {}: &str = {default:?};", header_const(name)).unwrap();
     }
-    for (name, (place, min, max)) in &facts.rules {
-        if facts.counted.contains(name) {
-            writeln!(out, "/// Item count rule of `{name}` ({place}).").unwrap();
-            writeln!(
-                out,
-                "pub(crate) const {}: crate::validate::Count = crate::validate::Count {{ name: {name:?}, min_items: {min}, max_items: {max:?} }};",
-                rule_const(name),
-            )
-            .unwrap();
-            continue;
-        }
-        writeln!(out, "/// Length rule of `{name}` ({place}).").unwrap();
-        writeln!(
-            out,
-            "pub(crate) const {}: crate::validate::Rule = crate::validate::Rule {{ name: {name:?}, min_chars: {min}, max_chars: {max:?} }};",
-            rule_const(name),
-        )
-        .unwrap();
-    }
     out
 }
 
 /// The constant build.rs emits for a header's default.
 pub fn header_const(name: &str) -> String {
     format!("{}_DEFAULT", const_name(name))
-}
-
-/// The constant build.rs emits for an input's length rule.
-pub fn rule_const(name: &str) -> String {
-    const_name(name)
 }
 
 /// Records the default of header `name`; the same header must have the same
@@ -853,44 +876,6 @@ fn insert_header_default(
         return Ok(());
     }
     defaults.insert(name.to_string(), (place, default.to_string()));
-    Ok(())
-}
-
-/// Records the length rule of input `name`; the same name must have the same
-/// limits everywhere (the hand-written layer checks one rule per name).
-fn insert_rule(
-    rules: &mut BTreeMap<String, (String, u64, Option<u64>)>,
-    name: &str,
-    place: String,
-    st: &StringType,
-) -> Result<(), String> {
-    let limits = (st.min_length.unwrap_or(0) as u64, st.max_length.map(|n| n as u64));
-    if let Some((first, min, max)) = rules.get(name) {
-        if (*min, *max) != limits {
-            return Err(format!(
-                "{place}: input `{name}` has other length limits than at {first}: give it the same minLength/maxLength everywhere"
-            ));
-        }
-        return Ok(());
-    }
-    rules.insert(name.to_string(), (place, limits.0, limits.1));
-    Ok(())
-}
-
-/// Records the item-count rule of array input `name` (`minItems`,
-/// `maxItems`); the same name must have the same limits everywhere.
-fn insert_count(facts: &mut SpecFacts, name: &str, place: String, a: &openapiv3::ArrayType) -> Result<(), String> {
-    let limits = (a.min_items.unwrap_or(0) as u64, a.max_items.map(|n| n as u64));
-    if let Some((first, min, max)) = facts.rules.get(name) {
-        if (*min, *max) != limits || !facts.counted.contains(name) {
-            return Err(format!(
-                "{place}: input `{name}` has other limits than at {first}: give it the same type, minItems and maxItems everywhere"
-            ));
-        }
-        return Ok(());
-    }
-    facts.rules.insert(name.to_string(), (place, limits.0, limits.1));
-    facts.counted.insert(name.to_string());
     Ok(())
 }
 

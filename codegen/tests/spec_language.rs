@@ -369,3 +369,39 @@ fn the_shipped_specs_use_only_the_table() {
         build(&text).unwrap_or_else(|e| panic!("openapi/{name}.yaml: {e}"));
     }
 }
+
+#[test]
+fn rules_belong_to_each_operations_input_and_constants_have_none() {
+    // `label` is 0..=8 on read_thing and 2..=99 on exchange; `grant_type` is
+    // a constant the client sends.
+    let text = base()
+        .replace(
+            "        auth_code: {type: string, format: password, minLength: 1}",
+            "        auth_code: {type: string, format: password, minLength: 1}\n        label: {type: string, minLength: 2, maxLength: 99}",
+        )
+        .replace(
+            "          schema: {type: string, maxLength: 8}\n",
+            "          schema: {type: string, maxLength: 8}\n        - name: grant_type\n          in: query\n          required: true\n          schema: {type: string, enum: [authorization_code], maxLength: 32}\n",
+        );
+    let spec = parse(&text).unwrap();
+    let out = build_outputs("wecom", &spec).unwrap();
+    let rule = |op: &str, input: &str| {
+        out.facts
+            .rules
+            .get(&(op.to_string(), input.to_string()))
+            .map(|r| (r.min, r.max))
+    };
+    assert_eq!(rule("read_thing", "label"), Some((0, Some(8))));
+    assert_eq!(rule("exchange", "label"), Some((2, Some(99))));
+    assert_eq!(rule("read_thing", "grant_type"), None);
+    // Checked inline by each method; nothing per name is emitted.
+    let facade: String = out.facade.split_whitespace().collect();
+    assert!(
+        facade.contains(r#"crate::validate::Rule{name:"label",min_chars:2,max_chars:Some(99),}"#),
+        "{}",
+        out.facade
+    );
+    assert!(facade.contains(r#"crate::validate::Rule{name:"label",min_chars:0,max_chars:Some(8),}"#));
+    assert!(!facade.contains(r#"name:"grant_type""#));
+    assert!(!out.facts_code.contains("LABEL"), "{}", out.facts_code);
+}

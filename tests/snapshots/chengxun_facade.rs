@@ -69,8 +69,18 @@ impl Client {
         corp_authorization: &str,
         temp_corp_secret: &str,
     ) -> Result<crate::Secret, crate::Error> {
-        spec::CORP_AUTHORIZATION.check(corp_authorization)?;
-        spec::TEMP_CORP_SECRET.check(temp_corp_secret)?;
+        crate::validate::Rule {
+            name: "corp_authorization",
+            min_chars: 1,
+            max_chars: Some(256),
+        }
+            .check(corp_authorization)?;
+        crate::validate::Rule {
+            name: "temp_corp_secret",
+            min_chars: 1,
+            max_chars: Some(256),
+        }
+            .check(temp_corp_secret)?;
         let sent: &[&str] = &[corp_authorization, temp_corp_secret];
         let p_corp_authorization = crate::Secret::from(corp_authorization);
         let p_corp_id = corp_id;

@@ -386,9 +386,24 @@ impl Client {
         suite_secret: &str,
         suite_ticket: &str,
     ) -> Result<AccessToken, crate::Error> {
-        spec::SUITE_ID.check(suite_id)?;
-        spec::SUITE_SECRET.check(suite_secret)?;
-        spec::SUITE_TICKET.check(suite_ticket)?;
+        crate::validate::Rule {
+            name: "suite_id",
+            min_chars: 1,
+            max_chars: Some(256),
+        }
+            .check(suite_id)?;
+        crate::validate::Rule {
+            name: "suite_secret",
+            min_chars: 1,
+            max_chars: Some(1024),
+        }
+            .check(suite_secret)?;
+        crate::validate::Rule {
+            name: "suite_ticket",
+            min_chars: 1,
+            max_chars: Some(1024),
+        }
+            .check(suite_ticket)?;
         let sent: &[&str] = &[suite_secret, suite_ticket];
         let body = types::GetSuiteTokenRequest {
             suite_id: crate::facade::parse::<
@@ -412,7 +427,12 @@ impl Client {
         &self,
         suite_access_token: &str,
     ) -> Result<PreAuthCode, crate::Error> {
-        spec::SUITE_ACCESS_TOKEN.check(suite_access_token)?;
+        crate::validate::Rule {
+            name: "suite_access_token",
+            min_chars: 1,
+            max_chars: Some(1024),
+        }
+            .check(suite_access_token)?;
         let sent: &[&str] = &[suite_access_token];
         let p_suite_access_token = crate::Secret::from(suite_access_token);
         self.call(crate::Operation::GetPreAuthCode, sent)
@@ -437,8 +457,18 @@ impl Client {
         pre_auth_code: &str,
         session_info: AuthType,
     ) -> Result<(), crate::Error> {
-        spec::SUITE_ACCESS_TOKEN.check(suite_access_token)?;
-        spec::PRE_AUTH_CODE.check(pre_auth_code)?;
+        crate::validate::Rule {
+            name: "suite_access_token",
+            min_chars: 1,
+            max_chars: Some(1024),
+        }
+            .check(suite_access_token)?;
+        crate::validate::Rule {
+            name: "pre_auth_code",
+            min_chars: 1,
+            max_chars: Some(1024),
+        }
+            .check(pre_auth_code)?;
         let sent: &[&str] = &[suite_access_token, pre_auth_code];
         let p_suite_access_token = crate::Secret::from(suite_access_token);
         let body = types::SetSessionInfoRequest {
@@ -469,8 +499,18 @@ impl Client {
         suite_access_token: &str,
         auth_code: &str,
     ) -> Result<types::PermanentCodeAnswer, crate::Error> {
-        spec::SUITE_ACCESS_TOKEN.check(suite_access_token)?;
-        spec::AUTH_CODE.check(auth_code)?;
+        crate::validate::Rule {
+            name: "suite_access_token",
+            min_chars: 1,
+            max_chars: Some(1024),
+        }
+            .check(suite_access_token)?;
+        crate::validate::Rule {
+            name: "auth_code",
+            min_chars: 1,
+            max_chars: Some(1024),
+        }
+            .check(auth_code)?;
         let sent: &[&str] = &[suite_access_token, auth_code];
         let p_suite_access_token = crate::Secret::from(suite_access_token);
         let body = types::GetPermanentCodeRequest {
@@ -500,8 +540,18 @@ impl Client {
         suite_access_token: &str,
         auth_code: &str,
     ) -> Result<types::PermanentCodeV2Answer, crate::Error> {
-        spec::SUITE_ACCESS_TOKEN.check(suite_access_token)?;
-        spec::AUTH_CODE.check(auth_code)?;
+        crate::validate::Rule {
+            name: "suite_access_token",
+            min_chars: 1,
+            max_chars: Some(1024),
+        }
+            .check(suite_access_token)?;
+        crate::validate::Rule {
+            name: "auth_code",
+            min_chars: 1,
+            max_chars: Some(1024),
+        }
+            .check(auth_code)?;
         let sent: &[&str] = &[suite_access_token, auth_code];
         let p_suite_access_token = crate::Secret::from(suite_access_token);
         let body = types::GetPermanentCodeRequest {
@@ -530,9 +580,24 @@ impl Client {
         auth_corpid: &str,
         permanent_code: &str,
     ) -> Result<types::GetAuthInfoResponse, crate::Error> {
-        spec::SUITE_ACCESS_TOKEN.check(suite_access_token)?;
-        spec::AUTH_CORPID.check(auth_corpid)?;
-        spec::PERMANENT_CODE.check(permanent_code)?;
+        crate::validate::Rule {
+            name: "suite_access_token",
+            min_chars: 1,
+            max_chars: Some(1024),
+        }
+            .check(suite_access_token)?;
+        crate::validate::Rule {
+            name: "auth_corpid",
+            min_chars: 1,
+            max_chars: Some(256),
+        }
+            .check(auth_corpid)?;
+        crate::validate::Rule {
+            name: "permanent_code",
+            min_chars: 1,
+            max_chars: Some(1024),
+        }
+            .check(permanent_code)?;
         let sent: &[&str] = &[suite_access_token, permanent_code];
         let p_suite_access_token = crate::Secret::from(suite_access_token);
         let body = types::GetAuthInfoRequest {
@@ -565,9 +630,24 @@ impl Client {
         auth_corpid: &str,
         permanent_code: &str,
     ) -> Result<types::GetAuthInfoResponse, crate::Error> {
-        spec::SUITE_ACCESS_TOKEN.check(suite_access_token)?;
-        spec::AUTH_CORPID.check(auth_corpid)?;
-        spec::PERMANENT_CODE.check(permanent_code)?;
+        crate::validate::Rule {
+            name: "suite_access_token",
+            min_chars: 1,
+            max_chars: Some(1024),
+        }
+            .check(suite_access_token)?;
+        crate::validate::Rule {
+            name: "auth_corpid",
+            min_chars: 1,
+            max_chars: Some(256),
+        }
+            .check(auth_corpid)?;
+        crate::validate::Rule {
+            name: "permanent_code",
+            min_chars: 1,
+            max_chars: Some(1024),
+        }
+            .check(permanent_code)?;
         let sent: &[&str] = &[suite_access_token, permanent_code];
         let p_suite_access_token = crate::Secret::from(suite_access_token);
         let body = types::GetAuthInfoRequest {
@@ -598,9 +678,24 @@ impl Client {
         auth_corpid: &str,
         permanent_code: &str,
     ) -> Result<AccessToken, crate::Error> {
-        spec::SUITE_ACCESS_TOKEN.check(suite_access_token)?;
-        spec::AUTH_CORPID.check(auth_corpid)?;
-        spec::PERMANENT_CODE.check(permanent_code)?;
+        crate::validate::Rule {
+            name: "suite_access_token",
+            min_chars: 1,
+            max_chars: Some(1024),
+        }
+            .check(suite_access_token)?;
+        crate::validate::Rule {
+            name: "auth_corpid",
+            min_chars: 1,
+            max_chars: Some(256),
+        }
+            .check(auth_corpid)?;
+        crate::validate::Rule {
+            name: "permanent_code",
+            min_chars: 1,
+            max_chars: Some(1024),
+        }
+            .check(permanent_code)?;
         let sent: &[&str] = &[suite_access_token, permanent_code];
         let p_suite_access_token = crate::Secret::from(suite_access_token);
         let body = types::GetCorpTokenRequest {
@@ -632,8 +727,18 @@ impl Client {
         corpid: &str,
         provider_secret: &str,
     ) -> Result<AccessToken, crate::Error> {
-        spec::CORPID.check(corpid)?;
-        spec::PROVIDER_SECRET.check(provider_secret)?;
+        crate::validate::Rule {
+            name: "corpid",
+            min_chars: 1,
+            max_chars: Some(256),
+        }
+            .check(corpid)?;
+        crate::validate::Rule {
+            name: "provider_secret",
+            min_chars: 1,
+            max_chars: Some(1024),
+        }
+            .check(provider_secret)?;
         let sent: &[&str] = &[provider_secret];
         let body = types::GetProviderTokenRequest {
             corpid: crate::facade::parse::<
@@ -667,8 +772,18 @@ impl Client {
         suite_access_token: &str,
         code: &str,
     ) -> Result<types::UserInfo3rd, crate::Error> {
-        spec::SUITE_ACCESS_TOKEN.check(suite_access_token)?;
-        spec::CODE.check(code)?;
+        crate::validate::Rule {
+            name: "suite_access_token",
+            min_chars: 1,
+            max_chars: Some(1024),
+        }
+            .check(suite_access_token)?;
+        crate::validate::Rule {
+            name: "code",
+            min_chars: 1,
+            max_chars: Some(512),
+        }
+            .check(code)?;
         let sent: &[&str] = &[suite_access_token, code];
         let p_code = crate::Secret::from(code);
         let p_suite_access_token = crate::Secret::from(suite_access_token);
@@ -694,8 +809,18 @@ impl Client {
         suite_access_token: &str,
         user_ticket: &str,
     ) -> Result<types::UserDetail3rdAnswer, crate::Error> {
-        spec::SUITE_ACCESS_TOKEN.check(suite_access_token)?;
-        spec::USER_TICKET.check(user_ticket)?;
+        crate::validate::Rule {
+            name: "suite_access_token",
+            min_chars: 1,
+            max_chars: Some(1024),
+        }
+            .check(suite_access_token)?;
+        crate::validate::Rule {
+            name: "user_ticket",
+            min_chars: 1,
+            max_chars: Some(512),
+        }
+            .check(user_ticket)?;
         let sent: &[&str] = &[suite_access_token, user_ticket];
         let p_suite_access_token = crate::Secret::from(suite_access_token);
         let body = types::GetUserDetail3rdRequest {
@@ -724,8 +849,18 @@ impl Client {
         corpid: &str,
         corpsecret: &str,
     ) -> Result<AccessToken, crate::Error> {
-        spec::CORPID.check(corpid)?;
-        spec::CORPSECRET.check(corpsecret)?;
+        crate::validate::Rule {
+            name: "corpid",
+            min_chars: 1,
+            max_chars: Some(256),
+        }
+            .check(corpid)?;
+        crate::validate::Rule {
+            name: "corpsecret",
+            min_chars: 1,
+            max_chars: Some(1024),
+        }
+            .check(corpsecret)?;
         let sent: &[&str] = &[corpsecret];
         let p_corpid = crate::facade::parse::<types::GettokenCorpid>("corpid", corpid)?;
         let p_corpsecret = crate::Secret::from(corpsecret);
@@ -750,8 +885,18 @@ impl Client {
         access_token: &str,
         userid_list: &[::std::string::String],
     ) -> Result<types::UseridToOpenuseridAnswer, crate::Error> {
-        spec::ACCESS_TOKEN.check(access_token)?;
-        spec::USERID_LIST.check(userid_list.len())?;
+        crate::validate::Rule {
+            name: "access_token",
+            min_chars: 1,
+            max_chars: Some(1024),
+        }
+            .check(access_token)?;
+        crate::validate::Count {
+            name: "userid_list",
+            min_items: 1,
+            max_items: Some(1000),
+        }
+            .check(userid_list.len())?;
         let sent: &[&str] = &[access_token];
         let p_access_token = crate::Secret::from(access_token);
         let body = types::UseridToOpenuseridRequest {
@@ -777,7 +922,12 @@ impl Client {
         &self,
         access_token: &str,
     ) -> Result<types::GetAdminListAnswer, crate::Error> {
-        spec::ACCESS_TOKEN.check(access_token)?;
+        crate::validate::Rule {
+            name: "access_token",
+            min_chars: 1,
+            max_chars: Some(1024),
+        }
+            .check(access_token)?;
         let sent: &[&str] = &[access_token];
         let p_access_token = crate::Secret::from(access_token);
         let body = types::GetAdminListRequest::from(::serde_json::Map::new());
@@ -803,9 +953,24 @@ impl Client {
         state: &str,
         templateid_list: &[::std::string::String],
     ) -> Result<types::CustomizedAuthUrlAnswer, crate::Error> {
-        spec::PROVIDER_ACCESS_TOKEN.check(provider_access_token)?;
-        spec::STATE.check(state)?;
-        spec::TEMPLATEID_LIST.check(templateid_list.len())?;
+        crate::validate::Rule {
+            name: "provider_access_token",
+            min_chars: 1,
+            max_chars: Some(1024),
+        }
+            .check(provider_access_token)?;
+        crate::validate::Rule {
+            name: "state",
+            min_chars: 0,
+            max_chars: Some(32),
+        }
+            .check(state)?;
+        crate::validate::Count {
+            name: "templateid_list",
+            min_items: 1,
+            max_items: Some(9),
+        }
+            .check(templateid_list.len())?;
         let sent: &[&str] = &[provider_access_token];
         let p_provider_access_token = crate::Secret::from(provider_access_token);
         let body = types::GetCustomizedAuthUrlRequest {
@@ -840,10 +1005,25 @@ impl Client {
         state: Option<&str>,
         style: Option<i64>,
     ) -> Result<types::AppQrcodeAnswer, crate::Error> {
-        spec::SUITE_ACCESS_TOKEN.check(suite_access_token)?;
-        spec::SUITE_ID.check(suite_id)?;
+        crate::validate::Rule {
+            name: "suite_access_token",
+            min_chars: 1,
+            max_chars: Some(1024),
+        }
+            .check(suite_access_token)?;
+        crate::validate::Rule {
+            name: "suite_id",
+            min_chars: 1,
+            max_chars: Some(256),
+        }
+            .check(suite_id)?;
         if let Some(v) = state {
-            spec::STATE.check(v)?;
+            crate::validate::Rule {
+                name: "state",
+                min_chars: 0,
+                max_chars: Some(32),
+            }
+                .check(v)?;
         }
         let sent: &[&str] = &[suite_access_token];
         let p_suite_access_token = crate::Secret::from(suite_access_token);
@@ -887,7 +1067,12 @@ impl Corp {
         &self,
         userid_list: &[::std::string::String],
     ) -> Result<types::UseridToOpenuseridAnswer, crate::Error> {
-        spec::USERID_LIST.check(userid_list.len())?;
+        crate::validate::Count {
+            name: "userid_list",
+            min_items: 1,
+            max_items: Some(1000),
+        }
+            .check(userid_list.len())?;
         self.with_credential(
                 crate::Operation::UseridToOpenuserid,
                 |credential| async move {
@@ -938,8 +1123,18 @@ impl Provider {
         state: &str,
         templateid_list: &[::std::string::String],
     ) -> Result<types::CustomizedAuthUrlAnswer, crate::Error> {
-        spec::STATE.check(state)?;
-        spec::TEMPLATEID_LIST.check(templateid_list.len())?;
+        crate::validate::Rule {
+            name: "state",
+            min_chars: 0,
+            max_chars: Some(32),
+        }
+            .check(state)?;
+        crate::validate::Count {
+            name: "templateid_list",
+            min_items: 1,
+            max_items: Some(9),
+        }
+            .check(templateid_list.len())?;
         crate::facade::parse::<types::GetCustomizedAuthUrlRequestState>("state", state)?;
         self.with_credential(
                 crate::Operation::GetCustomizedAuthUrl,
@@ -991,7 +1186,12 @@ impl Suite {
         pre_auth_code: &str,
         session_info: AuthType,
     ) -> Result<(), crate::Error> {
-        spec::PRE_AUTH_CODE.check(pre_auth_code)?;
+        crate::validate::Rule {
+            name: "pre_auth_code",
+            min_chars: 1,
+            max_chars: Some(1024),
+        }
+            .check(pre_auth_code)?;
         self.with_credential(
                 crate::Operation::SetSessionInfo,
                 |credential| async move {
@@ -1024,7 +1224,12 @@ impl Suite {
         &self,
         auth_code: &str,
     ) -> Result<types::PermanentCodeAnswer, crate::Error> {
-        spec::AUTH_CODE.check(auth_code)?;
+        crate::validate::Rule {
+            name: "auth_code",
+            min_chars: 1,
+            max_chars: Some(1024),
+        }
+            .check(auth_code)?;
         self.with_credential(
                 crate::Operation::GetPermanentCode,
                 |credential| async move {
@@ -1053,7 +1258,12 @@ impl Suite {
         &self,
         auth_code: &str,
     ) -> Result<types::PermanentCodeV2Answer, crate::Error> {
-        spec::AUTH_CODE.check(auth_code)?;
+        crate::validate::Rule {
+            name: "auth_code",
+            min_chars: 1,
+            max_chars: Some(1024),
+        }
+            .check(auth_code)?;
         self.with_credential(
                 crate::Operation::GetPermanentCodeV2,
                 |credential| async move {
@@ -1081,8 +1291,18 @@ impl Suite {
         auth_corpid: &str,
         permanent_code: &str,
     ) -> Result<types::GetAuthInfoResponse, crate::Error> {
-        spec::AUTH_CORPID.check(auth_corpid)?;
-        spec::PERMANENT_CODE.check(permanent_code)?;
+        crate::validate::Rule {
+            name: "auth_corpid",
+            min_chars: 1,
+            max_chars: Some(256),
+        }
+            .check(auth_corpid)?;
+        crate::validate::Rule {
+            name: "permanent_code",
+            min_chars: 1,
+            max_chars: Some(1024),
+        }
+            .check(permanent_code)?;
         crate::facade::parse::<
             types::GetAuthInfoRequestAuthCorpid,
         >("auth_corpid", auth_corpid)?;
@@ -1118,8 +1338,18 @@ impl Suite {
         auth_corpid: &str,
         permanent_code: &str,
     ) -> Result<types::GetAuthInfoResponse, crate::Error> {
-        spec::AUTH_CORPID.check(auth_corpid)?;
-        spec::PERMANENT_CODE.check(permanent_code)?;
+        crate::validate::Rule {
+            name: "auth_corpid",
+            min_chars: 1,
+            max_chars: Some(256),
+        }
+            .check(auth_corpid)?;
+        crate::validate::Rule {
+            name: "permanent_code",
+            min_chars: 1,
+            max_chars: Some(1024),
+        }
+            .check(permanent_code)?;
         crate::facade::parse::<
             types::GetAuthInfoRequestAuthCorpid,
         >("auth_corpid", auth_corpid)?;
@@ -1160,7 +1390,12 @@ impl Suite {
         &self,
         code: &str,
     ) -> Result<types::UserInfo3rd, crate::Error> {
-        spec::CODE.check(code)?;
+        crate::validate::Rule {
+            name: "code",
+            min_chars: 1,
+            max_chars: Some(512),
+        }
+            .check(code)?;
         self.with_credential(
                 crate::Operation::Getuserinfo3rd,
                 |credential| async move {
@@ -1185,7 +1420,12 @@ impl Suite {
         &self,
         user_ticket: &str,
     ) -> Result<types::UserDetail3rdAnswer, crate::Error> {
-        spec::USER_TICKET.check(user_ticket)?;
+        crate::validate::Rule {
+            name: "user_ticket",
+            min_chars: 1,
+            max_chars: Some(512),
+        }
+            .check(user_ticket)?;
         self.with_credential(
                 crate::Operation::Getuserdetail3rd,
                 |credential| async move {
@@ -1216,9 +1456,19 @@ impl Suite {
         state: Option<&str>,
         style: Option<i64>,
     ) -> Result<types::AppQrcodeAnswer, crate::Error> {
-        spec::SUITE_ID.check(suite_id)?;
+        crate::validate::Rule {
+            name: "suite_id",
+            min_chars: 1,
+            max_chars: Some(256),
+        }
+            .check(suite_id)?;
         if let Some(v) = state {
-            spec::STATE.check(v)?;
+            crate::validate::Rule {
+                name: "state",
+                min_chars: 0,
+                max_chars: Some(32),
+            }
+                .check(v)?;
         }
         crate::facade::parse::<types::GetAppQrcodeRequestSuiteId>("suite_id", suite_id)?;
         if let Some(v) = state {

@@ -7,7 +7,7 @@
 
 use std::collections::BTreeSet;
 
-use crate::codegen::{BuildOutputs, OperationFact, header_const, rule_const};
+use crate::codegen::{BuildOutputs, InputRule, OperationFact, header_const};
 use crate::{Change, Level, Severity};
 
 /// The build-level changes from `old` to `new` of spec `spec` (each side:
@@ -108,26 +108,26 @@ pub fn diff(
         }
     }
 
-    let inputs: BTreeSet<&String> = a.rules.keys().chain(b.rules.keys()).collect();
-    let show = |min: u64, max: Option<u64>| match max {
-        Some(max) => format!("{min}..={max} characters"),
-        None => format!("at least {min} characters"),
+    let inputs: BTreeSet<&(String, String)> = a.rules.keys().chain(b.rules.keys()).collect();
+    let show = |r: &InputRule| {
+        let unit = if r.counted { "items" } else { "characters" };
+        match r.max {
+            Some(max) => format!("{}..={max} {unit}", r.min),
+            None => format!("at least {} {unit}", r.min),
+        }
     };
-    for name in inputs {
-        let location = format!("input `{name}`");
-        match (a.rules.get(name), b.rules.get(name)) {
-            (Some((_, amin, amax)), Some((_, bmin, bmax))) if (amin, amax) != (bmin, bmax) => {
-                let tighter = bmin > amin
-                    || match (amax, bmax) {
+    for key in inputs {
+        let (operation, name) = key;
+        let location = format!("`{operation}` input `{name}`");
+        match (a.rules.get(key), b.rules.get(key)) {
+            (Some(x), Some(y)) if (x.min, x.max, x.counted) != (y.min, y.max, y.counted) => {
+                let tighter = y.min > x.min
+                    || match (x.max, y.max) {
                         (None, Some(_)) => true,
                         (Some(x), Some(y)) => y < x,
                         _ => false,
                     };
-                let message = format!(
-                    "the client's local check changes: {} → {}",
-                    show(*amin, *amax),
-                    show(*bmin, *bmax)
-                );
+                let message = format!("the client's local check changes: {} → {}", show(x), show(y));
                 if tighter {
                     push(
                         Severity::Breaking,
@@ -139,18 +139,17 @@ pub fn diff(
                     push(Severity::Info, "length-rule-relaxed", location, message)
                 }
             }
-            (Some(_), None) => {
-                let (severity, message) = removed(
-                    &rule_const(name),
-                    "no length rule any more: the client stops checking this input before sending",
-                );
-                push(severity, "length-rule-removed", location, message)
-            }
-            (None, Some((_, min, max))) => push(
+            (Some(_), None) => push(
+                Severity::Warning,
+                "length-rule-removed",
+                location,
+                "no length rule any more: the client stops checking this input before sending".into(),
+            ),
+            (None, Some(y)) => push(
                 Severity::Info,
                 "length-rule-added",
                 location,
-                format!("a new input, checked before sending: {}", show(*min, *max)),
+                format!("checked before sending: {}", show(y)),
             ),
             _ => {}
         }
@@ -226,6 +225,24 @@ pub fn diff(
                 format!("Operation::{}", op.operation_id),
                 format!("`x-issues-credential`: `{}` → `{}`", show(&op.issues), show(&n.issues)),
             );
+        }
+        // A one-shot change says it all (one-shot implies a write).
+        if op.one_shot == n.one_shot && !op.one_shot && op.idempotent != n.idempotent {
+            if n.idempotent {
+                push(
+                    Severity::Breaking,
+                    "idempotent-added",
+                    format!("Operation::{}", op.operation_id),
+                    "no longer `x-idempotent: false`: the library will retry it after a timeout or a 5xx, and a write that had acted would act twice".into(),
+                );
+            } else {
+                push(
+                    Severity::Warning,
+                    "idempotent-removed",
+                    format!("Operation::{}", op.operation_id),
+                    "now `x-idempotent: false` (a write): never re-sent once it may have reached the platform; its errors say `request_may_have_been_processed`".into(),
+                );
+            }
         }
         if op.one_shot && n.one_shot && op.kept_on_rejection != n.kept_on_rejection {
             push(

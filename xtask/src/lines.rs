@@ -143,9 +143,11 @@ fn derived_pointer(change: &Change, doc: &Value) -> Option<String> {
             if location.ends_with("servers[0]") {
                 return Some("/servers/0/url".into());
             }
+            // `header `X``, or `` `operation` input `name` `` (rules belong
+            // to an operation's input).
             let name = location
                 .strip_prefix("header `")
-                .or_else(|| location.strip_prefix("input `"))?
+                .or_else(|| location.split_once("` input `").map(|(_, name)| name))?
                 .strip_suffix('`')?;
             input_pointer(doc, name)
         }

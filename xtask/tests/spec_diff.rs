@@ -4,7 +4,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use xtask::{Change, Severity, compare, compare_with_layer};
+use xtask::{Change, Severity, compare};
 
 const BASE: &str = include_str!("cases/base.yaml");
 
@@ -84,18 +84,18 @@ fn a_changed_credential_moves_the_managed_method_and_is_breaking() {
         mutate(&[(
             "servers:\n",
             &format!(
-                "x-credentials:\n  token:\n    managed-by: {managed}\n    rejected: [1]\n  other_token:\n    managed-by: Other\n    rejected: [2]\nservers:\n"
+                "x-credentials:\n  token:\n    managed-by: {managed}\n    rejected: [1]\n  other_token:\n    managed-by: Provider\n    rejected: [2]\nservers:\n"
             ),
         )])
     };
-    let old = with_credentials("Thing");
+    let old = with_credentials("Suite");
     let new = old.replacen("        - name: token\n", "        - name: other_token\n", 1);
     let changes = run(&old, &new);
     let got = verdicts(&changes);
     assert!(got.contains("breaking build credential-changed"), "{changes:#?}");
     assert!(got.contains("breaking rust facade-method-removed"), "{changes:#?}");
     let moved = changes.iter().find(|c| c.rule == "facade-method-removed").unwrap();
-    assert_eq!(moved.location, "corpus::Thing::create_item");
+    assert_eq!(moved.location, "corpus::Suite::create_item");
 }
 
 #[test]
@@ -228,6 +228,8 @@ fn request_enum_value_removed() {
             "breaking wire enum-value-removed",
             "breaking rust rust-variant-removed",
             "breaking rust facade-signature-changed",
+            // One value left: a constant the client sends, not an input.
+            "warning build length-rule-removed",
         ],
     );
 }
@@ -684,7 +686,7 @@ fn two_defaults_for_one_header_fail_the_build() {
 }
 
 #[test]
-fn a_removed_rule_the_layer_uses_breaks_the_build_otherwise_it_is_a_warning() {
+fn rules_belong_to_an_operation_and_a_removed_one_is_a_warning() {
     // The property goes, and with it its `required` entry (a required
     // property without a schema has no input for the facade to take).
     let new = mutate(&[
@@ -694,24 +696,13 @@ fn a_removed_rule_the_layer_uses_breaks_the_build_otherwise_it_is_a_warning() {
         ),
         ("        name:\n          type: string\n          maxLength: 32\n", ""),
     ]);
-    let one = |text: &str| BTreeMap::from([("corpus".to_string(), text.to_string())]);
-    let build = |layer: &str| -> Vec<String> {
-        compare_with_layer(&one(BASE), &one(&new), "old", "new", layer)
-            .unwrap()
-            .into_iter()
-            .filter(|c| c.rule == "length-rule-removed")
-            .map(|c| format!("{} {}", c.severity.as_str(), c.message))
-            .collect()
-    };
-    let used = build("fn f() { spec::NAME.check(name)?; }");
-    assert_eq!(used.len(), 1);
-    assert!(
-        used[0].starts_with("breaking ") && used[0].contains("uses `spec::NAME`"),
-        "{used:?}"
-    );
-    let unused = build("");
-    assert_eq!(unused.len(), 1);
-    assert!(unused[0].starts_with("warning "), "{unused:?}");
+    let removed: Vec<_> = run(BASE, &new)
+        .into_iter()
+        .filter(|c| c.rule == "length-rule-removed")
+        .map(|c| (c.severity.as_str(), c.location))
+        .collect();
+    // No constant is generated for a rule, so nothing else can use it.
+    assert_eq!(removed, [("warning", "`create_item` input `name`".to_string())]);
 }
 
 #[test]
@@ -725,6 +716,28 @@ fn removing_the_one_shot_mark_is_breaking() {
         verdicts(&changes),
         BTreeSet::from(["warning build one-shot-added".to_string()])
     );
+}
+
+#[test]
+fn marking_a_write_is_a_warning_and_unmarking_it_is_breaking() {
+    let write = mutate(&[(
+        "      operationId: list_items\n",
+        "      operationId: list_items\n      x-idempotent: false\n",
+    )]);
+    assert_eq!(
+        verdicts(&run(BASE, &write)),
+        BTreeSet::from(["warning build idempotent-removed".to_string()])
+    );
+    assert_eq!(
+        verdicts(&run(&write, BASE)),
+        BTreeSet::from(["breaking build idempotent-added".to_string()])
+    );
+    // A one-shot call is already never re-sent: the one-shot rule speaks.
+    let marked = mutate(&[(
+        "      x-one-shot: true\n",
+        "      x-one-shot: true\n      x-idempotent: false\n",
+    )]);
+    assert!(run(BASE, &marked).is_empty());
 }
 
 // --- parameters: $ref, path level, by name ---------------------------------------
