@@ -7,6 +7,7 @@
 
 mod common;
 
+use std::future::IntoFuture;
 use std::time::Duration;
 
 use common::*;
@@ -120,7 +121,7 @@ fn main() {
         200,
         || {
             let secret = rt
-                .block_on(cx.exchange_corp_secret(10001, AUTHORIZATION, TEMP))
+                .block_on(cx.exchange_corp_secret(10001, AUTHORIZATION, TEMP).into_future())
                 .unwrap();
             assert_eq!(secret.char_len(), 67);
         },
@@ -134,7 +135,9 @@ fn main() {
         61,
         200,
         || {
-            let info = rt.block_on(wc.get_auth_info(TOKEN, CORPID, CODE)).unwrap();
+            let info = rt
+                .block_on(wc.get_auth_info(TOKEN, CORPID, CODE).into_future())
+                .unwrap();
             assert_eq!(info.auth_info.unwrap().agent.len(), 2);
         },
         || {
@@ -157,7 +160,7 @@ fn main() {
         200,
         || {
             let info = rt
-                .block_on(generated.get_auth_info(&token, &body))
+                .block_on(generated.get_auth_info(&token, &body).into_future())
                 .unwrap()
                 .into_inner();
             assert_eq!(info.auth_info.unwrap().agent.len(), 2);

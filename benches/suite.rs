@@ -10,6 +10,7 @@ mod common;
 #[path = "../tests/common/standin.rs"]
 mod standin;
 
+use std::future::IntoFuture;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use common::*;
@@ -68,11 +69,13 @@ fn main() {
             61,
             200,
             || {
-                let info = rt.block_on(suite.get_auth_info(CORPID, CODE)).unwrap();
+                let info = rt.block_on(suite.get_auth_info(CORPID, CODE).into_future()).unwrap();
                 assert_eq!(info.auth_info.unwrap().agent.len(), 1);
             },
             || {
-                let info = rt.block_on(wc.get_auth_info(TOKEN, CORPID, CODE)).unwrap();
+                let info = rt
+                    .block_on(wc.get_auth_info(TOKEN, CORPID, CODE).into_future())
+                    .unwrap();
                 assert_eq!(info.auth_info.unwrap().agent.len(), 1);
             },
         );

@@ -2,6 +2,7 @@
 
 mod common;
 
+use std::future::IntoFuture;
 use std::sync::mpsc;
 
 use common::*;
@@ -86,7 +87,7 @@ proptest! {
         }
         SETUP.with(|(rt, url, rx)| {
             let client = chengxun_client(url);
-            let secret = rt.block_on(client.exchange_corp_secret(corp_id, &authorization, &temp)).unwrap();
+            let secret = rt.block_on(client.exchange_corp_secret(corp_id, &authorization, &temp).into_future()).unwrap();
             assert_eq!(secret.expose_secret(), "x");
             let (target, _) = rx.try_recv().unwrap();
             assert!(target.starts_with("/corp-service/v1/corp-secrets?"), "{target}");
@@ -113,7 +114,7 @@ proptest! {
         }
         SETUP.with(|(rt, url, rx)| {
             let client = wecom_client(url);
-            rt.block_on(client.get_auth_info(&token, &corpid, &code)).unwrap();
+            rt.block_on(client.get_auth_info(&token, &corpid, &code).into_future()).unwrap();
             let (target, body) = rx.try_recv().unwrap();
             assert_eq!(query(&target), vec![("suite_access_token".to_string(), token.clone())]);
             let body: serde_json::Value = serde_json::from_slice(&body).unwrap();

@@ -510,10 +510,13 @@ async fn get_app_qrcode_always_asks_for_the_url_and_leaves_out_unset_options() {
     // OFFICIAL 95430 (result_type 2).
     standin.default(APP_QRCODE, json!({"errcode": 0, "errmsg": "ok", "qrcode": "xxxxx"}));
     let suite = suite(&standin, SUITE_ID).await;
-    let qr = suite.get_app_qrcode(SUITE_ID, None, None, None).await.unwrap();
+    let qr = suite.get_app_qrcode(SUITE_ID).await.unwrap();
     assert_eq!(qr.qrcode, "xxxxx");
     let qr = suite
-        .get_app_qrcode(SUITE_ID, Some(1), Some("test"), Some(0))
+        .get_app_qrcode(SUITE_ID)
+        .appid(1)
+        .state("test")
+        .style(0)
         .await
         .unwrap();
     assert_eq!(qr.qrcode, "xxxxx");
@@ -523,12 +526,7 @@ async fn get_app_qrcode_always_asks_for_the_url_and_leaves_out_unset_options() {
         seen[1].body,
         json!({"suite_id": SUITE_ID, "appid": 1, "state": "test", "style": 0, "result_type": 2})
     );
-    let (parameter, _) = invalid_input(
-        suite
-            .get_app_qrcode(SUITE_ID, None, Some("渠道"), None)
-            .await
-            .unwrap_err(),
-    );
+    let (parameter, _) = invalid_input(suite.get_app_qrcode(SUITE_ID).state("渠道").await.unwrap_err());
     assert_eq!(parameter, "state");
 }
 

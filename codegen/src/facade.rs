@@ -306,8 +306,20 @@ struct Arg {
     kind: Kind,
     required: bool,
     secret: bool,
-    /// The signature type, filled in once the generated type is known.
+    /// The signature type, filled in once the generated type is known
+    /// (`Option<…>` when optional).
     sig: String,
+    /// The signature type of one value, with lifetime `'a` on references
+    /// (a request value's field, a setter's input).
+    one: String,
+    /// The spec's description of the input.
+    doc: String,
+    /// Where a required input stands among the positional arguments: path
+    /// parameters in URL-template order, then the other parameters in the
+    /// `parameters` list's order, then body properties in the order of the
+    /// schema's `required` list. Ordered data only: sorting the spec's
+    /// mapping keys changes no signature.
+    order: (u8, usize),
     /// The constrained type a string input is parsed into (its pattern or
     /// enum is checked there), if any.
     parse_as: Option<String>,
@@ -405,6 +417,10 @@ pub fn facade_code(
     };
     let mut raw = String::new();
     let mut managed: BTreeMap<String, String> = BTreeMap::new();
+    // `calls`: the request values; `calls_impls`: how each is sent.
+    let mut requests = String::new();
+    let mut calls = String::new();
+    let mut raw_credential = false;
     let mut answers = String::new();
     let mut answer_impls = String::new();
     let mut implemented = BTreeSet::new();
@@ -445,6 +461,9 @@ pub fn facade_code(
             )
             .unwrap();
             raw.push_str(&raw_method(&plan, &returns, facts, &index)?);
+            raw.push_str(&constructor(&plan, None));
+            calls.push_str(&into_future(&plan, &returns, None, facts));
+            let mut on_managed = None;
             if let Some(credential) = &fact.credential
                 && fact.issues.is_none()
             {
@@ -452,8 +471,12 @@ pub fn facade_code(
                 managed
                     .entry(def.managed_by.clone())
                     .or_default()
-                    .push_str(&managed_method(&plan, &returns, def, facts));
+                    .push_str(&constructor(&plan, Some(def)));
+                calls.push_str(&into_future(&plan, &returns, Some(def), facts));
+                on_managed = Some(def);
             }
+            raw_credential |= plan.credential_wire.is_some();
+            requests.push_str(&request_struct(&plan, on_managed));
         }
     }
 
@@ -495,6 +518,32 @@ pub fn facade_code(
     for (ty, methods) in &managed {
         writeln!(out, "impl {ty} {{\n{methods}}}").unwrap();
     }
+    out.push_str(&calls);
+    let raw = if raw_credential {
+        "/// The raw client and the credential the caller passed: where a request of\n\
+         /// the raw client is sent.\n\
+         #[derive(Clone, Copy)]\n\
+         pub struct Raw<'a> {\n\
+         pub(super) client: &'a super::Client,\n\
+         pub(super) credential: &'a str,\n}\n"
+    } else {
+        ""
+    };
+    writeln!(
+        out,
+        "/// The request values of the operations (calling convention v2): a method\n\
+         /// takes the required inputs and returns one of these; its optional inputs\n\
+         /// are setters; `.await` checks the inputs and sends it. Reads are retried\n\
+         /// per the client's [`RetryPolicy`](crate::RetryPolicy) when the failure is\n\
+         /// transient; one-shot calls and writes (`x-idempotent: false`) are sent at\n\
+         /// most once, retried only after a connect error.\n\
+         pub mod calls {{\n\
+         #[allow(unused_imports)]\nuse super::*;\n\
+         /// What awaiting a request value gives: its answer, sent once `.await`ed.\n\
+         pub type Pending<'a, T> = ::std::pin::Pin<Box<dyn ::std::future::Future<Output = Result<T, crate::Error>> + Send + 'a>>;\n\
+         {raw}{requests}}}"
+    )
+    .unwrap();
     writeln!(
         out,
         "/// Each operation's answer, as its facade method returns it: the\n\
@@ -534,7 +583,12 @@ fn plan<'a>(
         .ok_or_else(|| format!("{place}: the generated client has no method `{id}`"))?;
     let mut args: Vec<Arg> = Vec::new();
     let mut by_wire: BTreeMap<String, Source> = BTreeMap::new();
-    let add = |args: &mut Vec<Arg>, wire: &str, schema: &openapiv3::Schema, required: bool| {
+    let add = |args: &mut Vec<Arg>,
+               wire: &str,
+               schema: &openapiv3::Schema,
+               required: bool,
+               doc: Option<&String>,
+               order: (u8, usize)| {
         let kind = match custom.get(wire) {
             Some(t) => Kind::Custom(t.clone()),
             None => kind_of(schema),
@@ -546,6 +600,12 @@ fn plan<'a>(
             required,
             secret: is_secret(schema),
             sig: String::new(),
+            one: String::new(),
+            doc: doc
+                .or(schema.schema_data.description.as_ref())
+                .cloned()
+                .unwrap_or_default(),
+            order,
             parse_as: None,
         });
         args.len() - 1
@@ -553,10 +613,14 @@ fn plan<'a>(
 
     let mut params = BTreeMap::new();
     let mut credential_wire = None;
-    for p in effective_parameters(spec, item, op)? {
+    for (position, p) in effective_parameters(spec, item, op)?.into_iter().enumerate() {
         let data = p.parameter_data_ref();
         let ParameterSchemaOrContent::Schema(schema) = &data.format else {
             return Err(format!("{place}: parameter `{}` needs a schema", data.name));
+        };
+        let order = match p {
+            Parameter::Path { .. } => (0, fact.path.find(&format!("{{{}}}", data.name)).unwrap_or(0)),
+            _ => (1, position),
         };
         let schema = resolve(spec, schema)?;
         let source = if fact.credential.is_some()
@@ -570,7 +634,14 @@ fn plan<'a>(
         } else if matches!(p, Parameter::Header { .. }) && schema.schema_data.default.is_some() {
             Source::HeaderDefault
         } else {
-            Source::Arg(add(&mut args, &data.name, &schema, data.required))
+            Source::Arg(add(
+                &mut args,
+                &data.name,
+                &schema,
+                data.required,
+                data.description.as_ref(),
+                order,
+            ))
         };
         params.insert(rust_name(&data.name), source);
     }
@@ -587,9 +658,17 @@ fn plan<'a>(
         if let SchemaKind::Type(Type::Object(o)) = &schema.schema_kind {
             for (name, prop) in &o.properties {
                 let prop = resolve(spec, &prop.clone().unbox())?;
+                let required = o.required.iter().position(|r| r == name);
                 let source = match single_value(&prop) {
                     Some(v) => Source::Literal(v),
-                    None => Source::Arg(add(&mut args, name, &prop, o.required.contains(name))),
+                    None => Source::Arg(add(
+                        &mut args,
+                        name,
+                        &prop,
+                        required.is_some(),
+                        None,
+                        (2, required.unwrap_or(0)),
+                    )),
                 };
                 by_wire.insert(name.clone(), source);
             }
@@ -665,7 +744,38 @@ fn plan<'a>(
             Kind::Object => format!("&{}", index.code(inner)),
             Kind::Custom(t) => t.clone(),
         };
+        arg.one = match one.strip_prefix('&') {
+            Some(rest) => format!("&'a {rest}"),
+            None => one.clone(),
+        };
         arg.sig = if arg.required { one } else { format!("Option<{one}>") };
+    }
+
+    // The calling convention's order: required inputs by `order`, then the
+    // optional ones by name (setters: their order means nothing).
+    let mut order: Vec<usize> = (0..args.len()).collect();
+    order.sort_by(|&a, &b| {
+        let (a, b) = (&args[a], &args[b]);
+        (!a.required, if a.required { a.order } else { (0, 0) }, &a.name).cmp(&(
+            !b.required,
+            if b.required { b.order } else { (0, 0) },
+            &b.name,
+        ))
+    });
+    let mut moved: Vec<Option<Arg>> = args.into_iter().map(Some).collect();
+    let args: Vec<Arg> = order.iter().map(|&i| moved[i].take().unwrap()).collect();
+    let renumber = |source: &mut Source| {
+        if let Source::Arg(i) = source {
+            *i = order.iter().position(|o| o == i).unwrap();
+        }
+    };
+    for (_, _, source) in inputs.iter_mut() {
+        renumber(source);
+    }
+    if let Some((_, fields)) = body_plan.as_mut() {
+        for (_, _, source) in fields.iter_mut() {
+            renumber(source);
+        }
     }
     Ok(OpPlan {
         fact,
@@ -1007,7 +1117,9 @@ fn signature(plan: &OpPlan<'_>) -> String {
 fn raw_method(plan: &OpPlan<'_>, returns: &Returns, facts: &SpecFacts, index: &Index) -> Result<String, String> {
     let fact = plan.fact;
     let id = &fact.operation_id;
-    let mut out = method_doc(plan, None);
+    // What every request value of the operation runs once `.await`ed: the
+    // checks, then the call (one generic path: `Call::run`).
+    let mut out = format!("/// Sends `{id}` (the body of its request values).\n");
     let credential = plan.credential_wire.as_deref().map(rust_name);
     let mut params = String::new();
     if let Some(c) = &credential {
@@ -1019,7 +1131,7 @@ fn raw_method(plan: &OpPlan<'_>, returns: &Returns, facts: &SpecFacts, index: &I
     }
     writeln!(
         out,
-        "pub async fn {id}(&self{params}) -> Result<{}, crate::Error> {{",
+        "pub(crate) async fn send_{id}(&self{params}) -> Result<{}, crate::Error> {{",
         returns.ty
     )
     .unwrap();
@@ -1186,27 +1298,143 @@ fn shape(ty: &syn::Type) -> (bool, bool, syn::Type) {
     (false, false, ty.clone())
 }
 
-fn managed_method(plan: &OpPlan<'_>, returns: &Returns, def: &CredentialDef, facts: &SpecFacts) -> String {
-    let fact = plan.fact;
-    let id = &fact.operation_id;
-    let mut out = method_doc(plan, Some(def));
-    if plan.args.len() > 7 {
-        out.push_str("#[allow(clippy::too_many_arguments)]\n");
-    }
-    let names: String = plan.args.iter().map(|a| format!(", {}", a.name)).collect();
-    // The inputs are checked before the credential is fetched: a bad input
-    // costs no token.
+/// The request value of an operation: its struct (required inputs, then
+/// optional ones set by setters), in `calls`.
+fn request_struct(plan: &OpPlan<'_>, managed: Option<&CredentialDef>) -> String {
+    let id = &plan.fact.operation_id;
+    let name = camel(id);
+    let mut out = String::new();
+    let on = match managed {
+        Some(def) => format!(" and [`{0}::{id}`](super::{0}::{id})", def.managed_by),
+        None => String::new(),
+    };
     writeln!(
         out,
-        "pub async fn {id}(&self{}) -> Result<{}, crate::Error> {{\n{}\
-         self.with_credential(crate::Operation::{}, |credential| async move {{\n\
-         self.client().{id}(credential.expose_secret(){names}).await\n\
-         }})\n.await\n}}",
-        signature(plan),
-        returns.ty,
-        managed_checks(plan, facts),
-        camel(id)
+        "/// The request of [`Client::{id}`](super::Client::{id}){on}: set its optional inputs, then\n\
+         /// `.await` it. The inputs are checked when it is awaited, before anything (a token\n\
+         /// included) is fetched or sent.\n\
+         #[must_use = \"a request does nothing until it is `.await`ed\"]\n\
+         pub struct {name}<'a, On> {{\n\
+         pub(super) on: On,\n\
+         pub(super) _inputs: ::std::marker::PhantomData<&'a ()>,"
+    )
+    .unwrap();
+    for arg in &plan.args {
+        let ty = if arg.required {
+            arg.one.clone()
+        } else {
+            format!("Option<{}>", arg.one)
+        };
+        writeln!(out, "pub(super) {}: {ty},", arg.name).unwrap();
+    }
+    out.push_str("}\n");
+    let optional: Vec<&Arg> = plan.args.iter().filter(|a| !a.required).collect();
+    if !optional.is_empty() {
+        writeln!(out, "impl<'a, On> {name}<'a, On> {{").unwrap();
+        for arg in optional {
+            let about = if arg.doc.trim().is_empty() {
+                format!("Sets the optional `{}`.", arg.wire)
+            } else {
+                format!("Sets the optional `{}`: {}", arg.wire, escape_markdown(arg.doc.trim()))
+            };
+            out.push_str(&doc(&about));
+            writeln!(
+                out,
+                "pub fn {0}(mut self, {0}: {1}) -> Self {{ self.{0} = Some({0}); self }}",
+                arg.name, arg.one
+            )
+            .unwrap();
+        }
+        out.push_str("}\n");
+    }
+    out
+}
+
+/// The public method that starts a request: on the raw client (`managed`
+/// `None`: the credential first) or on the managed type.
+fn constructor(plan: &OpPlan<'_>, managed: Option<&CredentialDef>) -> String {
+    let id = &plan.fact.operation_id;
+    let name = camel(id);
+    let mut out = method_doc(plan, managed);
+    let credential = plan.credential_wire.as_deref().map(rust_name);
+    let mut params = String::new();
+    let on = match (managed, &credential) {
+        (Some(def), _) => {
+            let _ = def;
+            ("&'a Self".to_string(), "self".to_string())
+        }
+        (None, Some(c)) => {
+            write!(params, ", {c}: &'a str").unwrap();
+            (
+                "calls::Raw<'a>".to_string(),
+                format!("calls::Raw {{ client: self, credential: {c} }}"),
+            )
+        }
+        (None, None) => ("&'a Self".to_string(), "self".to_string()),
+    };
+    let mut fields = String::new();
+    for arg in &plan.args {
+        if arg.required {
+            write!(params, ", {}: {}", arg.name, arg.one).unwrap();
+            write!(fields, "{},", arg.name).unwrap();
+        } else {
+            write!(fields, "{}: None,", arg.name).unwrap();
+        }
+    }
+    if plan.args.iter().filter(|a| a.required).count() + usize::from(params.contains("credential")) > 6 {
+        out.push_str("#[allow(clippy::too_many_arguments)]\n");
+    }
+    writeln!(
+        out,
+        "pub fn {id}<'a>(&'a self{params}) -> calls::{name}<'a, {}> {{\n\
+         calls::{name} {{ on: {}, _inputs: ::std::marker::PhantomData, {fields} }}\n}}",
+        on.0, on.1
     )
     .unwrap();
     out
+}
+
+/// `IntoFuture` of a request value on its receiver: the raw client (sends
+/// with the caller's credential) or the managed type (checks the inputs,
+/// then sends with its managed credential, refreshing and replaying on a
+/// rejection).
+fn into_future(plan: &OpPlan<'_>, returns: &Returns, managed: Option<&CredentialDef>, facts: &SpecFacts) -> String {
+    let fact = plan.fact;
+    let id = &fact.operation_id;
+    let name = camel(id);
+    let names: String = plan.args.iter().map(|a| format!(", {}", a.name)).collect();
+    let fields: String = plan.args.iter().map(|a| format!("{}, ", a.name)).collect();
+    let (on, body) = match managed {
+        Some(def) => (
+            format!("&'a {}", def.managed_by),
+            // The inputs are checked before the credential is fetched: a bad
+            // input costs no token.
+            format!(
+                "{}crate::facade::ManagedCredential::with_credential(on, crate::Operation::{}, |credential| async move {{\n\
+                 on.client().send_{id}(credential.expose_secret(){names}).await\n\
+                 }})\n.await",
+                managed_checks(plan, facts),
+                camel(id)
+            ),
+        ),
+        None => match &plan.credential_wire {
+            Some(_) => (
+                "calls::Raw<'a>".to_string(),
+                format!("on.client.send_{id}(on.credential{names}).await"),
+            ),
+            None => (
+                "&'a Client".to_string(),
+                format!("on.send_{id}({}).await", names.trim_start_matches(", ")),
+            ),
+        },
+    };
+    format!(
+        "impl<'a> ::std::future::IntoFuture for calls::{name}<'a, {on}> {{\n\
+         type Output = Result<{ty}, crate::Error>;\n\
+         type IntoFuture = calls::Pending<'a, {ty}>;\n\
+         fn into_future(self) -> Self::IntoFuture {{\n\
+         let calls::{name} {{ on, _inputs: _, {fields} }} = self;\n\
+         Box::pin(async move {{\n{body}\n}})\n}}\n}}\n",
+        ty = returns.ty
+    )
 }

@@ -72,11 +72,13 @@ impl Corp {
             .corp_access_token(&self.corpid, self.permanent_code.expose_secret())
             .await
     }
+}
 
+impl crate::facade::ManagedCredential for Corp {
     /// Runs a call of `operation` with the corp's managed token; on a
     /// rejection drops it, and (unless one-shot) refreshes once and replays
     /// once. The generated methods call this.
-    pub(crate) async fn with_credential<T, F, Fut>(&self, operation: Operation, call: F) -> Result<T, Error>
+    async fn with_credential<T, F, Fut>(&self, operation: Operation, call: F) -> Result<T, Error>
     where
         F: Fn(Secret) -> Fut,
         Fut: Future<Output = Result<T, Error>>,

@@ -3,6 +3,7 @@
 //! spec are generated on it.
 
 use std::fmt;
+use std::future::IntoFuture;
 use std::sync::Arc;
 
 use super::Client;
@@ -137,14 +138,17 @@ impl Provider {
                 inner
                     .client
                     .get_provider_token(&inner.corpid, inner.secret.expose_secret())
+                    .into_future()
             })
             .await
     }
+}
 
+impl crate::facade::ManagedCredential for Provider {
     /// Runs a call of `operation` with the managed provider token; on a
     /// rejection drops it, and (unless one-shot) refreshes once and replays
     /// once. The generated methods call this.
-    pub(crate) async fn with_credential<T, F, Fut>(&self, operation: Operation, call: F) -> Result<T, Error>
+    async fn with_credential<T, F, Fut>(&self, operation: Operation, call: F) -> Result<T, Error>
     where
         F: Fn(Secret) -> Fut,
         Fut: Future<Output = Result<T, Error>>,

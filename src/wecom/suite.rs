@@ -2,6 +2,7 @@
 //! (the engine is [`managed`](super::managed)'s), and the suite-token
 //! operations of the spec, generated on it.
 
+use crate::facade::ManagedCredential as _;
 use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
@@ -345,11 +346,13 @@ impl Suite {
         }
         Ok(self.key(&format!("corp:{auth_corpid}:access_token")))
     }
+}
 
+impl crate::facade::ManagedCredential for Suite {
     /// Runs a call of `operation` with the managed suite token: on a
     /// rejection of it, drops it, and (unless `operation` is one-shot)
     /// refreshes once and replays once. The generated methods call this.
-    pub(crate) async fn with_credential<T, F, Fut>(&self, operation: Operation, call: F) -> Result<T, Error>
+    async fn with_credential<T, F, Fut>(&self, operation: Operation, call: F) -> Result<T, Error>
     where
         F: Fn(Secret) -> Fut,
         Fut: Future<Output = Result<T, Error>>,

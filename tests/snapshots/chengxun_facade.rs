@@ -50,20 +50,8 @@ pub(crate) const ENVELOPE: crate::response::Envelope = crate::response::Envelope
     message: "err_msg",
 };
 impl Client {
-    /// 换取企业永久授权码 (`GET /corp-service/v1/corp-secrets`).
-    ///
-    /// 接口描述:外部对接的应用服务器使用从组织管理员处获得的corp_id, corp_authorization和temp_corp_secret,去申请企业永久授权码corp_secret。
-    ///
-    /// 重要问题:temp_corp_secret 换取corp_secret 后 temp_corp_secret失效。如果想再次获取需要联系管理员再次获取 temp_corp_secret
-    ///
-    /// (PLATFORMS.md) temp_corp_secret is valid for 24 hours after the admin
-    /// issues it. This call is one-shot: a client must never send it twice on
-    /// its own.
-    ///
-    /// **One-shot** (`x-one-shot`): the platform acts on the `temp_corp_secret` once, so the library sends this call at most once, retrying only after a connect error (nothing was sent). When it fails with [`Error::request_may_have_been_processed`](crate::Error::request_may_have_been_processed) true, do not send it again.
-    ///
-    /// The platform's page: <https://apifox.com/apidoc/docs-site/5098802/api-215085320>
-    pub async fn exchange_corp_secret(
+    /// Sends `exchange_corp_secret` (the body of its request values).
+    pub(crate) async fn send_exchange_corp_secret(
         &self,
         corp_id: i64,
         corp_authorization: &str,
@@ -100,6 +88,75 @@ impl Client {
                 answers::exchange_corp_secret,
             )
             .await
+    }
+    /// 换取企业永久授权码 (`GET /corp-service/v1/corp-secrets`).
+    ///
+    /// 接口描述:外部对接的应用服务器使用从组织管理员处获得的corp_id, corp_authorization和temp_corp_secret,去申请企业永久授权码corp_secret。
+    ///
+    /// 重要问题:temp_corp_secret 换取corp_secret 后 temp_corp_secret失效。如果想再次获取需要联系管理员再次获取 temp_corp_secret
+    ///
+    /// (PLATFORMS.md) temp_corp_secret is valid for 24 hours after the admin
+    /// issues it. This call is one-shot: a client must never send it twice on
+    /// its own.
+    ///
+    /// **One-shot** (`x-one-shot`): the platform acts on the `temp_corp_secret` once, so the library sends this call at most once, retrying only after a connect error (nothing was sent). When it fails with [`Error::request_may_have_been_processed`](crate::Error::request_may_have_been_processed) true, do not send it again.
+    ///
+    /// The platform's page: <https://apifox.com/apidoc/docs-site/5098802/api-215085320>
+    pub fn exchange_corp_secret<'a>(
+        &'a self,
+        corp_id: i64,
+        corp_authorization: &'a str,
+        temp_corp_secret: &'a str,
+    ) -> calls::ExchangeCorpSecret<'a, &'a Self> {
+        calls::ExchangeCorpSecret {
+            on: self,
+            _inputs: ::std::marker::PhantomData,
+            corp_id,
+            corp_authorization,
+            temp_corp_secret,
+        }
+    }
+}
+impl<'a> ::std::future::IntoFuture for calls::ExchangeCorpSecret<'a, &'a Client> {
+    type Output = Result<crate::Secret, crate::Error>;
+    type IntoFuture = calls::Pending<'a, crate::Secret>;
+    fn into_future(self) -> Self::IntoFuture {
+        let calls::ExchangeCorpSecret {
+            on,
+            _inputs: _,
+            corp_id,
+            corp_authorization,
+            temp_corp_secret,
+        } = self;
+        Box::pin(async move {
+            on.send_exchange_corp_secret(corp_id, corp_authorization, temp_corp_secret)
+                .await
+        })
+    }
+}
+/// The request values of the operations (calling convention v2): a method
+/// takes the required inputs and returns one of these; its optional inputs
+/// are setters; `.await` checks the inputs and sends it. Reads are retried
+/// per the client's [`RetryPolicy`](crate::RetryPolicy) when the failure is
+/// transient; one-shot calls and writes (`x-idempotent: false`) are sent at
+/// most once, retried only after a connect error.
+pub mod calls {
+    #[allow(unused_imports)]
+    use super::*;
+    /// What awaiting a request value gives: its answer, sent once `.await`ed.
+    pub type Pending<'a, T> = ::std::pin::Pin<
+        Box<dyn ::std::future::Future<Output = Result<T, crate::Error>> + Send + 'a>,
+    >;
+    /// The request of [`Client::exchange_corp_secret`](super::Client::exchange_corp_secret): set its optional inputs, then
+    /// `.await` it. The inputs are checked when it is awaited, before anything (a token
+    /// included) is fetched or sent.
+    #[must_use = "a request does nothing until it is `.await`ed"]
+    pub struct ExchangeCorpSecret<'a, On> {
+        pub(super) on: On,
+        pub(super) _inputs: ::std::marker::PhantomData<&'a ()>,
+        pub(super) corp_id: i64,
+        pub(super) corp_authorization: &'a str,
+        pub(super) temp_corp_secret: &'a str,
     }
 }
 /// Each operation's answer, as its facade method returns it: the

@@ -369,18 +369,8 @@ pub(crate) const ENVELOPE: crate::response::Envelope = crate::response::Envelope
     message: "errmsg",
 };
 impl Client {
-    /// 获取第三方应用凭证 (`POST /cgi-bin/service/get_suite_token`).
-    ///
-    /// 该API用于获取第三方应用凭证(suite_access_token)。由于第三方服务商可能托管了大量的企业,其安全问题造成的影响会更加严重,故API中除了合法来源IP校验之外,还额外增加了suite_ticket作为安全凭证。获取suite_access_token时,需要suite_ticket参数。suite_ticket由企业微信后台定时推送给"指令回调URL",每十分钟更新一次。suite_ticket实际有效期为30分钟,可以容错连续两次获取suite_ticket失败的情况,但是请永远使用最新接收到的suite_ticket。通过本接口获取的suite_access_token有效期为expires_in秒,开发者需要进行缓存,不可频繁获取。
-    ///
-    /// 注意:因历史原因,该接口在调用失败时才返回errcode。没返回errcode视为调用成功。
-    /// No suite_access_token in the query: this is the call that issues it.
-    /// The body must be JSON (form fields answer 40083).
-    ///
-    /// Retried per the client's [`RetryPolicy`](crate::RetryPolicy) when the failure is transient.
-    ///
-    /// WeCom's page: <https://developer.work.weixin.qq.com/document/path/90600>
-    pub async fn get_suite_token(
+    /// Sends `get_suite_token` (the body of its request values).
+    pub(crate) async fn send_get_suite_token(
         &self,
         suite_id: &str,
         suite_secret: &str,
@@ -416,14 +406,33 @@ impl Client {
             .run(|| self.api.get_suite_token(&body), answers::get_suite_token)
             .await
     }
-    /// 获取预授权码 (`GET /cgi-bin/service/get_pre_auth_code`).
+    /// 获取第三方应用凭证 (`POST /cgi-bin/service/get_suite_token`).
     ///
-    /// 该API用于获取预授权码。预授权码用于企业授权时的第三方服务商安全验证。
+    /// 该API用于获取第三方应用凭证(suite_access_token)。由于第三方服务商可能托管了大量的企业,其安全问题造成的影响会更加严重,故API中除了合法来源IP校验之外,还额外增加了suite_ticket作为安全凭证。获取suite_access_token时,需要suite_ticket参数。suite_ticket由企业微信后台定时推送给"指令回调URL",每十分钟更新一次。suite_ticket实际有效期为30分钟,可以容错连续两次获取suite_ticket失败的情况,但是请永远使用最新接收到的suite_ticket。通过本接口获取的suite_access_token有效期为expires_in秒,开发者需要进行缓存,不可频繁获取。
+    ///
+    /// 注意:因历史原因,该接口在调用失败时才返回errcode。没返回errcode视为调用成功。
+    /// No suite_access_token in the query: this is the call that issues it.
+    /// The body must be JSON (form fields answer 40083).
     ///
     /// Retried per the client's [`RetryPolicy`](crate::RetryPolicy) when the failure is transient.
     ///
-    /// WeCom's page: <https://developer.work.weixin.qq.com/document/path/90601>
-    pub async fn get_pre_auth_code(
+    /// WeCom's page: <https://developer.work.weixin.qq.com/document/path/90600>
+    pub fn get_suite_token<'a>(
+        &'a self,
+        suite_id: &'a str,
+        suite_secret: &'a str,
+        suite_ticket: &'a str,
+    ) -> calls::GetSuiteToken<'a, &'a Self> {
+        calls::GetSuiteToken {
+            on: self,
+            _inputs: ::std::marker::PhantomData,
+            suite_id,
+            suite_secret,
+            suite_ticket,
+        }
+    }
+    /// Sends `get_pre_auth_code` (the body of its request values).
+    pub(crate) async fn send_get_pre_auth_code(
         &self,
         suite_access_token: &str,
     ) -> Result<PreAuthCode, crate::Error> {
@@ -442,16 +451,27 @@ impl Client {
             )
             .await
     }
-    /// 设置授权配置 (`POST /cgi-bin/service/set_session_info`).
+    /// 获取预授权码 (`GET /cgi-bin/service/get_pre_auth_code`).
     ///
-    /// 该接口可对某次授权进行配置。可支持测试模式(应用未发布时)。
-    ///
-    /// Idempotent: setting the same configuration twice is harmless.
+    /// 该API用于获取预授权码。预授权码用于企业授权时的第三方服务商安全验证。
     ///
     /// Retried per the client's [`RetryPolicy`](crate::RetryPolicy) when the failure is transient.
     ///
-    /// WeCom's page: <https://developer.work.weixin.qq.com/document/path/90602>
-    pub async fn set_session_info(
+    /// WeCom's page: <https://developer.work.weixin.qq.com/document/path/90601>
+    pub fn get_pre_auth_code<'a>(
+        &'a self,
+        suite_access_token: &'a str,
+    ) -> calls::GetPreAuthCode<'a, calls::Raw<'a>> {
+        calls::GetPreAuthCode {
+            on: calls::Raw {
+                client: self,
+                credential: suite_access_token,
+            },
+            _inputs: ::std::marker::PhantomData,
+        }
+    }
+    /// Sends `set_session_info` (the body of its request values).
+    pub(crate) async fn send_set_session_info(
         &self,
         suite_access_token: &str,
         pre_auth_code: &str,
@@ -482,19 +502,33 @@ impl Client {
             )
             .await
     }
-    /// 获取企业永久授权码 (`POST /cgi-bin/service/get_permanent_code`).
+    /// 设置授权配置 (`POST /cgi-bin/service/set_session_info`).
     ///
-    /// 该API用于使用临时授权码换取授权方的永久授权码,并换取授权信息、企业access_token,临时授权码一次有效。
+    /// 该接口可对某次授权进行配置。可支持测试模式(应用未发布时)。
     ///
-    /// 注意:因历史原因,该接口在调用失败时才返回errcode。没返回errcode视为调用成功。
-    /// One-shot: a second call with the same auth_code answers 40078, so a
-    /// lost answer loses the permanent_code. Prefer v2 in the install flow
-    /// (v1 is slow: "耗时长").
+    /// Idempotent: setting the same configuration twice is harmless.
     ///
-    /// **One-shot** (`x-one-shot`): the platform acts on the `auth_code` once, so the library sends this call at most once, retrying only after a connect error (nothing was sent). When it fails with [`Error::request_may_have_been_processed`](crate::Error::request_may_have_been_processed) true, do not send it again.
+    /// Retried per the client's [`RetryPolicy`](crate::RetryPolicy) when the failure is transient.
     ///
-    /// WeCom's page: <https://developer.work.weixin.qq.com/document/path/90603>
-    pub async fn get_permanent_code(
+    /// WeCom's page: <https://developer.work.weixin.qq.com/document/path/90602>
+    pub fn set_session_info<'a>(
+        &'a self,
+        suite_access_token: &'a str,
+        pre_auth_code: &'a str,
+        session_info: AuthType,
+    ) -> calls::SetSessionInfo<'a, calls::Raw<'a>> {
+        calls::SetSessionInfo {
+            on: calls::Raw {
+                client: self,
+                credential: suite_access_token,
+            },
+            _inputs: ::std::marker::PhantomData,
+            pre_auth_code,
+            session_info,
+        }
+    }
+    /// Sends `get_permanent_code` (the body of its request values).
+    pub(crate) async fn send_get_permanent_code(
         &self,
         suite_access_token: &str,
         auth_code: &str,
@@ -523,19 +557,34 @@ impl Client {
             )
             .await
     }
-    /// 获取企业永久授权码 (v2) (`POST /cgi-bin/service/v2/get_permanent_code`).
+    /// 获取企业永久授权码 (`POST /cgi-bin/service/get_permanent_code`).
     ///
-    /// 该API用于使用临时授权码换取授权方的永久授权码以及企业信息,临时授权码一次有效。
+    /// 该API用于使用临时授权码换取授权方的永久授权码,并换取授权信息、企业access_token,临时授权码一次有效。
     ///
-    /// 注:旧获取企业永久授权码接口耗时长,若安装应用流程,开发者拿到临时授权码后同步调用获取永久授权码接口,推荐使用该文档中v2接口,该接口耗时更短。
-    /// v2 leaves out access_token, expires_in, dealer_corp_info, auth_info,
-    /// edition_info and every auth_corp_info field but corpid and corp_name:
-    /// read them with get_auth_info and get_corp_token. One-shot, as v1.
+    /// 注意:因历史原因,该接口在调用失败时才返回errcode。没返回errcode视为调用成功。
+    /// One-shot: a second call with the same auth_code answers 40078, so a
+    /// lost answer loses the permanent_code. Prefer v2 in the install flow
+    /// (v1 is slow: "耗时长").
     ///
     /// **One-shot** (`x-one-shot`): the platform acts on the `auth_code` once, so the library sends this call at most once, retrying only after a connect error (nothing was sent). When it fails with [`Error::request_may_have_been_processed`](crate::Error::request_may_have_been_processed) true, do not send it again.
     ///
-    /// WeCom's page: <https://developer.work.weixin.qq.com/document/path/100776>
-    pub async fn get_permanent_code_v2(
+    /// WeCom's page: <https://developer.work.weixin.qq.com/document/path/90603>
+    pub fn get_permanent_code<'a>(
+        &'a self,
+        suite_access_token: &'a str,
+        auth_code: &'a str,
+    ) -> calls::GetPermanentCode<'a, calls::Raw<'a>> {
+        calls::GetPermanentCode {
+            on: calls::Raw {
+                client: self,
+                credential: suite_access_token,
+            },
+            _inputs: ::std::marker::PhantomData,
+            auth_code,
+        }
+    }
+    /// Sends `get_permanent_code_v2` (the body of its request values).
+    pub(crate) async fn send_get_permanent_code_v2(
         &self,
         suite_access_token: &str,
         auth_code: &str,
@@ -564,17 +613,34 @@ impl Client {
             )
             .await
     }
-    /// 获取企业授权信息 (`POST /cgi-bin/service/get_auth_info`).
+    /// 获取企业永久授权码 (v2) (`POST /cgi-bin/service/v2/get_permanent_code`).
     ///
-    /// 该API用于通过永久授权码换取企业微信的授权信息。永久code的获取,是通过临时授权码使用get_permanent_code 接口获取到的permanent_code。
+    /// 该API用于使用临时授权码换取授权方的永久授权码以及企业信息,临时授权码一次有效。
     ///
-    /// Errors come back as HTTP 200 with a non-zero errcode; an absent errcode
-    /// means success. Decide by errcode, never by errmsg.
+    /// 注:旧获取企业永久授权码接口耗时长,若安装应用流程,开发者拿到临时授权码后同步调用获取永久授权码接口,推荐使用该文档中v2接口,该接口耗时更短。
+    /// v2 leaves out access_token, expires_in, dealer_corp_info, auth_info,
+    /// edition_info and every auth_corp_info field but corpid and corp_name:
+    /// read them with get_auth_info and get_corp_token. One-shot, as v1.
     ///
-    /// Retried per the client's [`RetryPolicy`](crate::RetryPolicy) when the failure is transient.
+    /// **One-shot** (`x-one-shot`): the platform acts on the `auth_code` once, so the library sends this call at most once, retrying only after a connect error (nothing was sent). When it fails with [`Error::request_may_have_been_processed`](crate::Error::request_may_have_been_processed) true, do not send it again.
     ///
-    /// WeCom's page: <https://developer.work.weixin.qq.com/document/path/90604>
-    pub async fn get_auth_info(
+    /// WeCom's page: <https://developer.work.weixin.qq.com/document/path/100776>
+    pub fn get_permanent_code_v2<'a>(
+        &'a self,
+        suite_access_token: &'a str,
+        auth_code: &'a str,
+    ) -> calls::GetPermanentCodeV2<'a, calls::Raw<'a>> {
+        calls::GetPermanentCodeV2 {
+            on: calls::Raw {
+                client: self,
+                credential: suite_access_token,
+            },
+            _inputs: ::std::marker::PhantomData,
+            auth_code,
+        }
+    }
+    /// Sends `get_auth_info` (the body of its request values).
+    pub(crate) async fn send_get_auth_info(
         &self,
         suite_access_token: &str,
         auth_corpid: &str,
@@ -613,18 +679,34 @@ impl Client {
             )
             .await
     }
-    /// 获取企业授权信息 (v2) (`POST /cgi-bin/service/v2/get_auth_info`).
+    /// 获取企业授权信息 (`POST /cgi-bin/service/get_auth_info`).
     ///
     /// 该API用于通过永久授权码换取企业微信的授权信息。永久code的获取,是通过临时授权码使用get_permanent_code 接口获取到的permanent_code。
     ///
-    /// As v1, without auth_corp_info.corp_wxqrcode and with
-    /// auth_corp_info.corp_ex_name. Whether v2 returns edition_info is not
-    /// confirmed; the schema allows it.
+    /// Errors come back as HTTP 200 with a non-zero errcode; an absent errcode
+    /// means success. Decide by errcode, never by errmsg.
     ///
     /// Retried per the client's [`RetryPolicy`](crate::RetryPolicy) when the failure is transient.
     ///
-    /// WeCom's page: <https://developer.work.weixin.qq.com/document/path/100795>
-    pub async fn get_auth_info_v2(
+    /// WeCom's page: <https://developer.work.weixin.qq.com/document/path/90604>
+    pub fn get_auth_info<'a>(
+        &'a self,
+        suite_access_token: &'a str,
+        auth_corpid: &'a str,
+        permanent_code: &'a str,
+    ) -> calls::GetAuthInfo<'a, calls::Raw<'a>> {
+        calls::GetAuthInfo {
+            on: calls::Raw {
+                client: self,
+                credential: suite_access_token,
+            },
+            _inputs: ::std::marker::PhantomData,
+            auth_corpid,
+            permanent_code,
+        }
+    }
+    /// Sends `get_auth_info_v2` (the body of its request values).
+    pub(crate) async fn send_get_auth_info_v2(
         &self,
         suite_access_token: &str,
         auth_corpid: &str,
@@ -663,16 +745,35 @@ impl Client {
             )
             .await
     }
-    /// 获取企业凭证 (`POST /cgi-bin/service/get_corp_token`).
+    /// 获取企业授权信息 (v2) (`POST /cgi-bin/service/v2/get_auth_info`).
     ///
-    /// 第三方服务商在取得企业的永久授权码后,通过此接口可以获取到企业的access_token。获取后可通过通讯录、应用、消息等企业接口来运营这些应用。此处获得的企业access_token与企业获取access_token拿到的token,本质上是一样的,只不过获取方式不同。
+    /// 该API用于通过永久授权码换取企业微信的授权信息。永久code的获取,是通过临时授权码使用get_permanent_code 接口获取到的permanent_code。
     ///
-    /// 注意:因历史原因,该接口在调用失败时才返回errcode。没返回errcode视为调用成功。
+    /// As v1, without auth_corp_info.corp_wxqrcode and with
+    /// auth_corp_info.corp_ex_name. Whether v2 returns edition_info is not
+    /// confirmed; the schema allows it.
     ///
     /// Retried per the client's [`RetryPolicy`](crate::RetryPolicy) when the failure is transient.
     ///
-    /// WeCom's page: <https://developer.work.weixin.qq.com/document/path/90605>
-    pub async fn get_corp_token(
+    /// WeCom's page: <https://developer.work.weixin.qq.com/document/path/100795>
+    pub fn get_auth_info_v2<'a>(
+        &'a self,
+        suite_access_token: &'a str,
+        auth_corpid: &'a str,
+        permanent_code: &'a str,
+    ) -> calls::GetAuthInfoV2<'a, calls::Raw<'a>> {
+        calls::GetAuthInfoV2 {
+            on: calls::Raw {
+                client: self,
+                credential: suite_access_token,
+            },
+            _inputs: ::std::marker::PhantomData,
+            auth_corpid,
+            permanent_code,
+        }
+    }
+    /// Sends `get_corp_token` (the body of its request values).
+    pub(crate) async fn send_get_corp_token(
         &self,
         suite_access_token: &str,
         auth_corpid: &str,
@@ -711,18 +812,33 @@ impl Client {
             )
             .await
     }
-    /// 获取服务商凭证 (`POST /cgi-bin/service/get_provider_token`).
+    /// 获取企业凭证 (`POST /cgi-bin/service/get_corp_token`).
     ///
-    /// 以服务商的corpid和provider_secret获取服务商凭证(provider_access_token)。不能频繁调用get_provider_token接口,否则会受到频率拦截。有效期内重复获取返回相同结果,过期后获取会返回新的provider_access_token。企业微信可能会出于运营需要,提前使provider_access_token失效。
+    /// 第三方服务商在取得企业的永久授权码后,通过此接口可以获取到企业的access_token。获取后可通过通讯录、应用、消息等企业接口来运营这些应用。此处获得的企业access_token与企业获取access_token拿到的token,本质上是一样的,只不过获取方式不同。
     ///
-    /// 若调用失败,会返回errcode及errmsg字段。(开发者根据errcode字段存在且值非0,可认为是调用失败)
-    /// No provider_access_token in the query: this is the call that issues it.
-    /// wecom::Provider caches it and refreshes it once for every instance.
+    /// 注意:因历史原因,该接口在调用失败时才返回errcode。没返回errcode视为调用成功。
     ///
     /// Retried per the client's [`RetryPolicy`](crate::RetryPolicy) when the failure is transient.
     ///
-    /// WeCom's page: <https://developer.work.weixin.qq.com/document/path/96237>
-    pub async fn get_provider_token(
+    /// WeCom's page: <https://developer.work.weixin.qq.com/document/path/90605>
+    pub fn get_corp_token<'a>(
+        &'a self,
+        suite_access_token: &'a str,
+        auth_corpid: &'a str,
+        permanent_code: &'a str,
+    ) -> calls::GetCorpToken<'a, calls::Raw<'a>> {
+        calls::GetCorpToken {
+            on: calls::Raw {
+                client: self,
+                credential: suite_access_token,
+            },
+            _inputs: ::std::marker::PhantomData,
+            auth_corpid,
+            permanent_code,
+        }
+    }
+    /// Sends `get_provider_token` (the body of its request values).
+    pub(crate) async fn send_get_provider_token(
         &self,
         corpid: &str,
         provider_secret: &str,
@@ -750,24 +866,31 @@ impl Client {
             .run(|| self.api.get_provider_token(&body), answers::get_provider_token)
             .await
     }
-    /// 获取访问用户身份 (`GET /cgi-bin/service/auth/getuserinfo3rd`).
+    /// 获取服务商凭证 (`POST /cgi-bin/service/get_provider_token`).
     ///
-    /// 该接口用于根据code获取成员信息,适用于第三方应用网页授权(OAuth2)与企业微信Web登录。跳转的域名须完全匹配suite_access_token对应第三方应用的可信域名,否则会返回50001错误。不允许代开发自建应用调用。
+    /// 以服务商的corpid和provider_secret获取服务商凭证(provider_access_token)。不能频繁调用get_provider_token接口,否则会受到频率拦截。有效期内重复获取返回相同结果,过期后获取会返回新的provider_access_token。企业微信可能会出于运营需要,提前使provider_access_token失效。
     ///
-    /// One-shot: code只能使用一次,5分钟未被使用自动过期. A repeat answers
-    /// 40029, so a lost answer loses the sign-in: the user signs in again.
-    /// Whether a token rejection (40082/42009) spends the code is not
-    /// documented: it is treated as spent.
-    /// The answer is one of two shapes that share no field: a member of a
-    /// corp (corpid, userid, ...) or a WeChat user outside any corp
-    /// (openid). The legacy path /cgi-bin/service/getuserinfo3rd answers
-    /// with CamelCase keys (CorpId, UserId): such an answer is a decode
-    /// error here, never an empty success.
+    /// 若调用失败,会返回errcode及errmsg字段。(开发者根据errcode字段存在且值非0,可认为是调用失败)
+    /// No provider_access_token in the query: this is the call that issues it.
+    /// wecom::Provider caches it and refreshes it once for every instance.
     ///
-    /// **One-shot** (`x-one-shot`): the platform acts on the `code` once, so the library sends this call at most once, retrying only after a connect error (nothing was sent). When it fails with [`Error::request_may_have_been_processed`](crate::Error::request_may_have_been_processed) true, do not send it again.
+    /// Retried per the client's [`RetryPolicy`](crate::RetryPolicy) when the failure is transient.
     ///
-    /// WeCom's page: <https://developer.work.weixin.qq.com/document/path/91121>
-    pub async fn getuserinfo3rd(
+    /// WeCom's page: <https://developer.work.weixin.qq.com/document/path/96237>
+    pub fn get_provider_token<'a>(
+        &'a self,
+        corpid: &'a str,
+        provider_secret: &'a str,
+    ) -> calls::GetProviderToken<'a, &'a Self> {
+        calls::GetProviderToken {
+            on: self,
+            _inputs: ::std::marker::PhantomData,
+            corpid,
+            provider_secret,
+        }
+    }
+    /// Sends `getuserinfo3rd` (the body of its request values).
+    pub(crate) async fn send_getuserinfo3rd(
         &self,
         suite_access_token: &str,
         code: &str,
@@ -794,17 +917,39 @@ impl Client {
             )
             .await
     }
-    /// 获取访问用户敏感信息 (`POST /cgi-bin/service/auth/getuserdetail3rd`).
+    /// 获取访问用户身份 (`GET /cgi-bin/service/auth/getuserinfo3rd`).
     ///
-    /// 第三方应用通过user_ticket获取成员授权的敏感字段。成员必须在授权应用的可见范围内。
+    /// 该接口用于根据code获取成员信息,适用于第三方应用网页授权(OAuth2)与企业微信Web登录。跳转的域名须完全匹配suite_access_token对应第三方应用的可信域名,否则会返回50001错误。不允许代开发自建应用调用。
     ///
-    /// A read: the user_ticket is reusable until it expires (84014 成员票据过期,
-    /// 84015 成员票据无效). name is the userid since 2020; gender is a string.
+    /// One-shot: code只能使用一次,5分钟未被使用自动过期. A repeat answers
+    /// 40029, so a lost answer loses the sign-in: the user signs in again.
+    /// Whether a token rejection (40082/42009) spends the code is not
+    /// documented: it is treated as spent.
+    /// The answer is one of two shapes that share no field: a member of a
+    /// corp (corpid, userid, ...) or a WeChat user outside any corp
+    /// (openid). The legacy path /cgi-bin/service/getuserinfo3rd answers
+    /// with CamelCase keys (CorpId, UserId): such an answer is a decode
+    /// error here, never an empty success.
     ///
-    /// Retried per the client's [`RetryPolicy`](crate::RetryPolicy) when the failure is transient.
+    /// **One-shot** (`x-one-shot`): the platform acts on the `code` once, so the library sends this call at most once, retrying only after a connect error (nothing was sent). When it fails with [`Error::request_may_have_been_processed`](crate::Error::request_may_have_been_processed) true, do not send it again.
     ///
-    /// WeCom's page: <https://developer.work.weixin.qq.com/document/path/91122>
-    pub async fn getuserdetail3rd(
+    /// WeCom's page: <https://developer.work.weixin.qq.com/document/path/91121>
+    pub fn getuserinfo3rd<'a>(
+        &'a self,
+        suite_access_token: &'a str,
+        code: &'a str,
+    ) -> calls::Getuserinfo3rd<'a, calls::Raw<'a>> {
+        calls::Getuserinfo3rd {
+            on: calls::Raw {
+                client: self,
+                credential: suite_access_token,
+            },
+            _inputs: ::std::marker::PhantomData,
+            code,
+        }
+    }
+    /// Sends `getuserdetail3rd` (the body of its request values).
+    pub(crate) async fn send_getuserdetail3rd(
         &self,
         suite_access_token: &str,
         user_ticket: &str,
@@ -833,18 +978,32 @@ impl Client {
             )
             .await
     }
-    /// 获取access_token (代开发应用) (`GET /cgi-bin/gettoken`).
+    /// 获取访问用户敏感信息 (`POST /cgi-bin/service/auth/getuserdetail3rd`).
     ///
-    /// 获取代开发应用的secret之后,接口调用凭证access_token的获取方式与自建应用完全一致:以授权企业的corpid和代开发应用的secret(即获取企业永久授权码接口返回的permanent_code)调用gettoken。注意,这与第三方应用的access_token获取方式不一样。有效期内重复获取返回相同结果,过期后获取会返回新的access_token。
+    /// 第三方应用通过user_ticket获取成员授权的敏感字段。成员必须在授权应用的可见范围内。
     ///
-    /// wecom::Corp uses it for a 代开发 template suite (suite id starting
-    /// with `dk`) instead of get_corp_token. corpsecret travels in the query
-    /// string: the client redacts it from every error and log.
+    /// A read: the user_ticket is reusable until it expires (84014 成员票据过期,
+    /// 84015 成员票据无效). name is the userid since 2020; gender is a string.
     ///
     /// Retried per the client's [`RetryPolicy`](crate::RetryPolicy) when the failure is transient.
     ///
-    /// WeCom's page: <https://developer.work.weixin.qq.com/document/path/97164>
-    pub async fn gettoken(
+    /// WeCom's page: <https://developer.work.weixin.qq.com/document/path/91122>
+    pub fn getuserdetail3rd<'a>(
+        &'a self,
+        suite_access_token: &'a str,
+        user_ticket: &'a str,
+    ) -> calls::Getuserdetail3rd<'a, calls::Raw<'a>> {
+        calls::Getuserdetail3rd {
+            on: calls::Raw {
+                client: self,
+                credential: suite_access_token,
+            },
+            _inputs: ::std::marker::PhantomData,
+            user_ticket,
+        }
+    }
+    /// Sends `gettoken` (the body of its request values).
+    pub(crate) async fn send_gettoken(
         &self,
         corpid: &str,
         corpsecret: &str,
@@ -868,19 +1027,31 @@ impl Client {
             .run(|| self.api.gettoken(&p_corpid, &p_corpsecret), answers::gettoken)
             .await
     }
-    /// userid的转换 (`POST /cgi-bin/batch/userid_to_openuserid`).
+    /// 获取access_token (代开发应用) (`GET /cgi-bin/gettoken`).
     ///
-    /// 将企业主体下的明文userid转换为服务商主体下的密文userid(open_userid)。仅代开发应用或第三方应用可调用;成员需要在应用的可见范围内。请确保传入userid的正确性,若出错的次数较多,会导致1天不可调用(具体限制阈值由授权企业的员工规模决定)。
+    /// 获取代开发应用的secret之后,接口调用凭证access_token的获取方式与自建应用完全一致:以授权企业的corpid和代开发应用的secret(即获取企业永久授权码接口返回的permanent_code)调用gettoken。注意,这与第三方应用的access_token获取方式不一样。有效期内重复获取返回相同结果,过期后获取会返回新的access_token。
     ///
-    /// Partial success: ids WeCom cannot convert come back in
-    /// invalid_userid_list, the call still succeeds (errmsg may be empty).
-    /// Only transient failures are retried: errors count toward the one-day
-    /// block. At most 1000 ids, checked before sending.
+    /// wecom::Corp uses it for a 代开发 template suite (suite id starting
+    /// with `dk`) instead of get_corp_token. corpsecret travels in the query
+    /// string: the client redacts it from every error and log.
     ///
     /// Retried per the client's [`RetryPolicy`](crate::RetryPolicy) when the failure is transient.
     ///
-    /// WeCom's page: <https://developer.work.weixin.qq.com/document/path/97062>
-    pub async fn userid_to_openuserid(
+    /// WeCom's page: <https://developer.work.weixin.qq.com/document/path/97164>
+    pub fn gettoken<'a>(
+        &'a self,
+        corpid: &'a str,
+        corpsecret: &'a str,
+    ) -> calls::Gettoken<'a, &'a Self> {
+        calls::Gettoken {
+            on: self,
+            _inputs: ::std::marker::PhantomData,
+            corpid,
+            corpsecret,
+        }
+    }
+    /// Sends `userid_to_openuserid` (the body of its request values).
+    pub(crate) async fn send_userid_to_openuserid(
         &self,
         access_token: &str,
         userid_list: &[::std::string::String],
@@ -909,16 +1080,34 @@ impl Client {
             )
             .await
     }
-    /// 获取应用管理员列表 (`POST /cgi-bin/agent/get_admin_list`).
+    /// userid的转换 (`POST /cgi-bin/batch/userid_to_openuserid`).
     ///
-    /// 第三方服务商或代开发自建应用可以用此接口获取授权企业中某个第三方应用或者代开发应用的管理员列表(不包括外部管理员),以便服务商在用户进入应用主页之后根据是否管理员身份做权限的区分。应用由access_token确定。成员授权模式下,不返回管理员列表。
+    /// 将企业主体下的明文userid转换为服务商主体下的密文userid(open_userid)。仅代开发应用或第三方应用可调用;成员需要在应用的可见范围内。请确保传入userid的正确性,若出错的次数较多,会导致1天不可调用(具体限制阈值由授权企业的员工规模决定)。
     ///
-    /// The page documents no body; an empty JSON object is sent.
+    /// Partial success: ids WeCom cannot convert come back in
+    /// invalid_userid_list, the call still succeeds (errmsg may be empty).
+    /// Only transient failures are retried: errors count toward the one-day
+    /// block. At most 1000 ids, checked before sending.
     ///
     /// Retried per the client's [`RetryPolicy`](crate::RetryPolicy) when the failure is transient.
     ///
-    /// WeCom's page: <https://developer.work.weixin.qq.com/document/path/100072>
-    pub async fn get_admin_list(
+    /// WeCom's page: <https://developer.work.weixin.qq.com/document/path/97062>
+    pub fn userid_to_openuserid<'a>(
+        &'a self,
+        access_token: &'a str,
+        userid_list: &'a [::std::string::String],
+    ) -> calls::UseridToOpenuserid<'a, calls::Raw<'a>> {
+        calls::UseridToOpenuserid {
+            on: calls::Raw {
+                client: self,
+                credential: access_token,
+            },
+            _inputs: ::std::marker::PhantomData,
+            userid_list,
+        }
+    }
+    /// Sends `get_admin_list` (the body of its request values).
+    pub(crate) async fn send_get_admin_list(
         &self,
         access_token: &str,
     ) -> Result<types::GetAdminListAnswer, crate::Error> {
@@ -938,16 +1127,29 @@ impl Client {
             )
             .await
     }
-    /// 获取带参授权链接 (`POST /cgi-bin/service/get_customized_auth_url`).
+    /// 获取应用管理员列表 (`POST /cgi-bin/agent/get_admin_list`).
     ///
-    /// 服务商获取代开发自建应用模版的带参授权链接,企业管理员扫描由该链接生成的二维码授权代开发应用。链接10天过期。当扫带参二维码授权代开发模版时,获取企业永久授权码接口会返回该state值。
+    /// 第三方服务商或代开发自建应用可以用此接口获取授权企业中某个第三方应用或者代开发应用的管理员列表(不包括外部管理员),以便服务商在用户进入应用主页之后根据是否管理员身份做权限的区分。应用由access_token确定。成员授权模式下,不返回管理员列表。
     ///
-    /// Each call mints a new link; sending it again is harmless.
+    /// The page documents no body; an empty JSON object is sent.
     ///
     /// Retried per the client's [`RetryPolicy`](crate::RetryPolicy) when the failure is transient.
     ///
-    /// WeCom's page: <https://developer.work.weixin.qq.com/document/path/98744>
-    pub async fn get_customized_auth_url(
+    /// WeCom's page: <https://developer.work.weixin.qq.com/document/path/100072>
+    pub fn get_admin_list<'a>(
+        &'a self,
+        access_token: &'a str,
+    ) -> calls::GetAdminList<'a, calls::Raw<'a>> {
+        calls::GetAdminList {
+            on: calls::Raw {
+                client: self,
+                credential: access_token,
+            },
+            _inputs: ::std::marker::PhantomData,
+        }
+    }
+    /// Sends `get_customized_auth_url` (the body of its request values).
+    pub(crate) async fn send_get_customized_auth_url(
         &self,
         provider_access_token: &str,
         state: &str,
@@ -986,18 +1188,33 @@ impl Client {
             )
             .await
     }
-    /// 获取应用二维码 (`POST /cgi-bin/service/get_app_qrcode`).
+    /// 获取带参授权链接 (`POST /cgi-bin/service/get_customized_auth_url`).
     ///
-    /// 用于获取第三方应用的二维码。要求第三方应用是已上线的第三方通用应用。扫应用带参二维码授权安装后,获取企业永久授权码接口会返回该state值。
+    /// 服务商获取代开发自建应用模版的带参授权链接,企业管理员扫描由该链接生成的二维码授权代开发应用。链接10天过期。当扫带参二维码授权代开发模版时,获取企业永久授权码接口会返回该state值。
     ///
-    /// result_type is always 2 (the client sends it): the answer is JSON with
-    /// the QR code's image URL. WeCom's default (1) answers the PNG itself,
-    /// not JSON; fetch the URL to get the image.
+    /// Each call mints a new link; sending it again is harmless.
     ///
     /// Retried per the client's [`RetryPolicy`](crate::RetryPolicy) when the failure is transient.
     ///
-    /// WeCom's page: <https://developer.work.weixin.qq.com/document/path/95430>
-    pub async fn get_app_qrcode(
+    /// WeCom's page: <https://developer.work.weixin.qq.com/document/path/98744>
+    pub fn get_customized_auth_url<'a>(
+        &'a self,
+        provider_access_token: &'a str,
+        state: &'a str,
+        templateid_list: &'a [::std::string::String],
+    ) -> calls::GetCustomizedAuthUrl<'a, calls::Raw<'a>> {
+        calls::GetCustomizedAuthUrl {
+            on: calls::Raw {
+                client: self,
+                credential: provider_access_token,
+            },
+            _inputs: ::std::marker::PhantomData,
+            state,
+            templateid_list,
+        }
+    }
+    /// Sends `get_app_qrcode` (the body of its request values).
+    pub(crate) async fn send_get_app_qrcode(
         &self,
         suite_access_token: &str,
         suite_id: &str,
@@ -1047,6 +1264,34 @@ impl Client {
             )
             .await
     }
+    /// 获取应用二维码 (`POST /cgi-bin/service/get_app_qrcode`).
+    ///
+    /// 用于获取第三方应用的二维码。要求第三方应用是已上线的第三方通用应用。扫应用带参二维码授权安装后,获取企业永久授权码接口会返回该state值。
+    ///
+    /// result_type is always 2 (the client sends it): the answer is JSON with
+    /// the QR code's image URL. WeCom's default (1) answers the PNG itself,
+    /// not JSON; fetch the URL to get the image.
+    ///
+    /// Retried per the client's [`RetryPolicy`](crate::RetryPolicy) when the failure is transient.
+    ///
+    /// WeCom's page: <https://developer.work.weixin.qq.com/document/path/95430>
+    pub fn get_app_qrcode<'a>(
+        &'a self,
+        suite_access_token: &'a str,
+        suite_id: &'a str,
+    ) -> calls::GetAppQrcode<'a, calls::Raw<'a>> {
+        calls::GetAppQrcode {
+            on: calls::Raw {
+                client: self,
+                credential: suite_access_token,
+            },
+            _inputs: ::std::marker::PhantomData,
+            suite_id,
+            appid: None,
+            state: None,
+            style: None,
+        }
+    }
 }
 impl Corp {
     /// userid的转换 (`POST /cgi-bin/batch/userid_to_openuserid`).
@@ -1063,25 +1308,15 @@ impl Corp {
     /// Retried per the client's [`RetryPolicy`](crate::RetryPolicy) when the failure is transient.
     ///
     /// WeCom's page: <https://developer.work.weixin.qq.com/document/path/97062>
-    pub async fn userid_to_openuserid(
-        &self,
-        userid_list: &[::std::string::String],
-    ) -> Result<types::UseridToOpenuseridAnswer, crate::Error> {
-        crate::validate::Count {
-            name: "userid_list",
-            min_items: 1,
-            max_items: Some(1000),
+    pub fn userid_to_openuserid<'a>(
+        &'a self,
+        userid_list: &'a [::std::string::String],
+    ) -> calls::UseridToOpenuserid<'a, &'a Self> {
+        calls::UseridToOpenuserid {
+            on: self,
+            _inputs: ::std::marker::PhantomData,
+            userid_list,
         }
-            .check(userid_list.len())?;
-        self.with_credential(
-                crate::Operation::UseridToOpenuserid,
-                |credential| async move {
-                    self.client()
-                        .userid_to_openuserid(credential.expose_secret(), userid_list)
-                        .await
-                },
-            )
-            .await
     }
     /// 获取应用管理员列表 (`POST /cgi-bin/agent/get_admin_list`).
     ///
@@ -1094,16 +1329,11 @@ impl Corp {
     /// Retried per the client's [`RetryPolicy`](crate::RetryPolicy) when the failure is transient.
     ///
     /// WeCom's page: <https://developer.work.weixin.qq.com/document/path/100072>
-    pub async fn get_admin_list(
-        &self,
-    ) -> Result<types::GetAdminListAnswer, crate::Error> {
-        self.with_credential(
-                crate::Operation::GetAdminList,
-                |credential| async move {
-                    self.client().get_admin_list(credential.expose_secret()).await
-                },
-            )
-            .await
+    pub fn get_admin_list<'a>(&'a self) -> calls::GetAdminList<'a, &'a Self> {
+        calls::GetAdminList {
+            on: self,
+            _inputs: ::std::marker::PhantomData,
+        }
     }
 }
 impl Provider {
@@ -1118,37 +1348,17 @@ impl Provider {
     /// Retried per the client's [`RetryPolicy`](crate::RetryPolicy) when the failure is transient.
     ///
     /// WeCom's page: <https://developer.work.weixin.qq.com/document/path/98744>
-    pub async fn get_customized_auth_url(
-        &self,
-        state: &str,
-        templateid_list: &[::std::string::String],
-    ) -> Result<types::CustomizedAuthUrlAnswer, crate::Error> {
-        crate::validate::Rule {
-            name: "state",
-            min_chars: 0,
-            max_chars: Some(32),
+    pub fn get_customized_auth_url<'a>(
+        &'a self,
+        state: &'a str,
+        templateid_list: &'a [::std::string::String],
+    ) -> calls::GetCustomizedAuthUrl<'a, &'a Self> {
+        calls::GetCustomizedAuthUrl {
+            on: self,
+            _inputs: ::std::marker::PhantomData,
+            state,
+            templateid_list,
         }
-            .check(state)?;
-        crate::validate::Count {
-            name: "templateid_list",
-            min_items: 1,
-            max_items: Some(9),
-        }
-            .check(templateid_list.len())?;
-        crate::facade::parse::<types::GetCustomizedAuthUrlRequestState>("state", state)?;
-        self.with_credential(
-                crate::Operation::GetCustomizedAuthUrl,
-                |credential| async move {
-                    self.client()
-                        .get_customized_auth_url(
-                            credential.expose_secret(),
-                            state,
-                            templateid_list,
-                        )
-                        .await
-                },
-            )
-            .await
     }
 }
 impl Suite {
@@ -1161,14 +1371,11 @@ impl Suite {
     /// Retried per the client's [`RetryPolicy`](crate::RetryPolicy) when the failure is transient.
     ///
     /// WeCom's page: <https://developer.work.weixin.qq.com/document/path/90601>
-    pub async fn get_pre_auth_code(&self) -> Result<PreAuthCode, crate::Error> {
-        self.with_credential(
-                crate::Operation::GetPreAuthCode,
-                |credential| async move {
-                    self.client().get_pre_auth_code(credential.expose_secret()).await
-                },
-            )
-            .await
+    pub fn get_pre_auth_code<'a>(&'a self) -> calls::GetPreAuthCode<'a, &'a Self> {
+        calls::GetPreAuthCode {
+            on: self,
+            _inputs: ::std::marker::PhantomData,
+        }
     }
     /// 设置授权配置 (`POST /cgi-bin/service/set_session_info`).
     ///
@@ -1181,30 +1388,17 @@ impl Suite {
     /// Retried per the client's [`RetryPolicy`](crate::RetryPolicy) when the failure is transient.
     ///
     /// WeCom's page: <https://developer.work.weixin.qq.com/document/path/90602>
-    pub async fn set_session_info(
-        &self,
-        pre_auth_code: &str,
+    pub fn set_session_info<'a>(
+        &'a self,
+        pre_auth_code: &'a str,
         session_info: AuthType,
-    ) -> Result<(), crate::Error> {
-        crate::validate::Rule {
-            name: "pre_auth_code",
-            min_chars: 1,
-            max_chars: Some(1024),
+    ) -> calls::SetSessionInfo<'a, &'a Self> {
+        calls::SetSessionInfo {
+            on: self,
+            _inputs: ::std::marker::PhantomData,
+            pre_auth_code,
+            session_info,
         }
-            .check(pre_auth_code)?;
-        self.with_credential(
-                crate::Operation::SetSessionInfo,
-                |credential| async move {
-                    self.client()
-                        .set_session_info(
-                            credential.expose_secret(),
-                            pre_auth_code,
-                            session_info,
-                        )
-                        .await
-                },
-            )
-            .await
     }
     /// 获取企业永久授权码 (`POST /cgi-bin/service/get_permanent_code`).
     ///
@@ -1220,25 +1414,15 @@ impl Suite {
     /// **One-shot** (`x-one-shot`): the platform acts on the `auth_code` once, so the library sends this call at most once, retrying only after a connect error (nothing was sent). When it fails with [`Error::request_may_have_been_processed`](crate::Error::request_may_have_been_processed) true, do not send it again.
     ///
     /// WeCom's page: <https://developer.work.weixin.qq.com/document/path/90603>
-    pub async fn get_permanent_code(
-        &self,
-        auth_code: &str,
-    ) -> Result<types::PermanentCodeAnswer, crate::Error> {
-        crate::validate::Rule {
-            name: "auth_code",
-            min_chars: 1,
-            max_chars: Some(1024),
+    pub fn get_permanent_code<'a>(
+        &'a self,
+        auth_code: &'a str,
+    ) -> calls::GetPermanentCode<'a, &'a Self> {
+        calls::GetPermanentCode {
+            on: self,
+            _inputs: ::std::marker::PhantomData,
+            auth_code,
         }
-            .check(auth_code)?;
-        self.with_credential(
-                crate::Operation::GetPermanentCode,
-                |credential| async move {
-                    self.client()
-                        .get_permanent_code(credential.expose_secret(), auth_code)
-                        .await
-                },
-            )
-            .await
     }
     /// 获取企业永久授权码 (v2) (`POST /cgi-bin/service/v2/get_permanent_code`).
     ///
@@ -1254,25 +1438,15 @@ impl Suite {
     /// **One-shot** (`x-one-shot`): the platform acts on the `auth_code` once, so the library sends this call at most once, retrying only after a connect error (nothing was sent). When it fails with [`Error::request_may_have_been_processed`](crate::Error::request_may_have_been_processed) true, do not send it again.
     ///
     /// WeCom's page: <https://developer.work.weixin.qq.com/document/path/100776>
-    pub async fn get_permanent_code_v2(
-        &self,
-        auth_code: &str,
-    ) -> Result<types::PermanentCodeV2Answer, crate::Error> {
-        crate::validate::Rule {
-            name: "auth_code",
-            min_chars: 1,
-            max_chars: Some(1024),
+    pub fn get_permanent_code_v2<'a>(
+        &'a self,
+        auth_code: &'a str,
+    ) -> calls::GetPermanentCodeV2<'a, &'a Self> {
+        calls::GetPermanentCodeV2 {
+            on: self,
+            _inputs: ::std::marker::PhantomData,
+            auth_code,
         }
-            .check(auth_code)?;
-        self.with_credential(
-                crate::Operation::GetPermanentCodeV2,
-                |credential| async move {
-                    self.client()
-                        .get_permanent_code_v2(credential.expose_secret(), auth_code)
-                        .await
-                },
-            )
-            .await
     }
     /// 获取企业授权信息 (`POST /cgi-bin/service/get_auth_info`).
     ///
@@ -1286,39 +1460,17 @@ impl Suite {
     /// Retried per the client's [`RetryPolicy`](crate::RetryPolicy) when the failure is transient.
     ///
     /// WeCom's page: <https://developer.work.weixin.qq.com/document/path/90604>
-    pub async fn get_auth_info(
-        &self,
-        auth_corpid: &str,
-        permanent_code: &str,
-    ) -> Result<types::GetAuthInfoResponse, crate::Error> {
-        crate::validate::Rule {
-            name: "auth_corpid",
-            min_chars: 1,
-            max_chars: Some(256),
+    pub fn get_auth_info<'a>(
+        &'a self,
+        auth_corpid: &'a str,
+        permanent_code: &'a str,
+    ) -> calls::GetAuthInfo<'a, &'a Self> {
+        calls::GetAuthInfo {
+            on: self,
+            _inputs: ::std::marker::PhantomData,
+            auth_corpid,
+            permanent_code,
         }
-            .check(auth_corpid)?;
-        crate::validate::Rule {
-            name: "permanent_code",
-            min_chars: 1,
-            max_chars: Some(1024),
-        }
-            .check(permanent_code)?;
-        crate::facade::parse::<
-            types::GetAuthInfoRequestAuthCorpid,
-        >("auth_corpid", auth_corpid)?;
-        self.with_credential(
-                crate::Operation::GetAuthInfo,
-                |credential| async move {
-                    self.client()
-                        .get_auth_info(
-                            credential.expose_secret(),
-                            auth_corpid,
-                            permanent_code,
-                        )
-                        .await
-                },
-            )
-            .await
     }
     /// 获取企业授权信息 (v2) (`POST /cgi-bin/service/v2/get_auth_info`).
     ///
@@ -1333,39 +1485,17 @@ impl Suite {
     /// Retried per the client's [`RetryPolicy`](crate::RetryPolicy) when the failure is transient.
     ///
     /// WeCom's page: <https://developer.work.weixin.qq.com/document/path/100795>
-    pub async fn get_auth_info_v2(
-        &self,
-        auth_corpid: &str,
-        permanent_code: &str,
-    ) -> Result<types::GetAuthInfoResponse, crate::Error> {
-        crate::validate::Rule {
-            name: "auth_corpid",
-            min_chars: 1,
-            max_chars: Some(256),
+    pub fn get_auth_info_v2<'a>(
+        &'a self,
+        auth_corpid: &'a str,
+        permanent_code: &'a str,
+    ) -> calls::GetAuthInfoV2<'a, &'a Self> {
+        calls::GetAuthInfoV2 {
+            on: self,
+            _inputs: ::std::marker::PhantomData,
+            auth_corpid,
+            permanent_code,
         }
-            .check(auth_corpid)?;
-        crate::validate::Rule {
-            name: "permanent_code",
-            min_chars: 1,
-            max_chars: Some(1024),
-        }
-            .check(permanent_code)?;
-        crate::facade::parse::<
-            types::GetAuthInfoRequestAuthCorpid,
-        >("auth_corpid", auth_corpid)?;
-        self.with_credential(
-                crate::Operation::GetAuthInfoV2,
-                |credential| async move {
-                    self.client()
-                        .get_auth_info_v2(
-                            credential.expose_secret(),
-                            auth_corpid,
-                            permanent_code,
-                        )
-                        .await
-                },
-            )
-            .await
     }
     /// 获取访问用户身份 (`GET /cgi-bin/service/auth/getuserinfo3rd`).
     ///
@@ -1386,23 +1516,15 @@ impl Suite {
     /// **One-shot** (`x-one-shot`): the platform acts on the `code` once, so the library sends this call at most once, retrying only after a connect error (nothing was sent). When it fails with [`Error::request_may_have_been_processed`](crate::Error::request_may_have_been_processed) true, do not send it again.
     ///
     /// WeCom's page: <https://developer.work.weixin.qq.com/document/path/91121>
-    pub async fn getuserinfo3rd(
-        &self,
-        code: &str,
-    ) -> Result<types::UserInfo3rd, crate::Error> {
-        crate::validate::Rule {
-            name: "code",
-            min_chars: 1,
-            max_chars: Some(512),
+    pub fn getuserinfo3rd<'a>(
+        &'a self,
+        code: &'a str,
+    ) -> calls::Getuserinfo3rd<'a, &'a Self> {
+        calls::Getuserinfo3rd {
+            on: self,
+            _inputs: ::std::marker::PhantomData,
+            code,
         }
-            .check(code)?;
-        self.with_credential(
-                crate::Operation::Getuserinfo3rd,
-                |credential| async move {
-                    self.client().getuserinfo3rd(credential.expose_secret(), code).await
-                },
-            )
-            .await
     }
     /// 获取访问用户敏感信息 (`POST /cgi-bin/service/auth/getuserdetail3rd`).
     ///
@@ -1416,25 +1538,15 @@ impl Suite {
     /// Retried per the client's [`RetryPolicy`](crate::RetryPolicy) when the failure is transient.
     ///
     /// WeCom's page: <https://developer.work.weixin.qq.com/document/path/91122>
-    pub async fn getuserdetail3rd(
-        &self,
-        user_ticket: &str,
-    ) -> Result<types::UserDetail3rdAnswer, crate::Error> {
-        crate::validate::Rule {
-            name: "user_ticket",
-            min_chars: 1,
-            max_chars: Some(512),
+    pub fn getuserdetail3rd<'a>(
+        &'a self,
+        user_ticket: &'a str,
+    ) -> calls::Getuserdetail3rd<'a, &'a Self> {
+        calls::Getuserdetail3rd {
+            on: self,
+            _inputs: ::std::marker::PhantomData,
+            user_ticket,
         }
-            .check(user_ticket)?;
-        self.with_credential(
-                crate::Operation::Getuserdetail3rd,
-                |credential| async move {
-                    self.client()
-                        .getuserdetail3rd(credential.expose_secret(), user_ticket)
-                        .await
-                },
-            )
-            .await
     }
     /// 获取应用二维码 (`POST /cgi-bin/service/get_app_qrcode`).
     ///
@@ -1449,46 +1561,741 @@ impl Suite {
     /// Retried per the client's [`RetryPolicy`](crate::RetryPolicy) when the failure is transient.
     ///
     /// WeCom's page: <https://developer.work.weixin.qq.com/document/path/95430>
-    pub async fn get_app_qrcode(
-        &self,
-        suite_id: &str,
-        appid: Option<i64>,
-        state: Option<&str>,
-        style: Option<i64>,
-    ) -> Result<types::AppQrcodeAnswer, crate::Error> {
-        crate::validate::Rule {
-            name: "suite_id",
-            min_chars: 1,
-            max_chars: Some(256),
+    pub fn get_app_qrcode<'a>(
+        &'a self,
+        suite_id: &'a str,
+    ) -> calls::GetAppQrcode<'a, &'a Self> {
+        calls::GetAppQrcode {
+            on: self,
+            _inputs: ::std::marker::PhantomData,
+            suite_id,
+            appid: None,
+            state: None,
+            style: None,
         }
-            .check(suite_id)?;
-        if let Some(v) = state {
+    }
+}
+impl<'a> ::std::future::IntoFuture for calls::GetSuiteToken<'a, &'a Client> {
+    type Output = Result<AccessToken, crate::Error>;
+    type IntoFuture = calls::Pending<'a, AccessToken>;
+    fn into_future(self) -> Self::IntoFuture {
+        let calls::GetSuiteToken {
+            on,
+            _inputs: _,
+            suite_id,
+            suite_secret,
+            suite_ticket,
+        } = self;
+        Box::pin(async move {
+            on.send_get_suite_token(suite_id, suite_secret, suite_ticket).await
+        })
+    }
+}
+impl<'a> ::std::future::IntoFuture for calls::GetPreAuthCode<'a, calls::Raw<'a>> {
+    type Output = Result<PreAuthCode, crate::Error>;
+    type IntoFuture = calls::Pending<'a, PreAuthCode>;
+    fn into_future(self) -> Self::IntoFuture {
+        let calls::GetPreAuthCode { on, _inputs: _ } = self;
+        Box::pin(async move { on.client.send_get_pre_auth_code(on.credential).await })
+    }
+}
+impl<'a> ::std::future::IntoFuture for calls::GetPreAuthCode<'a, &'a Suite> {
+    type Output = Result<PreAuthCode, crate::Error>;
+    type IntoFuture = calls::Pending<'a, PreAuthCode>;
+    fn into_future(self) -> Self::IntoFuture {
+        let calls::GetPreAuthCode { on, _inputs: _ } = self;
+        Box::pin(async move {
+            crate::facade::ManagedCredential::with_credential(
+                    on,
+                    crate::Operation::GetPreAuthCode,
+                    |credential| async move {
+                        on.client()
+                            .send_get_pre_auth_code(credential.expose_secret())
+                            .await
+                    },
+                )
+                .await
+        })
+    }
+}
+impl<'a> ::std::future::IntoFuture for calls::SetSessionInfo<'a, calls::Raw<'a>> {
+    type Output = Result<(), crate::Error>;
+    type IntoFuture = calls::Pending<'a, ()>;
+    fn into_future(self) -> Self::IntoFuture {
+        let calls::SetSessionInfo { on, _inputs: _, pre_auth_code, session_info } = self;
+        Box::pin(async move {
+            on.client
+                .send_set_session_info(on.credential, pre_auth_code, session_info)
+                .await
+        })
+    }
+}
+impl<'a> ::std::future::IntoFuture for calls::SetSessionInfo<'a, &'a Suite> {
+    type Output = Result<(), crate::Error>;
+    type IntoFuture = calls::Pending<'a, ()>;
+    fn into_future(self) -> Self::IntoFuture {
+        let calls::SetSessionInfo { on, _inputs: _, pre_auth_code, session_info } = self;
+        Box::pin(async move {
+            crate::validate::Rule {
+                name: "pre_auth_code",
+                min_chars: 1,
+                max_chars: Some(1024),
+            }
+                .check(pre_auth_code)?;
+            crate::facade::ManagedCredential::with_credential(
+                    on,
+                    crate::Operation::SetSessionInfo,
+                    |credential| async move {
+                        on.client()
+                            .send_set_session_info(
+                                credential.expose_secret(),
+                                pre_auth_code,
+                                session_info,
+                            )
+                            .await
+                    },
+                )
+                .await
+        })
+    }
+}
+impl<'a> ::std::future::IntoFuture for calls::GetPermanentCode<'a, calls::Raw<'a>> {
+    type Output = Result<types::PermanentCodeAnswer, crate::Error>;
+    type IntoFuture = calls::Pending<'a, types::PermanentCodeAnswer>;
+    fn into_future(self) -> Self::IntoFuture {
+        let calls::GetPermanentCode { on, _inputs: _, auth_code } = self;
+        Box::pin(async move {
+            on.client.send_get_permanent_code(on.credential, auth_code).await
+        })
+    }
+}
+impl<'a> ::std::future::IntoFuture for calls::GetPermanentCode<'a, &'a Suite> {
+    type Output = Result<types::PermanentCodeAnswer, crate::Error>;
+    type IntoFuture = calls::Pending<'a, types::PermanentCodeAnswer>;
+    fn into_future(self) -> Self::IntoFuture {
+        let calls::GetPermanentCode { on, _inputs: _, auth_code } = self;
+        Box::pin(async move {
+            crate::validate::Rule {
+                name: "auth_code",
+                min_chars: 1,
+                max_chars: Some(1024),
+            }
+                .check(auth_code)?;
+            crate::facade::ManagedCredential::with_credential(
+                    on,
+                    crate::Operation::GetPermanentCode,
+                    |credential| async move {
+                        on.client()
+                            .send_get_permanent_code(
+                                credential.expose_secret(),
+                                auth_code,
+                            )
+                            .await
+                    },
+                )
+                .await
+        })
+    }
+}
+impl<'a> ::std::future::IntoFuture for calls::GetPermanentCodeV2<'a, calls::Raw<'a>> {
+    type Output = Result<types::PermanentCodeV2Answer, crate::Error>;
+    type IntoFuture = calls::Pending<'a, types::PermanentCodeV2Answer>;
+    fn into_future(self) -> Self::IntoFuture {
+        let calls::GetPermanentCodeV2 { on, _inputs: _, auth_code } = self;
+        Box::pin(async move {
+            on.client.send_get_permanent_code_v2(on.credential, auth_code).await
+        })
+    }
+}
+impl<'a> ::std::future::IntoFuture for calls::GetPermanentCodeV2<'a, &'a Suite> {
+    type Output = Result<types::PermanentCodeV2Answer, crate::Error>;
+    type IntoFuture = calls::Pending<'a, types::PermanentCodeV2Answer>;
+    fn into_future(self) -> Self::IntoFuture {
+        let calls::GetPermanentCodeV2 { on, _inputs: _, auth_code } = self;
+        Box::pin(async move {
+            crate::validate::Rule {
+                name: "auth_code",
+                min_chars: 1,
+                max_chars: Some(1024),
+            }
+                .check(auth_code)?;
+            crate::facade::ManagedCredential::with_credential(
+                    on,
+                    crate::Operation::GetPermanentCodeV2,
+                    |credential| async move {
+                        on.client()
+                            .send_get_permanent_code_v2(
+                                credential.expose_secret(),
+                                auth_code,
+                            )
+                            .await
+                    },
+                )
+                .await
+        })
+    }
+}
+impl<'a> ::std::future::IntoFuture for calls::GetAuthInfo<'a, calls::Raw<'a>> {
+    type Output = Result<types::GetAuthInfoResponse, crate::Error>;
+    type IntoFuture = calls::Pending<'a, types::GetAuthInfoResponse>;
+    fn into_future(self) -> Self::IntoFuture {
+        let calls::GetAuthInfo { on, _inputs: _, auth_corpid, permanent_code } = self;
+        Box::pin(async move {
+            on.client
+                .send_get_auth_info(on.credential, auth_corpid, permanent_code)
+                .await
+        })
+    }
+}
+impl<'a> ::std::future::IntoFuture for calls::GetAuthInfo<'a, &'a Suite> {
+    type Output = Result<types::GetAuthInfoResponse, crate::Error>;
+    type IntoFuture = calls::Pending<'a, types::GetAuthInfoResponse>;
+    fn into_future(self) -> Self::IntoFuture {
+        let calls::GetAuthInfo { on, _inputs: _, auth_corpid, permanent_code } = self;
+        Box::pin(async move {
+            crate::validate::Rule {
+                name: "auth_corpid",
+                min_chars: 1,
+                max_chars: Some(256),
+            }
+                .check(auth_corpid)?;
+            crate::validate::Rule {
+                name: "permanent_code",
+                min_chars: 1,
+                max_chars: Some(1024),
+            }
+                .check(permanent_code)?;
+            crate::facade::parse::<
+                types::GetAuthInfoRequestAuthCorpid,
+            >("auth_corpid", auth_corpid)?;
+            crate::facade::ManagedCredential::with_credential(
+                    on,
+                    crate::Operation::GetAuthInfo,
+                    |credential| async move {
+                        on.client()
+                            .send_get_auth_info(
+                                credential.expose_secret(),
+                                auth_corpid,
+                                permanent_code,
+                            )
+                            .await
+                    },
+                )
+                .await
+        })
+    }
+}
+impl<'a> ::std::future::IntoFuture for calls::GetAuthInfoV2<'a, calls::Raw<'a>> {
+    type Output = Result<types::GetAuthInfoResponse, crate::Error>;
+    type IntoFuture = calls::Pending<'a, types::GetAuthInfoResponse>;
+    fn into_future(self) -> Self::IntoFuture {
+        let calls::GetAuthInfoV2 { on, _inputs: _, auth_corpid, permanent_code } = self;
+        Box::pin(async move {
+            on.client
+                .send_get_auth_info_v2(on.credential, auth_corpid, permanent_code)
+                .await
+        })
+    }
+}
+impl<'a> ::std::future::IntoFuture for calls::GetAuthInfoV2<'a, &'a Suite> {
+    type Output = Result<types::GetAuthInfoResponse, crate::Error>;
+    type IntoFuture = calls::Pending<'a, types::GetAuthInfoResponse>;
+    fn into_future(self) -> Self::IntoFuture {
+        let calls::GetAuthInfoV2 { on, _inputs: _, auth_corpid, permanent_code } = self;
+        Box::pin(async move {
+            crate::validate::Rule {
+                name: "auth_corpid",
+                min_chars: 1,
+                max_chars: Some(256),
+            }
+                .check(auth_corpid)?;
+            crate::validate::Rule {
+                name: "permanent_code",
+                min_chars: 1,
+                max_chars: Some(1024),
+            }
+                .check(permanent_code)?;
+            crate::facade::parse::<
+                types::GetAuthInfoRequestAuthCorpid,
+            >("auth_corpid", auth_corpid)?;
+            crate::facade::ManagedCredential::with_credential(
+                    on,
+                    crate::Operation::GetAuthInfoV2,
+                    |credential| async move {
+                        on.client()
+                            .send_get_auth_info_v2(
+                                credential.expose_secret(),
+                                auth_corpid,
+                                permanent_code,
+                            )
+                            .await
+                    },
+                )
+                .await
+        })
+    }
+}
+impl<'a> ::std::future::IntoFuture for calls::GetCorpToken<'a, calls::Raw<'a>> {
+    type Output = Result<AccessToken, crate::Error>;
+    type IntoFuture = calls::Pending<'a, AccessToken>;
+    fn into_future(self) -> Self::IntoFuture {
+        let calls::GetCorpToken { on, _inputs: _, auth_corpid, permanent_code } = self;
+        Box::pin(async move {
+            on.client
+                .send_get_corp_token(on.credential, auth_corpid, permanent_code)
+                .await
+        })
+    }
+}
+impl<'a> ::std::future::IntoFuture for calls::GetProviderToken<'a, &'a Client> {
+    type Output = Result<AccessToken, crate::Error>;
+    type IntoFuture = calls::Pending<'a, AccessToken>;
+    fn into_future(self) -> Self::IntoFuture {
+        let calls::GetProviderToken { on, _inputs: _, corpid, provider_secret } = self;
+        Box::pin(async move {
+            on.send_get_provider_token(corpid, provider_secret).await
+        })
+    }
+}
+impl<'a> ::std::future::IntoFuture for calls::Getuserinfo3rd<'a, calls::Raw<'a>> {
+    type Output = Result<types::UserInfo3rd, crate::Error>;
+    type IntoFuture = calls::Pending<'a, types::UserInfo3rd>;
+    fn into_future(self) -> Self::IntoFuture {
+        let calls::Getuserinfo3rd { on, _inputs: _, code } = self;
+        Box::pin(async move { on.client.send_getuserinfo3rd(on.credential, code).await })
+    }
+}
+impl<'a> ::std::future::IntoFuture for calls::Getuserinfo3rd<'a, &'a Suite> {
+    type Output = Result<types::UserInfo3rd, crate::Error>;
+    type IntoFuture = calls::Pending<'a, types::UserInfo3rd>;
+    fn into_future(self) -> Self::IntoFuture {
+        let calls::Getuserinfo3rd { on, _inputs: _, code } = self;
+        Box::pin(async move {
+            crate::validate::Rule {
+                name: "code",
+                min_chars: 1,
+                max_chars: Some(512),
+            }
+                .check(code)?;
+            crate::facade::ManagedCredential::with_credential(
+                    on,
+                    crate::Operation::Getuserinfo3rd,
+                    |credential| async move {
+                        on.client()
+                            .send_getuserinfo3rd(credential.expose_secret(), code)
+                            .await
+                    },
+                )
+                .await
+        })
+    }
+}
+impl<'a> ::std::future::IntoFuture for calls::Getuserdetail3rd<'a, calls::Raw<'a>> {
+    type Output = Result<types::UserDetail3rdAnswer, crate::Error>;
+    type IntoFuture = calls::Pending<'a, types::UserDetail3rdAnswer>;
+    fn into_future(self) -> Self::IntoFuture {
+        let calls::Getuserdetail3rd { on, _inputs: _, user_ticket } = self;
+        Box::pin(async move {
+            on.client.send_getuserdetail3rd(on.credential, user_ticket).await
+        })
+    }
+}
+impl<'a> ::std::future::IntoFuture for calls::Getuserdetail3rd<'a, &'a Suite> {
+    type Output = Result<types::UserDetail3rdAnswer, crate::Error>;
+    type IntoFuture = calls::Pending<'a, types::UserDetail3rdAnswer>;
+    fn into_future(self) -> Self::IntoFuture {
+        let calls::Getuserdetail3rd { on, _inputs: _, user_ticket } = self;
+        Box::pin(async move {
+            crate::validate::Rule {
+                name: "user_ticket",
+                min_chars: 1,
+                max_chars: Some(512),
+            }
+                .check(user_ticket)?;
+            crate::facade::ManagedCredential::with_credential(
+                    on,
+                    crate::Operation::Getuserdetail3rd,
+                    |credential| async move {
+                        on.client()
+                            .send_getuserdetail3rd(
+                                credential.expose_secret(),
+                                user_ticket,
+                            )
+                            .await
+                    },
+                )
+                .await
+        })
+    }
+}
+impl<'a> ::std::future::IntoFuture for calls::Gettoken<'a, &'a Client> {
+    type Output = Result<AccessToken, crate::Error>;
+    type IntoFuture = calls::Pending<'a, AccessToken>;
+    fn into_future(self) -> Self::IntoFuture {
+        let calls::Gettoken { on, _inputs: _, corpid, corpsecret } = self;
+        Box::pin(async move { on.send_gettoken(corpid, corpsecret).await })
+    }
+}
+impl<'a> ::std::future::IntoFuture for calls::UseridToOpenuserid<'a, calls::Raw<'a>> {
+    type Output = Result<types::UseridToOpenuseridAnswer, crate::Error>;
+    type IntoFuture = calls::Pending<'a, types::UseridToOpenuseridAnswer>;
+    fn into_future(self) -> Self::IntoFuture {
+        let calls::UseridToOpenuserid { on, _inputs: _, userid_list } = self;
+        Box::pin(async move {
+            on.client.send_userid_to_openuserid(on.credential, userid_list).await
+        })
+    }
+}
+impl<'a> ::std::future::IntoFuture for calls::UseridToOpenuserid<'a, &'a Corp> {
+    type Output = Result<types::UseridToOpenuseridAnswer, crate::Error>;
+    type IntoFuture = calls::Pending<'a, types::UseridToOpenuseridAnswer>;
+    fn into_future(self) -> Self::IntoFuture {
+        let calls::UseridToOpenuserid { on, _inputs: _, userid_list } = self;
+        Box::pin(async move {
+            crate::validate::Count {
+                name: "userid_list",
+                min_items: 1,
+                max_items: Some(1000),
+            }
+                .check(userid_list.len())?;
+            crate::facade::ManagedCredential::with_credential(
+                    on,
+                    crate::Operation::UseridToOpenuserid,
+                    |credential| async move {
+                        on.client()
+                            .send_userid_to_openuserid(
+                                credential.expose_secret(),
+                                userid_list,
+                            )
+                            .await
+                    },
+                )
+                .await
+        })
+    }
+}
+impl<'a> ::std::future::IntoFuture for calls::GetAdminList<'a, calls::Raw<'a>> {
+    type Output = Result<types::GetAdminListAnswer, crate::Error>;
+    type IntoFuture = calls::Pending<'a, types::GetAdminListAnswer>;
+    fn into_future(self) -> Self::IntoFuture {
+        let calls::GetAdminList { on, _inputs: _ } = self;
+        Box::pin(async move { on.client.send_get_admin_list(on.credential).await })
+    }
+}
+impl<'a> ::std::future::IntoFuture for calls::GetAdminList<'a, &'a Corp> {
+    type Output = Result<types::GetAdminListAnswer, crate::Error>;
+    type IntoFuture = calls::Pending<'a, types::GetAdminListAnswer>;
+    fn into_future(self) -> Self::IntoFuture {
+        let calls::GetAdminList { on, _inputs: _ } = self;
+        Box::pin(async move {
+            crate::facade::ManagedCredential::with_credential(
+                    on,
+                    crate::Operation::GetAdminList,
+                    |credential| async move {
+                        on.client().send_get_admin_list(credential.expose_secret()).await
+                    },
+                )
+                .await
+        })
+    }
+}
+impl<'a> ::std::future::IntoFuture for calls::GetCustomizedAuthUrl<'a, calls::Raw<'a>> {
+    type Output = Result<types::CustomizedAuthUrlAnswer, crate::Error>;
+    type IntoFuture = calls::Pending<'a, types::CustomizedAuthUrlAnswer>;
+    fn into_future(self) -> Self::IntoFuture {
+        let calls::GetCustomizedAuthUrl { on, _inputs: _, state, templateid_list } = self;
+        Box::pin(async move {
+            on.client
+                .send_get_customized_auth_url(on.credential, state, templateid_list)
+                .await
+        })
+    }
+}
+impl<'a> ::std::future::IntoFuture for calls::GetCustomizedAuthUrl<'a, &'a Provider> {
+    type Output = Result<types::CustomizedAuthUrlAnswer, crate::Error>;
+    type IntoFuture = calls::Pending<'a, types::CustomizedAuthUrlAnswer>;
+    fn into_future(self) -> Self::IntoFuture {
+        let calls::GetCustomizedAuthUrl { on, _inputs: _, state, templateid_list } = self;
+        Box::pin(async move {
             crate::validate::Rule {
                 name: "state",
                 min_chars: 0,
                 max_chars: Some(32),
             }
-                .check(v)?;
+                .check(state)?;
+            crate::validate::Count {
+                name: "templateid_list",
+                min_items: 1,
+                max_items: Some(9),
+            }
+                .check(templateid_list.len())?;
+            crate::facade::parse::<
+                types::GetCustomizedAuthUrlRequestState,
+            >("state", state)?;
+            crate::facade::ManagedCredential::with_credential(
+                    on,
+                    crate::Operation::GetCustomizedAuthUrl,
+                    |credential| async move {
+                        on.client()
+                            .send_get_customized_auth_url(
+                                credential.expose_secret(),
+                                state,
+                                templateid_list,
+                            )
+                            .await
+                    },
+                )
+                .await
+        })
+    }
+}
+impl<'a> ::std::future::IntoFuture for calls::GetAppQrcode<'a, calls::Raw<'a>> {
+    type Output = Result<types::AppQrcodeAnswer, crate::Error>;
+    type IntoFuture = calls::Pending<'a, types::AppQrcodeAnswer>;
+    fn into_future(self) -> Self::IntoFuture {
+        let calls::GetAppQrcode { on, _inputs: _, suite_id, appid, state, style } = self;
+        Box::pin(async move {
+            on.client
+                .send_get_app_qrcode(on.credential, suite_id, appid, state, style)
+                .await
+        })
+    }
+}
+impl<'a> ::std::future::IntoFuture for calls::GetAppQrcode<'a, &'a Suite> {
+    type Output = Result<types::AppQrcodeAnswer, crate::Error>;
+    type IntoFuture = calls::Pending<'a, types::AppQrcodeAnswer>;
+    fn into_future(self) -> Self::IntoFuture {
+        let calls::GetAppQrcode { on, _inputs: _, suite_id, appid, state, style } = self;
+        Box::pin(async move {
+            crate::validate::Rule {
+                name: "suite_id",
+                min_chars: 1,
+                max_chars: Some(256),
+            }
+                .check(suite_id)?;
+            if let Some(v) = state {
+                crate::validate::Rule {
+                    name: "state",
+                    min_chars: 0,
+                    max_chars: Some(32),
+                }
+                    .check(v)?;
+            }
+            crate::facade::parse::<
+                types::GetAppQrcodeRequestSuiteId,
+            >("suite_id", suite_id)?;
+            if let Some(v) = state {
+                crate::facade::parse::<types::GetAppQrcodeRequestState>("state", v)?;
+            }
+            crate::facade::ManagedCredential::with_credential(
+                    on,
+                    crate::Operation::GetAppQrcode,
+                    |credential| async move {
+                        on.client()
+                            .send_get_app_qrcode(
+                                credential.expose_secret(),
+                                suite_id,
+                                appid,
+                                state,
+                                style,
+                            )
+                            .await
+                    },
+                )
+                .await
+        })
+    }
+}
+/// The request values of the operations (calling convention v2): a method
+/// takes the required inputs and returns one of these; its optional inputs
+/// are setters; `.await` checks the inputs and sends it. Reads are retried
+/// per the client's [`RetryPolicy`](crate::RetryPolicy) when the failure is
+/// transient; one-shot calls and writes (`x-idempotent: false`) are sent at
+/// most once, retried only after a connect error.
+pub mod calls {
+    #[allow(unused_imports)]
+    use super::*;
+    /// What awaiting a request value gives: its answer, sent once `.await`ed.
+    pub type Pending<'a, T> = ::std::pin::Pin<
+        Box<dyn ::std::future::Future<Output = Result<T, crate::Error>> + Send + 'a>,
+    >;
+    /// The raw client and the credential the caller passed: where a request of
+    /// the raw client is sent.
+    #[derive(Clone, Copy)]
+    pub struct Raw<'a> {
+        pub(super) client: &'a super::Client,
+        pub(super) credential: &'a str,
+    }
+    /// The request of [`Client::get_suite_token`](super::Client::get_suite_token): set its optional inputs, then
+    /// `.await` it. The inputs are checked when it is awaited, before anything (a token
+    /// included) is fetched or sent.
+    #[must_use = "a request does nothing until it is `.await`ed"]
+    pub struct GetSuiteToken<'a, On> {
+        pub(super) on: On,
+        pub(super) _inputs: ::std::marker::PhantomData<&'a ()>,
+        pub(super) suite_id: &'a str,
+        pub(super) suite_secret: &'a str,
+        pub(super) suite_ticket: &'a str,
+    }
+    /// The request of [`Client::get_pre_auth_code`](super::Client::get_pre_auth_code) and [`Suite::get_pre_auth_code`](super::Suite::get_pre_auth_code): set its optional inputs, then
+    /// `.await` it. The inputs are checked when it is awaited, before anything (a token
+    /// included) is fetched or sent.
+    #[must_use = "a request does nothing until it is `.await`ed"]
+    pub struct GetPreAuthCode<'a, On> {
+        pub(super) on: On,
+        pub(super) _inputs: ::std::marker::PhantomData<&'a ()>,
+    }
+    /// The request of [`Client::set_session_info`](super::Client::set_session_info) and [`Suite::set_session_info`](super::Suite::set_session_info): set its optional inputs, then
+    /// `.await` it. The inputs are checked when it is awaited, before anything (a token
+    /// included) is fetched or sent.
+    #[must_use = "a request does nothing until it is `.await`ed"]
+    pub struct SetSessionInfo<'a, On> {
+        pub(super) on: On,
+        pub(super) _inputs: ::std::marker::PhantomData<&'a ()>,
+        pub(super) pre_auth_code: &'a str,
+        pub(super) session_info: AuthType,
+    }
+    /// The request of [`Client::get_permanent_code`](super::Client::get_permanent_code) and [`Suite::get_permanent_code`](super::Suite::get_permanent_code): set its optional inputs, then
+    /// `.await` it. The inputs are checked when it is awaited, before anything (a token
+    /// included) is fetched or sent.
+    #[must_use = "a request does nothing until it is `.await`ed"]
+    pub struct GetPermanentCode<'a, On> {
+        pub(super) on: On,
+        pub(super) _inputs: ::std::marker::PhantomData<&'a ()>,
+        pub(super) auth_code: &'a str,
+    }
+    /// The request of [`Client::get_permanent_code_v2`](super::Client::get_permanent_code_v2) and [`Suite::get_permanent_code_v2`](super::Suite::get_permanent_code_v2): set its optional inputs, then
+    /// `.await` it. The inputs are checked when it is awaited, before anything (a token
+    /// included) is fetched or sent.
+    #[must_use = "a request does nothing until it is `.await`ed"]
+    pub struct GetPermanentCodeV2<'a, On> {
+        pub(super) on: On,
+        pub(super) _inputs: ::std::marker::PhantomData<&'a ()>,
+        pub(super) auth_code: &'a str,
+    }
+    /// The request of [`Client::get_auth_info`](super::Client::get_auth_info) and [`Suite::get_auth_info`](super::Suite::get_auth_info): set its optional inputs, then
+    /// `.await` it. The inputs are checked when it is awaited, before anything (a token
+    /// included) is fetched or sent.
+    #[must_use = "a request does nothing until it is `.await`ed"]
+    pub struct GetAuthInfo<'a, On> {
+        pub(super) on: On,
+        pub(super) _inputs: ::std::marker::PhantomData<&'a ()>,
+        pub(super) auth_corpid: &'a str,
+        pub(super) permanent_code: &'a str,
+    }
+    /// The request of [`Client::get_auth_info_v2`](super::Client::get_auth_info_v2) and [`Suite::get_auth_info_v2`](super::Suite::get_auth_info_v2): set its optional inputs, then
+    /// `.await` it. The inputs are checked when it is awaited, before anything (a token
+    /// included) is fetched or sent.
+    #[must_use = "a request does nothing until it is `.await`ed"]
+    pub struct GetAuthInfoV2<'a, On> {
+        pub(super) on: On,
+        pub(super) _inputs: ::std::marker::PhantomData<&'a ()>,
+        pub(super) auth_corpid: &'a str,
+        pub(super) permanent_code: &'a str,
+    }
+    /// The request of [`Client::get_corp_token`](super::Client::get_corp_token): set its optional inputs, then
+    /// `.await` it. The inputs are checked when it is awaited, before anything (a token
+    /// included) is fetched or sent.
+    #[must_use = "a request does nothing until it is `.await`ed"]
+    pub struct GetCorpToken<'a, On> {
+        pub(super) on: On,
+        pub(super) _inputs: ::std::marker::PhantomData<&'a ()>,
+        pub(super) auth_corpid: &'a str,
+        pub(super) permanent_code: &'a str,
+    }
+    /// The request of [`Client::get_provider_token`](super::Client::get_provider_token): set its optional inputs, then
+    /// `.await` it. The inputs are checked when it is awaited, before anything (a token
+    /// included) is fetched or sent.
+    #[must_use = "a request does nothing until it is `.await`ed"]
+    pub struct GetProviderToken<'a, On> {
+        pub(super) on: On,
+        pub(super) _inputs: ::std::marker::PhantomData<&'a ()>,
+        pub(super) corpid: &'a str,
+        pub(super) provider_secret: &'a str,
+    }
+    /// The request of [`Client::getuserinfo3rd`](super::Client::getuserinfo3rd) and [`Suite::getuserinfo3rd`](super::Suite::getuserinfo3rd): set its optional inputs, then
+    /// `.await` it. The inputs are checked when it is awaited, before anything (a token
+    /// included) is fetched or sent.
+    #[must_use = "a request does nothing until it is `.await`ed"]
+    pub struct Getuserinfo3rd<'a, On> {
+        pub(super) on: On,
+        pub(super) _inputs: ::std::marker::PhantomData<&'a ()>,
+        pub(super) code: &'a str,
+    }
+    /// The request of [`Client::getuserdetail3rd`](super::Client::getuserdetail3rd) and [`Suite::getuserdetail3rd`](super::Suite::getuserdetail3rd): set its optional inputs, then
+    /// `.await` it. The inputs are checked when it is awaited, before anything (a token
+    /// included) is fetched or sent.
+    #[must_use = "a request does nothing until it is `.await`ed"]
+    pub struct Getuserdetail3rd<'a, On> {
+        pub(super) on: On,
+        pub(super) _inputs: ::std::marker::PhantomData<&'a ()>,
+        pub(super) user_ticket: &'a str,
+    }
+    /// The request of [`Client::gettoken`](super::Client::gettoken): set its optional inputs, then
+    /// `.await` it. The inputs are checked when it is awaited, before anything (a token
+    /// included) is fetched or sent.
+    #[must_use = "a request does nothing until it is `.await`ed"]
+    pub struct Gettoken<'a, On> {
+        pub(super) on: On,
+        pub(super) _inputs: ::std::marker::PhantomData<&'a ()>,
+        pub(super) corpid: &'a str,
+        pub(super) corpsecret: &'a str,
+    }
+    /// The request of [`Client::userid_to_openuserid`](super::Client::userid_to_openuserid) and [`Corp::userid_to_openuserid`](super::Corp::userid_to_openuserid): set its optional inputs, then
+    /// `.await` it. The inputs are checked when it is awaited, before anything (a token
+    /// included) is fetched or sent.
+    #[must_use = "a request does nothing until it is `.await`ed"]
+    pub struct UseridToOpenuserid<'a, On> {
+        pub(super) on: On,
+        pub(super) _inputs: ::std::marker::PhantomData<&'a ()>,
+        pub(super) userid_list: &'a [::std::string::String],
+    }
+    /// The request of [`Client::get_admin_list`](super::Client::get_admin_list) and [`Corp::get_admin_list`](super::Corp::get_admin_list): set its optional inputs, then
+    /// `.await` it. The inputs are checked when it is awaited, before anything (a token
+    /// included) is fetched or sent.
+    #[must_use = "a request does nothing until it is `.await`ed"]
+    pub struct GetAdminList<'a, On> {
+        pub(super) on: On,
+        pub(super) _inputs: ::std::marker::PhantomData<&'a ()>,
+    }
+    /// The request of [`Client::get_customized_auth_url`](super::Client::get_customized_auth_url) and [`Provider::get_customized_auth_url`](super::Provider::get_customized_auth_url): set its optional inputs, then
+    /// `.await` it. The inputs are checked when it is awaited, before anything (a token
+    /// included) is fetched or sent.
+    #[must_use = "a request does nothing until it is `.await`ed"]
+    pub struct GetCustomizedAuthUrl<'a, On> {
+        pub(super) on: On,
+        pub(super) _inputs: ::std::marker::PhantomData<&'a ()>,
+        pub(super) state: &'a str,
+        pub(super) templateid_list: &'a [::std::string::String],
+    }
+    /// The request of [`Client::get_app_qrcode`](super::Client::get_app_qrcode) and [`Suite::get_app_qrcode`](super::Suite::get_app_qrcode): set its optional inputs, then
+    /// `.await` it. The inputs are checked when it is awaited, before anything (a token
+    /// included) is fetched or sent.
+    #[must_use = "a request does nothing until it is `.await`ed"]
+    pub struct GetAppQrcode<'a, On> {
+        pub(super) on: On,
+        pub(super) _inputs: ::std::marker::PhantomData<&'a ()>,
+        pub(super) suite_id: &'a str,
+        pub(super) appid: Option<i64>,
+        pub(super) state: Option<&'a str>,
+        pub(super) style: Option<i64>,
+    }
+    impl<'a, On> GetAppQrcode<'a, On> {
+        /// Sets the optional `appid`: 第三方应用id,单应用不需要该参数,多应用旧套件才需要传该参数。若不传默认为1
+        pub fn appid(mut self, appid: i64) -> Self {
+            self.appid = Some(appid);
+            self
         }
-        crate::facade::parse::<types::GetAppQrcodeRequestSuiteId>("suite_id", suite_id)?;
-        if let Some(v) = state {
-            crate::facade::parse::<types::GetAppQrcodeRequestState>("state", v)?;
+        /// Sets the optional `state`: state值,用于区分不同的安装渠道,可以填写a-zA-Z0-9,长度不可超过32个字节,默认为空
+        pub fn state(mut self, state: &'a str) -> Self {
+            self.state = Some(state);
+            self
         }
-        self.with_credential(
-                crate::Operation::GetAppQrcode,
-                |credential| async move {
-                    self.client()
-                        .get_app_qrcode(
-                            credential.expose_secret(),
-                            suite_id,
-                            appid,
-                            state,
-                            style,
-                        )
-                        .await
-                },
-            )
-            .await
+        /// Sets the optional `style`: 二维码样式选项,默认为不带说明外框小尺寸。0:带说明外框的二维码,适合于实体物料,1:带说明外框的二维码,适合于屏幕类,2:不带说明外框(小尺寸),3:不带说明外框(中尺寸),4:不带说明外框(大尺寸)
+        pub fn style(mut self, style: i64) -> Self {
+            self.style = Some(style);
+            self
+        }
     }
 }
 /// Each operation's answer, as its facade method returns it: the

@@ -470,34 +470,71 @@ pub fn diff_facade(spec: &str, old: &str, new: &str) -> Result<Vec<Change>, Stri
 type Signature = (Vec<(String, String)>, String);
 
 /// `Type::method` → signature of every public method of every inherent impl
-/// in `code`.
+/// in `code` (the platform client, the managed types, and the setters of
+/// the request values, keyed by the request's name), and `Type::await` →
+/// what awaiting a request value gives (its `IntoFuture::Output`), per
+/// receiver.
 fn facade_methods(code: &str) -> Result<BTreeMap<String, Signature>, String> {
     let file = syn::parse_file(code).map_err(|e| format!("generated facade does not parse: {e}"))?;
     let mut out = BTreeMap::new();
-    for item in &file.items {
-        let syn::Item::Impl(i) = item else { continue };
-        if i.trait_.is_some() {
-            continue;
-        }
-        let ty = tokens(&i.self_ty);
-        for item in &i.items {
-            let syn::ImplItem::Fn(f) = item else { continue };
-            if !matches!(f.vis, syn::Visibility::Public(_)) {
-                continue;
-            }
-            let args = f
-                .sig
-                .inputs
-                .iter()
-                .filter_map(|a| match a {
-                    syn::FnArg::Typed(t) => Some((tokens(&t.pat), tokens(&t.ty))),
-                    syn::FnArg::Receiver(_) => None,
-                })
-                .collect();
-            let output = tokens(&f.sig.output);
-            let output = output.trim_start_matches("->").trim().to_string();
-            out.insert(format!("{ty}::{}", f.sig.ident), (args, output));
+    let mut items: Vec<&syn::Item> = file.items.iter().collect();
+    while let Some(item) = items.pop() {
+        match item {
+            syn::Item::Mod(m) => items.extend(m.content.iter().flat_map(|(_, i)| i)),
+            syn::Item::Impl(i) => impl_methods(i, &mut out),
+            _ => {}
         }
     }
     Ok(out)
+}
+
+/// The name of an impl's self type without generics (`GetAppQrcode` for
+/// `calls::GetAppQrcode<'a, On>`).
+fn type_name(ty: &syn::Type) -> String {
+    match ty {
+        syn::Type::Path(p) => p.path.segments.last().map(|s| s.ident.to_string()).unwrap_or_default(),
+        other => tokens(other),
+    }
+}
+
+fn impl_methods(i: &syn::ItemImpl, out: &mut BTreeMap<String, Signature>) {
+    let ty = type_name(&i.self_ty);
+    if let Some((trait_path, _)) = &i.trait_ {
+        if trait_path.segments.last().is_some_and(|s| s.ident == "IntoFuture") {
+            // The receiver: the request's last generic argument.
+            let receiver = match &*i.self_ty {
+                syn::Type::Path(p) => match &p.path.segments.last().map(|s| &s.arguments) {
+                    Some(syn::PathArguments::AngleBracketed(a)) => a.args.last().map(tokens).unwrap_or_default(),
+                    _ => String::new(),
+                },
+                _ => String::new(),
+            };
+            for item in &i.items {
+                if let syn::ImplItem::Type(t) = item
+                    && t.ident == "Output"
+                {
+                    out.insert(format!("{ty}<{receiver}>::await"), (Vec::new(), tokens(&t.ty)));
+                }
+            }
+        }
+        return;
+    }
+    for item in &i.items {
+        let syn::ImplItem::Fn(f) = item else { continue };
+        if !matches!(f.vis, syn::Visibility::Public(_)) {
+            continue;
+        }
+        let args = f
+            .sig
+            .inputs
+            .iter()
+            .filter_map(|a| match a {
+                syn::FnArg::Typed(t) => Some((tokens(&t.pat), tokens(&t.ty))),
+                syn::FnArg::Receiver(_) => None,
+            })
+            .collect();
+        let output = tokens(&f.sig.output);
+        let output = output.trim_start_matches("->").trim().to_string();
+        out.insert(format!("{ty}::{}", f.sig.ident), (args, output));
+    }
 }

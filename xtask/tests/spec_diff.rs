@@ -54,26 +54,42 @@ const LIST_ITEMS: &str = r##"  /items/list:
 
 // --- no change ---------------------------------------------------------------
 
-/// The facade's arguments follow the YAML order of parameters and body
-/// properties, so reordering those is the one reordering that is not
-/// cosmetic (the reformatted base keeps them in order).
+/// Calling convention v2: required inputs are positional in an order taken
+/// from ordered data only (the `parameters` list, the `required` list);
+/// optional inputs are setters. Reordering mapping keys (properties) is no
+/// change; reordering the `required` list reorders the arguments.
 #[test]
-fn reordering_body_properties_reorders_the_arguments_and_is_breaking() {
-    // `kind` and `code` are both `Option<&str>`: swapped, existing calls
-    // still compile and send each value to the other input.
+fn reordering_body_properties_is_no_change_but_reordering_required_is_breaking() {
     let swapped = mutate(&[(
         "        kind:\n          type: string\n          enum: [a, b]\n        code:\n          type: string\n          format: password\n",
         "        code:\n          type: string\n          format: password\n        kind:\n          type: string\n          enum: [a, b]\n",
     )]);
-    let changes = run(BASE, &swapped);
+    assert!(run(BASE, &swapped).is_empty(), "{:#?}", run(BASE, &swapped));
+    // `name` and `code` both required (`&str`), then swapped in `required`:
+    // existing calls still compile and send each value to the other input.
+    let both = mutate(&[(
+        "      required:\n        - name\n      properties:\n",
+        "      required:\n        - name\n        - code\n      properties:\n",
+    )]);
+    let reordered = both.replacen(
+        "        - name\n        - code\n",
+        "        - code\n        - name\n",
+        1,
+    );
+    let changes = run(&both, &reordered);
     assert_eq!(
         verdicts(&changes),
+        // The wire sees a set: only the facade's order changed.
         BTreeSet::from(["breaking rust facade-arguments-reordered".to_string()]),
         "{changes:#?}"
     );
-    let message = &changes[0].message;
+    let message = &changes
+        .iter()
+        .find(|c| c.rule == "facade-arguments-reordered")
+        .unwrap()
+        .message;
     assert!(
-        message.contains("wrong inputs") && message.contains("kind: Option<&str>, code: Option<&str>"),
+        message.contains("wrong inputs") && message.contains("name: &'a str, code: &'a str"),
         "{message}"
     );
 }
@@ -94,8 +110,16 @@ fn a_changed_credential_moves_the_managed_method_and_is_breaking() {
     let got = verdicts(&changes);
     assert!(got.contains("breaking build credential-changed"), "{changes:#?}");
     assert!(got.contains("breaking rust facade-method-removed"), "{changes:#?}");
-    let moved = changes.iter().find(|c| c.rule == "facade-method-removed").unwrap();
-    assert_eq!(moved.location, "corpus::Suite::create_item");
+    let moved: Vec<_> = changes
+        .iter()
+        .filter(|c| c.rule == "facade-method-removed")
+        .map(|c| c.location.as_str())
+        .collect();
+    // The method and the way its request is sent on `Suite`.
+    assert_eq!(
+        moved,
+        ["corpus::CreateItem<&'a Suite>::await", "corpus::Suite::create_item"]
+    );
 }
 
 #[test]
@@ -146,6 +170,8 @@ fn parameter_became_required() {
             "breaking wire parameter-became-required",
             "breaking rust rust-method-signature-changed",
             "breaking rust facade-signature-changed",
+            // Its setter goes: it is an argument now.
+            "breaking rust facade-method-removed",
         ],
     );
 }
@@ -181,6 +207,7 @@ fn request_property_became_required() {
         )],
         &[
             "breaking wire request-property-became-required",
+            "breaking rust facade-method-removed",
             "breaking rust rust-field-type-changed",
             "breaking rust facade-signature-changed",
         ],
@@ -227,8 +254,9 @@ fn request_enum_value_removed() {
         &[
             "breaking wire enum-value-removed",
             "breaking rust rust-variant-removed",
-            "breaking rust facade-signature-changed",
-            // One value left: a constant the client sends, not an input.
+            // One value left: a constant the client sends, not an input:
+            // its setter goes.
+            "breaking rust facade-method-removed",
             "warning build length-rule-removed",
         ],
     );
@@ -389,13 +417,14 @@ fn request_struct_gains_an_optional_field() {
             "        code:\n",
             "        note:\n          type: string\n        code:\n",
         )],
-        // A request type is exhaustive (callers build it with a literal):
-        // semver-major.
+        // A request type of the generated client is exhaustive (callers
+        // build it with a literal): semver-major there. The facade gains a
+        // setter: semver-minor.
         &[
             "warning wire optional-request-property-added",
             "breaking rust rust-field-added",
             "info build length-rule-added",
-            "breaking rust facade-signature-changed",
+            "info rust facade-method-added",
         ],
     );
 }
@@ -563,7 +592,9 @@ fn the_real_wecom_change_from_the_issue() {
             "info rust rust-field-added".to_string(),
             "info wire required-changed".to_string(),
             "info wire response-property-added".to_string(),
+            // `auth_corpid` leaves the arguments and becomes a setter.
             "breaking rust facade-signature-changed".to_string(),
+            "info rust facade-method-added".to_string(),
         ])
     );
     assert_eq!(xtask::worst(&changes), Some(Severity::Breaking));
@@ -819,8 +850,8 @@ fn moving_a_secret_parameter_into_components_is_no_change() {
 #[test]
 fn parameters_are_matched_by_name_so_an_insertion_shifts_nothing() {
     // A new optional parameter first: the parameters after it keep their
-    // descriptions; only the insertion is reported (and the positional
-    // methods, generated and facade, gain an argument).
+    // descriptions; only the insertion is reported (the generated client's
+    // positional method gains an argument, the facade a setter).
     let changes = run(
         BASE,
         &mutate(&[(
@@ -833,7 +864,7 @@ fn parameters_are_matched_by_name_so_an_insertion_shifts_nothing() {
         BTreeSet::from([
             "info wire optional-parameter-added".to_string(),
             "breaking rust rust-method-signature-changed".to_string(),
-            "breaking rust facade-signature-changed".to_string(),
+            "info rust facade-method-added".to_string(),
         ]),
         "{changes:#?}"
     );
@@ -851,4 +882,38 @@ fn a_media_type_gaining_parameters_is_the_same_media_type() {
         )],
         &["info wire media-type-parameters-changed"],
     );
+}
+
+/// Every mapping key of `text` sorted (what YAML formatters and converters
+/// do); sequences keep their order.
+fn key_sorted(text: &str) -> String {
+    fn sort(v: serde_yaml_ng::Value) -> serde_yaml_ng::Value {
+        match v {
+            serde_yaml_ng::Value::Mapping(m) => {
+                let mut entries: Vec<_> = m.into_iter().collect();
+                entries.sort_by_key(|(k, _)| serde_yaml_ng::to_string(k).unwrap());
+                serde_yaml_ng::Value::Mapping(entries.into_iter().map(|(k, v)| (k, sort(v))).collect())
+            }
+            serde_yaml_ng::Value::Sequence(s) => serde_yaml_ng::Value::Sequence(s.into_iter().map(sort).collect()),
+            other => other,
+        }
+    }
+    serde_yaml_ng::to_string(&sort(serde_yaml_ng::from_str(text).unwrap())).unwrap()
+}
+
+#[test]
+fn a_key_sorted_copy_of_each_shipped_spec_is_no_change() {
+    for (name, text) in [
+        ("wecom", include_str!("../../openapi/wecom.yaml")),
+        ("chengxun", include_str!("../../openapi/chengxun.yaml")),
+    ] {
+        let sorted = key_sorted(text);
+        assert_ne!(sorted, text);
+        // The sort did reorder something that used to be API: a body's
+        // properties (`get_app_qrcode`'s `suite_id` comes after its options
+        // in a sorted copy).
+        let one = |t: &str| BTreeMap::from([(name.to_string(), t.to_string())]);
+        let changes = compare(&one(text), &one(&sorted), "old", "sorted").unwrap();
+        assert!(changes.is_empty(), "{name}: {changes:#?}");
+    }
 }
