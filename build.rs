@@ -80,5 +80,9 @@ fn generate(name: &str, path: &Path, out: &Path) -> Result<codegen::BuildOutputs
     write(format!("{name}_mock.rs"), &outputs.mock)?;
     write(format!("{name}_spec.rs"), &outputs.facts_code)?;
     write(format!("{name}_facade.rs"), &outputs.facade)?;
+    write(
+        format!("{name}_operations.md"),
+        &codegen::operations_table(&outputs.operations, &outputs.credentials),
+    )?;
     Ok(outputs)
 }

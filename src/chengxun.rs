@@ -92,14 +92,10 @@ include!(concat!(env!("OUT_DIR"), "/chengxun_facade.rs"));
 /// Interprets the body of an HTTP 200 answer to `exchange_corp_secret`
 /// exactly as [`Client::exchange_corp_secret`] does (error envelope,
 /// missing or empty `corp_secret`, redaction). For replaying a stored
-/// answer; the fuzz target's entry point.
+/// answer; the fuzz target's entry point. The same as
+/// [`decode::exchange_corp_secret`].
 pub fn decode_answer(body: &[u8]) -> Result<Secret, Error> {
-    crate::response::decode_offline(
-        Operation::ExchangeCorpSecret,
-        ENVELOPE,
-        body,
-        answers::exchange_corp_secret,
-    )
+    decode::exchange_corp_secret(body)
 }
 
 impl sealed::Build for Client {

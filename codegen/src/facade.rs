@@ -10,23 +10,26 @@
 //! refresh-and-replay on a rejected credential) is hand-written generic code
 //! in `src/` that every method calls the same way.
 //!
-//! The calling convention (README, "Adding an endpoint"):
+//! The calling convention v2 (README, "Adding an endpoint"):
 //! - the method is named after the `operationId`;
 //! - on the platform client the credential comes first (`&str`); on a
 //!   managed type it is left out;
-//! - then the path, query and header parameters in YAML order, leaving out
-//!   a parameter with a single-value `enum` and a header with a `default`
-//!   (the client sends those itself), then the top-level properties of the
-//!   request body in YAML order (again without single-value enums);
-//! - a required string is `&str`, a required integer or boolean its
-//!   generated type, an array `&[T]`, any other object `&types::T`; an
-//!   optional one is `Option<…>` of the same, left out of the JSON when
-//!   `None`; `x-arguments` names a hand-written type for an input instead
-//!   (converted with `Into`);
-//! - it returns the success branch of the 200 answer, `()` when the answer
-//!   is the error envelope alone, the type named by `x-returns` (built from
-//!   the answer's guaranteed secret and `expires_in`), or the field named by
-//!   `x-returns-field`.
+//! - then the required inputs, positional: path parameters in URL-template
+//!   order, then required parameters in the `parameters` list's order, then
+//!   required body properties in the `required` list's order (ordered data
+//!   only: sorting the spec's mapping keys changes no signature), leaving
+//!   out a single-value `enum` and a header with a `default` (the client
+//!   sends those); a string is `&str`, an integer or boolean its generated
+//!   type, an array `&[T]`, any other object `&types::T`; `x-arguments`
+//!   names a hand-written type instead (converted with `Into`);
+//! - the method returns a request value (`calls::<Operation>`): each
+//!   optional input is a setter named after it, left out of the JSON when
+//!   not set; it implements `IntoFuture`, so `.await` checks the inputs
+//!   (before any token is fetched) and sends it;
+//! - `.await` gives the success branch of the 200 answer, `()` when the
+//!   answer is the error envelope alone, the type named by `x-returns`
+//!   (built from the answer's guaranteed secret and `expires_in`), or the
+//!   field named by `x-returns-field`.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
@@ -425,6 +428,7 @@ pub fn facade_code(
     let mut answer_impls = String::new();
     let mut implemented = BTreeSet::new();
     let mut answer_arms = String::new();
+    let mut decoders = String::new();
 
     for (path, item) in spec.paths.iter() {
         let ReferenceOr::Item(item) = item else { continue };
@@ -440,9 +444,15 @@ pub fn facade_code(
             let returns = returns(spec, op, &plan, &index, ext.returns.as_ref(), &place)?;
             let accept = if returns.json {
                 emit_answer_impl(&index, &plan.success, &envelope, &mut answer_impls, &mut implemented)?;
+                writeln!(answer_arms, "{id:?} => Some(decode::{id}(body).map(drop)),").unwrap();
                 writeln!(
-                    answer_arms,
-                    "{id:?} => Some(crate::response::decode_offline(crate::Operation::{}, ENVELOPE, body, answers::{id}).map(drop)),",
+                    decoders,
+                    "/// Interprets the body of an HTTP 200 answer to `{id}` exactly as its\n\
+                     /// method does (the error envelope, guaranteed fields, redaction): for\n\
+                     /// replaying a stored answer.\n\
+                     pub fn {id}(body: &[u8]) -> Result<{}, crate::Error> {{\n\
+                     crate::response::decode_offline(crate::Operation::{}, ENVELOPE, body, answers::{id})\n}}",
+                    returns.ty,
                     camel(id)
                 )
                 .unwrap();
@@ -519,6 +529,13 @@ pub fn facade_code(
         writeln!(out, "impl {ty} {{\n{methods}}}").unwrap();
     }
     out.push_str(&calls);
+    writeln!(
+        out,
+        "/// Offline decoders, one per operation with a JSON answer: the body of an\n\
+         /// HTTP 200 answer interpreted exactly as the operation's method does.\n\
+         pub mod decode {{\n#[allow(unused_imports)]\nuse super::*;\n{decoders}}}"
+    )
+    .unwrap();
     let raw = if raw_credential {
         "/// The raw client and the credential the caller passed: where a request of\n\
          /// the raw client is sent.\n\
@@ -1059,21 +1076,10 @@ fn method_doc(plan: &OpPlan<'_>, managed: Option<&CredentialDef>) -> String {
         fact.path
     )
     .unwrap();
+    // What every managed call does with the credential, and how reads are
+    // retried, is said once on the type and on `calls`, not per method.
     if let Some(def) = managed {
-        writeln!(
-            text,
-            "\nWith the managed `{}`: cached, refreshed before it expires, fetched once per refresh across \
-             tasks and instances; when WeCom rejects it ({:?}) it is dropped and refreshed, and the call is \
-             replayed once{}.",
-            def.name,
-            def.rejected,
-            if fact.one_shot {
-                " — except this one-shot call, which is never replayed"
-            } else {
-                ""
-            }
-        )
-        .unwrap();
+        writeln!(text, "\nWith the managed `{}` (see [`{}`]).", def.name, def.managed_by).unwrap();
     }
     if let Some(description) = &op.description {
         writeln!(text, "\n{}", escape_markdown(description)).unwrap();
@@ -1096,8 +1102,6 @@ fn method_doc(plan: &OpPlan<'_>, managed: Option<&CredentialDef>) -> String {
              [`Error::request_may_have_been_processed`](crate::Error::request_may_have_been_processed) true, \
              it may have acted: check before sending it again.\n",
         );
-    } else {
-        text.push_str("Retried per the client's [`RetryPolicy`](crate::RetryPolicy) when the failure is transient.\n");
     }
     if let Some(url) = op.external_docs.as_ref().map(|d| &d.url) {
         let label = if fact.spec == "wecom" {

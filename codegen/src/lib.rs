@@ -409,7 +409,7 @@ pub fn operations_code(ops: &[OperationFact], credentials: &[facade::CredentialD
     out.push_str("        }\n    }\n\n");
     out.push_str(
         "    /// The codes that mean \"this credential was rejected\": the platform did\n    \
-         /// not act on the call.\n    pub fn rejected_codes(self) -> &'static [i64] {\n        match self {\n",
+         /// not act on the call.\n    pub const fn rejected_codes(self) -> &'static [i64] {\n        match self {\n",
     );
     for c in credentials {
         writeln!(out, "            Credential::{} => &{:?},", camel(&c.name), c.rejected).unwrap();
@@ -422,6 +422,40 @@ pub fn operations_code(ops: &[OperationFact], credentials: &[facade::CredentialD
     out.push_str("/// Every secret input and answer field of the specs (`format: password`):\n");
     out.push_str("/// server text is redacted after these keys.\n");
     writeln!(out, "pub(crate) const SECRET_KEYS: &[&str] = &{secret_keys:?};").unwrap();
+    out
+}
+
+/// The operations of one spec as a Markdown table for the platform
+/// module's docs (`<spec>_operations.md`): the method on the raw client and
+/// on its managed type, the HTTP route, the credential and the kind (read,
+/// write, one-shot), generated so it never drifts from the spec.
+pub fn operations_table(ops: &[OperationFact], credentials: &[facade::CredentialDef]) -> String {
+    let mut out = String::from("| operation | raw client | managed | HTTP | kind |\n| --- | --- | --- | --- | --- |\n");
+    for op in ops {
+        let id = &op.operation_id;
+        let managed = match (&op.credential, &op.issues) {
+            (_, Some(issued)) => format!("issues `{issued}`"),
+            (Some(c), None) => match credentials.iter().find(|d| &d.name == c) {
+                Some(d) => format!("[`{0}::{id}`]({0}::{id})", d.managed_by),
+                None => String::new(),
+            },
+            (None, None) => String::new(),
+        };
+        let kind = if op.one_shot {
+            "**one-shot**"
+        } else if !op.idempotent {
+            "**write**"
+        } else {
+            "read"
+        };
+        let summary = op.summary.replace('|', "\\|");
+        writeln!(
+            out,
+            "| {summary} | [`Client::{id}`](Client::{id}) | {managed} | `{} {}` | {kind} |",
+            op.method, op.path
+        )
+        .unwrap();
+    }
     out
 }
 

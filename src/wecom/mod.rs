@@ -8,19 +8,13 @@
 //! operation, named after its `operationId`; see the README, "Adding an
 //! endpoint").
 //!
-//! | step | call | kind |
-//! | --- | --- | --- |
-//! | suite token from the pushed `suite_ticket` | [`Client::get_suite_token`] | read |
-//! | pre-auth code for an install | [`Client::get_pre_auth_code`] | read |
-//! | test or formal authorization | [`Client::set_session_info`] | idempotent |
-//! | install link | [`install_url`] | local |
-//! | `auth_code` → `permanent_code` | [`Client::get_permanent_code_v2`], [`Client::get_permanent_code`] | **one-shot** |
-//! | corp details, agents, editions | [`Client::get_auth_info`], [`Client::get_auth_info_v2`] | read |
-//! | corp `access_token` | [`Client::get_corp_token`]; 代开发: [`Client::gettoken`] | read |
-//! | provider token | [`Client::get_provider_token`] | read |
-//! | web login | [`Client::getuserinfo3rd`] (**one-shot**), [`Client::getuserdetail3rd`] | read |
-//! | 代开发 install link, app QR code | [`Client::get_customized_auth_url`], [`Client::get_app_qrcode`] | read |
-//! | corp APIs | [`Client::get_admin_list`], [`Client::userid_to_openuserid`] | read |
+//! Every operation of the spec (generated from it: the managed type is the
+//! one its credential names; reads are retried, one-shot calls and writes
+//! are sent at most once):
+//!
+#![doc = include_str!(concat!(env!("OUT_DIR"), "/wecom_operations.md"))]
+//!
+//! An install link is built locally with [`install_url`].
 //!
 //! ```no_run
 //! # async fn run(suite_ticket: &str, auth_code: &str) -> Result<(), corp_auth::Error> {
@@ -90,6 +84,12 @@ impl_client_hooks!(api::Client);
 const DEFAULT_USER_AGENT: &str = concat!("corp-auth/", env!("CARGO_PKG_VERSION"));
 
 /// A WeCom client. Cheap to clone; clones share one connection pool.
+///
+/// Each operation is a method that returns a request value
+/// ([`calls`]): required inputs are arguments, optional ones setters, and
+/// `.await` checks and sends it. Reads are retried per the
+/// [`RetryPolicy`](crate::RetryPolicy) when the failure is transient;
+/// one-shot calls and writes are sent at most once.
 #[derive(Debug, Clone)]
 pub struct Client {
     api: api::Client,
@@ -141,16 +141,17 @@ include!(concat!(env!("OUT_DIR"), "/wecom_facade.rs"));
 /// Interprets the body of an HTTP 200 answer to `get_auth_info` exactly as
 /// [`Client::get_auth_info`] does (error envelope, absent `errcode` as
 /// success, redaction). For replaying a stored answer; the fuzz target's
-/// entry point.
+/// entry point. The same as [`decode::get_auth_info`]: every operation has
+/// its decoder in [`decode`].
 pub fn decode_answer(body: &[u8]) -> Result<types::GetAuthInfoResponse, Error> {
-    crate::response::decode_offline(Operation::GetAuthInfo, ENVELOPE, body, answers::get_auth_info)
+    decode::get_auth_info(body)
 }
 
 /// Interprets the body of an HTTP 200 answer to `get_permanent_code` (v1)
 /// exactly as [`Client::get_permanent_code`] does: the stored answer of an
-/// install, replayed.
+/// install, replayed. The same as [`decode::get_permanent_code`].
 pub fn decode_permanent_code_answer(body: &[u8]) -> Result<types::PermanentCodeAnswer, Error> {
-    crate::response::decode_offline(Operation::GetPermanentCode, ENVELOPE, body, answers::get_permanent_code)
+    decode::get_permanent_code(body)
 }
 
 impl sealed::Build for Client {

@@ -18,13 +18,15 @@ pub const SUITE_TICKET_VALIDITY: Duration = Duration::from_secs(30 * 60);
 /// `rejected` codes of `access_token` in `openapi/wecom.yaml`
 /// ([`Credential::AccessToken`](crate::Credential::AccessToken)), for code
 /// that calls corp APIs this crate does not describe.
-pub const CORP_TOKEN_REJECTED: &[i64] = &[40001, 40014, 42001];
+pub const CORP_TOKEN_REJECTED: &[i64] = crate::Credential::AccessToken.rejected_codes();
 
 /// A WeCom suite (third-party app) with managed credentials: the newest
 /// `suite_ticket`, the `suite_access_token` and each corp's `access_token`
 /// are cached, refreshed before they expire, fetched once per refresh across
 /// every task and every instance sharing the store, and refreshed and
-/// replayed once when WeCom rejects them.
+/// replayed once when WeCom rejects them (a one-shot call is never
+/// replayed). The suite-token operations of `openapi/wecom.yaml` are
+/// methods of `Suite` (generated).
 ///
 /// Cheap to clone: clones share the caches.
 ///

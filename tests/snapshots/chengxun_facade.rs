@@ -27,17 +27,7 @@ pub fn decode_operation_answer(
     body: &[u8],
 ) -> Option<Result<(), crate::Error>> {
     match operation_id {
-        "exchange_corp_secret" => {
-            Some(
-                crate::response::decode_offline(
-                        crate::Operation::ExchangeCorpSecret,
-                        ENVELOPE,
-                        body,
-                        answers::exchange_corp_secret,
-                    )
-                    .map(drop),
-            )
-        }
+        "exchange_corp_secret" => Some(decode::exchange_corp_secret(body).map(drop)),
         _ => {
             let _ = body;
             None
@@ -132,6 +122,23 @@ impl<'a> ::std::future::IntoFuture for calls::ExchangeCorpSecret<'a, &'a Client>
             on.send_exchange_corp_secret(corp_id, corp_authorization, temp_corp_secret)
                 .await
         })
+    }
+}
+/// Offline decoders, one per operation with a JSON answer: the body of an
+/// HTTP 200 answer interpreted exactly as the operation's method does.
+pub mod decode {
+    #[allow(unused_imports)]
+    use super::*;
+    /// Interprets the body of an HTTP 200 answer to `exchange_corp_secret` exactly as its
+    /// method does (the error envelope, guaranteed fields, redaction): for
+    /// replaying a stored answer.
+    pub fn exchange_corp_secret(body: &[u8]) -> Result<crate::Secret, crate::Error> {
+        crate::response::decode_offline(
+            crate::Operation::ExchangeCorpSecret,
+            ENVELOPE,
+            body,
+            answers::exchange_corp_secret,
+        )
     }
 }
 /// The request values of the operations (calling convention v2): a method

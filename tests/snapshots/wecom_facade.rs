@@ -181,182 +181,24 @@ pub fn decode_operation_answer(
     body: &[u8],
 ) -> Option<Result<(), crate::Error>> {
     match operation_id {
-        "get_suite_token" => {
-            Some(
-                crate::response::decode_offline(
-                        crate::Operation::GetSuiteToken,
-                        ENVELOPE,
-                        body,
-                        answers::get_suite_token,
-                    )
-                    .map(drop),
-            )
-        }
-        "get_pre_auth_code" => {
-            Some(
-                crate::response::decode_offline(
-                        crate::Operation::GetPreAuthCode,
-                        ENVELOPE,
-                        body,
-                        answers::get_pre_auth_code,
-                    )
-                    .map(drop),
-            )
-        }
-        "set_session_info" => {
-            Some(
-                crate::response::decode_offline(
-                        crate::Operation::SetSessionInfo,
-                        ENVELOPE,
-                        body,
-                        answers::set_session_info,
-                    )
-                    .map(drop),
-            )
-        }
-        "get_permanent_code" => {
-            Some(
-                crate::response::decode_offline(
-                        crate::Operation::GetPermanentCode,
-                        ENVELOPE,
-                        body,
-                        answers::get_permanent_code,
-                    )
-                    .map(drop),
-            )
-        }
-        "get_permanent_code_v2" => {
-            Some(
-                crate::response::decode_offline(
-                        crate::Operation::GetPermanentCodeV2,
-                        ENVELOPE,
-                        body,
-                        answers::get_permanent_code_v2,
-                    )
-                    .map(drop),
-            )
-        }
-        "get_auth_info" => {
-            Some(
-                crate::response::decode_offline(
-                        crate::Operation::GetAuthInfo,
-                        ENVELOPE,
-                        body,
-                        answers::get_auth_info,
-                    )
-                    .map(drop),
-            )
-        }
-        "get_auth_info_v2" => {
-            Some(
-                crate::response::decode_offline(
-                        crate::Operation::GetAuthInfoV2,
-                        ENVELOPE,
-                        body,
-                        answers::get_auth_info_v2,
-                    )
-                    .map(drop),
-            )
-        }
-        "get_corp_token" => {
-            Some(
-                crate::response::decode_offline(
-                        crate::Operation::GetCorpToken,
-                        ENVELOPE,
-                        body,
-                        answers::get_corp_token,
-                    )
-                    .map(drop),
-            )
-        }
-        "get_provider_token" => {
-            Some(
-                crate::response::decode_offline(
-                        crate::Operation::GetProviderToken,
-                        ENVELOPE,
-                        body,
-                        answers::get_provider_token,
-                    )
-                    .map(drop),
-            )
-        }
-        "getuserinfo3rd" => {
-            Some(
-                crate::response::decode_offline(
-                        crate::Operation::Getuserinfo3rd,
-                        ENVELOPE,
-                        body,
-                        answers::getuserinfo3rd,
-                    )
-                    .map(drop),
-            )
-        }
-        "getuserdetail3rd" => {
-            Some(
-                crate::response::decode_offline(
-                        crate::Operation::Getuserdetail3rd,
-                        ENVELOPE,
-                        body,
-                        answers::getuserdetail3rd,
-                    )
-                    .map(drop),
-            )
-        }
-        "gettoken" => {
-            Some(
-                crate::response::decode_offline(
-                        crate::Operation::Gettoken,
-                        ENVELOPE,
-                        body,
-                        answers::gettoken,
-                    )
-                    .map(drop),
-            )
-        }
-        "userid_to_openuserid" => {
-            Some(
-                crate::response::decode_offline(
-                        crate::Operation::UseridToOpenuserid,
-                        ENVELOPE,
-                        body,
-                        answers::userid_to_openuserid,
-                    )
-                    .map(drop),
-            )
-        }
-        "get_admin_list" => {
-            Some(
-                crate::response::decode_offline(
-                        crate::Operation::GetAdminList,
-                        ENVELOPE,
-                        body,
-                        answers::get_admin_list,
-                    )
-                    .map(drop),
-            )
-        }
+        "get_suite_token" => Some(decode::get_suite_token(body).map(drop)),
+        "get_pre_auth_code" => Some(decode::get_pre_auth_code(body).map(drop)),
+        "set_session_info" => Some(decode::set_session_info(body).map(drop)),
+        "get_permanent_code" => Some(decode::get_permanent_code(body).map(drop)),
+        "get_permanent_code_v2" => Some(decode::get_permanent_code_v2(body).map(drop)),
+        "get_auth_info" => Some(decode::get_auth_info(body).map(drop)),
+        "get_auth_info_v2" => Some(decode::get_auth_info_v2(body).map(drop)),
+        "get_corp_token" => Some(decode::get_corp_token(body).map(drop)),
+        "get_provider_token" => Some(decode::get_provider_token(body).map(drop)),
+        "getuserinfo3rd" => Some(decode::getuserinfo3rd(body).map(drop)),
+        "getuserdetail3rd" => Some(decode::getuserdetail3rd(body).map(drop)),
+        "gettoken" => Some(decode::gettoken(body).map(drop)),
+        "userid_to_openuserid" => Some(decode::userid_to_openuserid(body).map(drop)),
+        "get_admin_list" => Some(decode::get_admin_list(body).map(drop)),
         "get_customized_auth_url" => {
-            Some(
-                crate::response::decode_offline(
-                        crate::Operation::GetCustomizedAuthUrl,
-                        ENVELOPE,
-                        body,
-                        answers::get_customized_auth_url,
-                    )
-                    .map(drop),
-            )
+            Some(decode::get_customized_auth_url(body).map(drop))
         }
-        "get_app_qrcode" => {
-            Some(
-                crate::response::decode_offline(
-                        crate::Operation::GetAppQrcode,
-                        ENVELOPE,
-                        body,
-                        answers::get_app_qrcode,
-                    )
-                    .map(drop),
-            )
-        }
+        "get_app_qrcode" => Some(decode::get_app_qrcode(body).map(drop)),
         _ => {
             let _ = body;
             None
@@ -414,7 +256,6 @@ impl Client {
     /// No suite_access_token in the query: this is the call that issues it.
     /// The body must be JSON (form fields answer 40083).
     ///
-    /// Retried per the client's [`RetryPolicy`](crate::RetryPolicy) when the failure is transient.
     ///
     /// WeCom's page: <https://developer.work.weixin.qq.com/document/path/90600>
     pub fn get_suite_token<'a>(
@@ -455,7 +296,6 @@ impl Client {
     ///
     /// 该API用于获取预授权码。预授权码用于企业授权时的第三方服务商安全验证。
     ///
-    /// Retried per the client's [`RetryPolicy`](crate::RetryPolicy) when the failure is transient.
     ///
     /// WeCom's page: <https://developer.work.weixin.qq.com/document/path/90601>
     pub fn get_pre_auth_code<'a>(
@@ -508,7 +348,6 @@ impl Client {
     ///
     /// Idempotent: setting the same configuration twice is harmless.
     ///
-    /// Retried per the client's [`RetryPolicy`](crate::RetryPolicy) when the failure is transient.
     ///
     /// WeCom's page: <https://developer.work.weixin.qq.com/document/path/90602>
     pub fn set_session_info<'a>(
@@ -686,7 +525,6 @@ impl Client {
     /// Errors come back as HTTP 200 with a non-zero errcode; an absent errcode
     /// means success. Decide by errcode, never by errmsg.
     ///
-    /// Retried per the client's [`RetryPolicy`](crate::RetryPolicy) when the failure is transient.
     ///
     /// WeCom's page: <https://developer.work.weixin.qq.com/document/path/90604>
     pub fn get_auth_info<'a>(
@@ -753,7 +591,6 @@ impl Client {
     /// auth_corp_info.corp_ex_name. Whether v2 returns edition_info is not
     /// confirmed; the schema allows it.
     ///
-    /// Retried per the client's [`RetryPolicy`](crate::RetryPolicy) when the failure is transient.
     ///
     /// WeCom's page: <https://developer.work.weixin.qq.com/document/path/100795>
     pub fn get_auth_info_v2<'a>(
@@ -818,7 +655,6 @@ impl Client {
     ///
     /// 注意:因历史原因,该接口在调用失败时才返回errcode。没返回errcode视为调用成功。
     ///
-    /// Retried per the client's [`RetryPolicy`](crate::RetryPolicy) when the failure is transient.
     ///
     /// WeCom's page: <https://developer.work.weixin.qq.com/document/path/90605>
     pub fn get_corp_token<'a>(
@@ -874,7 +710,6 @@ impl Client {
     /// No provider_access_token in the query: this is the call that issues it.
     /// wecom::Provider caches it and refreshes it once for every instance.
     ///
-    /// Retried per the client's [`RetryPolicy`](crate::RetryPolicy) when the failure is transient.
     ///
     /// WeCom's page: <https://developer.work.weixin.qq.com/document/path/96237>
     pub fn get_provider_token<'a>(
@@ -985,7 +820,6 @@ impl Client {
     /// A read: the user_ticket is reusable until it expires (84014 成员票据过期,
     /// 84015 成员票据无效). name is the userid since 2020; gender is a string.
     ///
-    /// Retried per the client's [`RetryPolicy`](crate::RetryPolicy) when the failure is transient.
     ///
     /// WeCom's page: <https://developer.work.weixin.qq.com/document/path/91122>
     pub fn getuserdetail3rd<'a>(
@@ -1035,7 +869,6 @@ impl Client {
     /// with `dk`) instead of get_corp_token. corpsecret travels in the query
     /// string: the client redacts it from every error and log.
     ///
-    /// Retried per the client's [`RetryPolicy`](crate::RetryPolicy) when the failure is transient.
     ///
     /// WeCom's page: <https://developer.work.weixin.qq.com/document/path/97164>
     pub fn gettoken<'a>(
@@ -1089,7 +922,6 @@ impl Client {
     /// Only transient failures are retried: errors count toward the one-day
     /// block. At most 1000 ids, checked before sending.
     ///
-    /// Retried per the client's [`RetryPolicy`](crate::RetryPolicy) when the failure is transient.
     ///
     /// WeCom's page: <https://developer.work.weixin.qq.com/document/path/97062>
     pub fn userid_to_openuserid<'a>(
@@ -1133,7 +965,6 @@ impl Client {
     ///
     /// The page documents no body; an empty JSON object is sent.
     ///
-    /// Retried per the client's [`RetryPolicy`](crate::RetryPolicy) when the failure is transient.
     ///
     /// WeCom's page: <https://developer.work.weixin.qq.com/document/path/100072>
     pub fn get_admin_list<'a>(
@@ -1194,7 +1025,6 @@ impl Client {
     ///
     /// Each call mints a new link; sending it again is harmless.
     ///
-    /// Retried per the client's [`RetryPolicy`](crate::RetryPolicy) when the failure is transient.
     ///
     /// WeCom's page: <https://developer.work.weixin.qq.com/document/path/98744>
     pub fn get_customized_auth_url<'a>(
@@ -1272,7 +1102,6 @@ impl Client {
     /// the QR code's image URL. WeCom's default (1) answers the PNG itself,
     /// not JSON; fetch the URL to get the image.
     ///
-    /// Retried per the client's [`RetryPolicy`](crate::RetryPolicy) when the failure is transient.
     ///
     /// WeCom's page: <https://developer.work.weixin.qq.com/document/path/95430>
     pub fn get_app_qrcode<'a>(
@@ -1296,7 +1125,7 @@ impl Client {
 impl Corp {
     /// userid的转换 (`POST /cgi-bin/batch/userid_to_openuserid`).
     ///
-    /// With the managed `access_token`: cached, refreshed before it expires, fetched once per refresh across tasks and instances; when WeCom rejects it ([40001, 40014, 42001]) it is dropped and refreshed, and the call is replayed once.
+    /// With the managed `access_token` (see [`Corp`]).
     ///
     /// 将企业主体下的明文userid转换为服务商主体下的密文userid(open_userid)。仅代开发应用或第三方应用可调用;成员需要在应用的可见范围内。请确保传入userid的正确性,若出错的次数较多,会导致1天不可调用(具体限制阈值由授权企业的员工规模决定)。
     ///
@@ -1305,7 +1134,6 @@ impl Corp {
     /// Only transient failures are retried: errors count toward the one-day
     /// block. At most 1000 ids, checked before sending.
     ///
-    /// Retried per the client's [`RetryPolicy`](crate::RetryPolicy) when the failure is transient.
     ///
     /// WeCom's page: <https://developer.work.weixin.qq.com/document/path/97062>
     pub fn userid_to_openuserid<'a>(
@@ -1320,13 +1148,12 @@ impl Corp {
     }
     /// 获取应用管理员列表 (`POST /cgi-bin/agent/get_admin_list`).
     ///
-    /// With the managed `access_token`: cached, refreshed before it expires, fetched once per refresh across tasks and instances; when WeCom rejects it ([40001, 40014, 42001]) it is dropped and refreshed, and the call is replayed once.
+    /// With the managed `access_token` (see [`Corp`]).
     ///
     /// 第三方服务商或代开发自建应用可以用此接口获取授权企业中某个第三方应用或者代开发应用的管理员列表(不包括外部管理员),以便服务商在用户进入应用主页之后根据是否管理员身份做权限的区分。应用由access_token确定。成员授权模式下,不返回管理员列表。
     ///
     /// The page documents no body; an empty JSON object is sent.
     ///
-    /// Retried per the client's [`RetryPolicy`](crate::RetryPolicy) when the failure is transient.
     ///
     /// WeCom's page: <https://developer.work.weixin.qq.com/document/path/100072>
     pub fn get_admin_list<'a>(&'a self) -> calls::GetAdminList<'a, &'a Self> {
@@ -1339,13 +1166,12 @@ impl Corp {
 impl Provider {
     /// 获取带参授权链接 (`POST /cgi-bin/service/get_customized_auth_url`).
     ///
-    /// With the managed `provider_access_token`: cached, refreshed before it expires, fetched once per refresh across tasks and instances; when WeCom rejects it ([40082, 42009]) it is dropped and refreshed, and the call is replayed once.
+    /// With the managed `provider_access_token` (see [`Provider`]).
     ///
     /// 服务商获取代开发自建应用模版的带参授权链接,企业管理员扫描由该链接生成的二维码授权代开发应用。链接10天过期。当扫带参二维码授权代开发模版时,获取企业永久授权码接口会返回该state值。
     ///
     /// Each call mints a new link; sending it again is harmless.
     ///
-    /// Retried per the client's [`RetryPolicy`](crate::RetryPolicy) when the failure is transient.
     ///
     /// WeCom's page: <https://developer.work.weixin.qq.com/document/path/98744>
     pub fn get_customized_auth_url<'a>(
@@ -1364,11 +1190,10 @@ impl Provider {
 impl Suite {
     /// 获取预授权码 (`GET /cgi-bin/service/get_pre_auth_code`).
     ///
-    /// With the managed `suite_access_token`: cached, refreshed before it expires, fetched once per refresh across tasks and instances; when WeCom rejects it ([40082, 42009, 41022]) it is dropped and refreshed, and the call is replayed once.
+    /// With the managed `suite_access_token` (see [`Suite`]).
     ///
     /// 该API用于获取预授权码。预授权码用于企业授权时的第三方服务商安全验证。
     ///
-    /// Retried per the client's [`RetryPolicy`](crate::RetryPolicy) when the failure is transient.
     ///
     /// WeCom's page: <https://developer.work.weixin.qq.com/document/path/90601>
     pub fn get_pre_auth_code<'a>(&'a self) -> calls::GetPreAuthCode<'a, &'a Self> {
@@ -1379,13 +1204,12 @@ impl Suite {
     }
     /// 设置授权配置 (`POST /cgi-bin/service/set_session_info`).
     ///
-    /// With the managed `suite_access_token`: cached, refreshed before it expires, fetched once per refresh across tasks and instances; when WeCom rejects it ([40082, 42009, 41022]) it is dropped and refreshed, and the call is replayed once.
+    /// With the managed `suite_access_token` (see [`Suite`]).
     ///
     /// 该接口可对某次授权进行配置。可支持测试模式(应用未发布时)。
     ///
     /// Idempotent: setting the same configuration twice is harmless.
     ///
-    /// Retried per the client's [`RetryPolicy`](crate::RetryPolicy) when the failure is transient.
     ///
     /// WeCom's page: <https://developer.work.weixin.qq.com/document/path/90602>
     pub fn set_session_info<'a>(
@@ -1402,7 +1226,7 @@ impl Suite {
     }
     /// 获取企业永久授权码 (`POST /cgi-bin/service/get_permanent_code`).
     ///
-    /// With the managed `suite_access_token`: cached, refreshed before it expires, fetched once per refresh across tasks and instances; when WeCom rejects it ([40082, 42009, 41022]) it is dropped and refreshed, and the call is replayed once — except this one-shot call, which is never replayed.
+    /// With the managed `suite_access_token` (see [`Suite`]).
     ///
     /// 该API用于使用临时授权码换取授权方的永久授权码,并换取授权信息、企业access_token,临时授权码一次有效。
     ///
@@ -1426,7 +1250,7 @@ impl Suite {
     }
     /// 获取企业永久授权码 (v2) (`POST /cgi-bin/service/v2/get_permanent_code`).
     ///
-    /// With the managed `suite_access_token`: cached, refreshed before it expires, fetched once per refresh across tasks and instances; when WeCom rejects it ([40082, 42009, 41022]) it is dropped and refreshed, and the call is replayed once — except this one-shot call, which is never replayed.
+    /// With the managed `suite_access_token` (see [`Suite`]).
     ///
     /// 该API用于使用临时授权码换取授权方的永久授权码以及企业信息,临时授权码一次有效。
     ///
@@ -1450,14 +1274,13 @@ impl Suite {
     }
     /// 获取企业授权信息 (`POST /cgi-bin/service/get_auth_info`).
     ///
-    /// With the managed `suite_access_token`: cached, refreshed before it expires, fetched once per refresh across tasks and instances; when WeCom rejects it ([40082, 42009, 41022]) it is dropped and refreshed, and the call is replayed once.
+    /// With the managed `suite_access_token` (see [`Suite`]).
     ///
     /// 该API用于通过永久授权码换取企业微信的授权信息。永久code的获取,是通过临时授权码使用get_permanent_code 接口获取到的permanent_code。
     ///
     /// Errors come back as HTTP 200 with a non-zero errcode; an absent errcode
     /// means success. Decide by errcode, never by errmsg.
     ///
-    /// Retried per the client's [`RetryPolicy`](crate::RetryPolicy) when the failure is transient.
     ///
     /// WeCom's page: <https://developer.work.weixin.qq.com/document/path/90604>
     pub fn get_auth_info<'a>(
@@ -1474,7 +1297,7 @@ impl Suite {
     }
     /// 获取企业授权信息 (v2) (`POST /cgi-bin/service/v2/get_auth_info`).
     ///
-    /// With the managed `suite_access_token`: cached, refreshed before it expires, fetched once per refresh across tasks and instances; when WeCom rejects it ([40082, 42009, 41022]) it is dropped and refreshed, and the call is replayed once.
+    /// With the managed `suite_access_token` (see [`Suite`]).
     ///
     /// 该API用于通过永久授权码换取企业微信的授权信息。永久code的获取,是通过临时授权码使用get_permanent_code 接口获取到的permanent_code。
     ///
@@ -1482,7 +1305,6 @@ impl Suite {
     /// auth_corp_info.corp_ex_name. Whether v2 returns edition_info is not
     /// confirmed; the schema allows it.
     ///
-    /// Retried per the client's [`RetryPolicy`](crate::RetryPolicy) when the failure is transient.
     ///
     /// WeCom's page: <https://developer.work.weixin.qq.com/document/path/100795>
     pub fn get_auth_info_v2<'a>(
@@ -1499,7 +1321,7 @@ impl Suite {
     }
     /// 获取访问用户身份 (`GET /cgi-bin/service/auth/getuserinfo3rd`).
     ///
-    /// With the managed `suite_access_token`: cached, refreshed before it expires, fetched once per refresh across tasks and instances; when WeCom rejects it ([40082, 42009, 41022]) it is dropped and refreshed, and the call is replayed once — except this one-shot call, which is never replayed.
+    /// With the managed `suite_access_token` (see [`Suite`]).
     ///
     /// 该接口用于根据code获取成员信息,适用于第三方应用网页授权(OAuth2)与企业微信Web登录。跳转的域名须完全匹配suite_access_token对应第三方应用的可信域名,否则会返回50001错误。不允许代开发自建应用调用。
     ///
@@ -1528,14 +1350,13 @@ impl Suite {
     }
     /// 获取访问用户敏感信息 (`POST /cgi-bin/service/auth/getuserdetail3rd`).
     ///
-    /// With the managed `suite_access_token`: cached, refreshed before it expires, fetched once per refresh across tasks and instances; when WeCom rejects it ([40082, 42009, 41022]) it is dropped and refreshed, and the call is replayed once.
+    /// With the managed `suite_access_token` (see [`Suite`]).
     ///
     /// 第三方应用通过user_ticket获取成员授权的敏感字段。成员必须在授权应用的可见范围内。
     ///
     /// A read: the user_ticket is reusable until it expires (84014 成员票据过期,
     /// 84015 成员票据无效). name is the userid since 2020; gender is a string.
     ///
-    /// Retried per the client's [`RetryPolicy`](crate::RetryPolicy) when the failure is transient.
     ///
     /// WeCom's page: <https://developer.work.weixin.qq.com/document/path/91122>
     pub fn getuserdetail3rd<'a>(
@@ -1550,7 +1371,7 @@ impl Suite {
     }
     /// 获取应用二维码 (`POST /cgi-bin/service/get_app_qrcode`).
     ///
-    /// With the managed `suite_access_token`: cached, refreshed before it expires, fetched once per refresh across tasks and instances; when WeCom rejects it ([40082, 42009, 41022]) it is dropped and refreshed, and the call is replayed once.
+    /// With the managed `suite_access_token` (see [`Suite`]).
     ///
     /// 用于获取第三方应用的二维码。要求第三方应用是已上线的第三方通用应用。扫应用带参二维码授权安装后,获取企业永久授权码接口会返回该state值。
     ///
@@ -1558,7 +1379,6 @@ impl Suite {
     /// the QR code's image URL. WeCom's default (1) answers the PNG itself,
     /// not JSON; fetch the URL to get the image.
     ///
-    /// Retried per the client's [`RetryPolicy`](crate::RetryPolicy) when the failure is transient.
     ///
     /// WeCom's page: <https://developer.work.weixin.qq.com/document/path/95430>
     pub fn get_app_qrcode<'a>(
@@ -2104,6 +1924,204 @@ impl<'a> ::std::future::IntoFuture for calls::GetAppQrcode<'a, &'a Suite> {
                 )
                 .await
         })
+    }
+}
+/// Offline decoders, one per operation with a JSON answer: the body of an
+/// HTTP 200 answer interpreted exactly as the operation's method does.
+pub mod decode {
+    #[allow(unused_imports)]
+    use super::*;
+    /// Interprets the body of an HTTP 200 answer to `get_suite_token` exactly as its
+    /// method does (the error envelope, guaranteed fields, redaction): for
+    /// replaying a stored answer.
+    pub fn get_suite_token(body: &[u8]) -> Result<AccessToken, crate::Error> {
+        crate::response::decode_offline(
+            crate::Operation::GetSuiteToken,
+            ENVELOPE,
+            body,
+            answers::get_suite_token,
+        )
+    }
+    /// Interprets the body of an HTTP 200 answer to `get_pre_auth_code` exactly as its
+    /// method does (the error envelope, guaranteed fields, redaction): for
+    /// replaying a stored answer.
+    pub fn get_pre_auth_code(body: &[u8]) -> Result<PreAuthCode, crate::Error> {
+        crate::response::decode_offline(
+            crate::Operation::GetPreAuthCode,
+            ENVELOPE,
+            body,
+            answers::get_pre_auth_code,
+        )
+    }
+    /// Interprets the body of an HTTP 200 answer to `set_session_info` exactly as its
+    /// method does (the error envelope, guaranteed fields, redaction): for
+    /// replaying a stored answer.
+    pub fn set_session_info(body: &[u8]) -> Result<(), crate::Error> {
+        crate::response::decode_offline(
+            crate::Operation::SetSessionInfo,
+            ENVELOPE,
+            body,
+            answers::set_session_info,
+        )
+    }
+    /// Interprets the body of an HTTP 200 answer to `get_permanent_code` exactly as its
+    /// method does (the error envelope, guaranteed fields, redaction): for
+    /// replaying a stored answer.
+    pub fn get_permanent_code(
+        body: &[u8],
+    ) -> Result<types::PermanentCodeAnswer, crate::Error> {
+        crate::response::decode_offline(
+            crate::Operation::GetPermanentCode,
+            ENVELOPE,
+            body,
+            answers::get_permanent_code,
+        )
+    }
+    /// Interprets the body of an HTTP 200 answer to `get_permanent_code_v2` exactly as its
+    /// method does (the error envelope, guaranteed fields, redaction): for
+    /// replaying a stored answer.
+    pub fn get_permanent_code_v2(
+        body: &[u8],
+    ) -> Result<types::PermanentCodeV2Answer, crate::Error> {
+        crate::response::decode_offline(
+            crate::Operation::GetPermanentCodeV2,
+            ENVELOPE,
+            body,
+            answers::get_permanent_code_v2,
+        )
+    }
+    /// Interprets the body of an HTTP 200 answer to `get_auth_info` exactly as its
+    /// method does (the error envelope, guaranteed fields, redaction): for
+    /// replaying a stored answer.
+    pub fn get_auth_info(
+        body: &[u8],
+    ) -> Result<types::GetAuthInfoResponse, crate::Error> {
+        crate::response::decode_offline(
+            crate::Operation::GetAuthInfo,
+            ENVELOPE,
+            body,
+            answers::get_auth_info,
+        )
+    }
+    /// Interprets the body of an HTTP 200 answer to `get_auth_info_v2` exactly as its
+    /// method does (the error envelope, guaranteed fields, redaction): for
+    /// replaying a stored answer.
+    pub fn get_auth_info_v2(
+        body: &[u8],
+    ) -> Result<types::GetAuthInfoResponse, crate::Error> {
+        crate::response::decode_offline(
+            crate::Operation::GetAuthInfoV2,
+            ENVELOPE,
+            body,
+            answers::get_auth_info_v2,
+        )
+    }
+    /// Interprets the body of an HTTP 200 answer to `get_corp_token` exactly as its
+    /// method does (the error envelope, guaranteed fields, redaction): for
+    /// replaying a stored answer.
+    pub fn get_corp_token(body: &[u8]) -> Result<AccessToken, crate::Error> {
+        crate::response::decode_offline(
+            crate::Operation::GetCorpToken,
+            ENVELOPE,
+            body,
+            answers::get_corp_token,
+        )
+    }
+    /// Interprets the body of an HTTP 200 answer to `get_provider_token` exactly as its
+    /// method does (the error envelope, guaranteed fields, redaction): for
+    /// replaying a stored answer.
+    pub fn get_provider_token(body: &[u8]) -> Result<AccessToken, crate::Error> {
+        crate::response::decode_offline(
+            crate::Operation::GetProviderToken,
+            ENVELOPE,
+            body,
+            answers::get_provider_token,
+        )
+    }
+    /// Interprets the body of an HTTP 200 answer to `getuserinfo3rd` exactly as its
+    /// method does (the error envelope, guaranteed fields, redaction): for
+    /// replaying a stored answer.
+    pub fn getuserinfo3rd(body: &[u8]) -> Result<types::UserInfo3rd, crate::Error> {
+        crate::response::decode_offline(
+            crate::Operation::Getuserinfo3rd,
+            ENVELOPE,
+            body,
+            answers::getuserinfo3rd,
+        )
+    }
+    /// Interprets the body of an HTTP 200 answer to `getuserdetail3rd` exactly as its
+    /// method does (the error envelope, guaranteed fields, redaction): for
+    /// replaying a stored answer.
+    pub fn getuserdetail3rd(
+        body: &[u8],
+    ) -> Result<types::UserDetail3rdAnswer, crate::Error> {
+        crate::response::decode_offline(
+            crate::Operation::Getuserdetail3rd,
+            ENVELOPE,
+            body,
+            answers::getuserdetail3rd,
+        )
+    }
+    /// Interprets the body of an HTTP 200 answer to `gettoken` exactly as its
+    /// method does (the error envelope, guaranteed fields, redaction): for
+    /// replaying a stored answer.
+    pub fn gettoken(body: &[u8]) -> Result<AccessToken, crate::Error> {
+        crate::response::decode_offline(
+            crate::Operation::Gettoken,
+            ENVELOPE,
+            body,
+            answers::gettoken,
+        )
+    }
+    /// Interprets the body of an HTTP 200 answer to `userid_to_openuserid` exactly as its
+    /// method does (the error envelope, guaranteed fields, redaction): for
+    /// replaying a stored answer.
+    pub fn userid_to_openuserid(
+        body: &[u8],
+    ) -> Result<types::UseridToOpenuseridAnswer, crate::Error> {
+        crate::response::decode_offline(
+            crate::Operation::UseridToOpenuserid,
+            ENVELOPE,
+            body,
+            answers::userid_to_openuserid,
+        )
+    }
+    /// Interprets the body of an HTTP 200 answer to `get_admin_list` exactly as its
+    /// method does (the error envelope, guaranteed fields, redaction): for
+    /// replaying a stored answer.
+    pub fn get_admin_list(
+        body: &[u8],
+    ) -> Result<types::GetAdminListAnswer, crate::Error> {
+        crate::response::decode_offline(
+            crate::Operation::GetAdminList,
+            ENVELOPE,
+            body,
+            answers::get_admin_list,
+        )
+    }
+    /// Interprets the body of an HTTP 200 answer to `get_customized_auth_url` exactly as its
+    /// method does (the error envelope, guaranteed fields, redaction): for
+    /// replaying a stored answer.
+    pub fn get_customized_auth_url(
+        body: &[u8],
+    ) -> Result<types::CustomizedAuthUrlAnswer, crate::Error> {
+        crate::response::decode_offline(
+            crate::Operation::GetCustomizedAuthUrl,
+            ENVELOPE,
+            body,
+            answers::get_customized_auth_url,
+        )
+    }
+    /// Interprets the body of an HTTP 200 answer to `get_app_qrcode` exactly as its
+    /// method does (the error envelope, guaranteed fields, redaction): for
+    /// replaying a stored answer.
+    pub fn get_app_qrcode(body: &[u8]) -> Result<types::AppQrcodeAnswer, crate::Error> {
+        crate::response::decode_offline(
+            crate::Operation::GetAppQrcode,
+            ENVELOPE,
+            body,
+            answers::get_app_qrcode,
+        )
     }
 }
 /// The request values of the operations (calling convention v2): a method
