@@ -7,7 +7,7 @@
 //!   length rules of every string input;
 //! - `<spec>_facade.rs`: the public facade, one safe method per operation
 //!   on the platform client and on the managed type of its credential
-//!   (`codegen/facade.rs`);
+//!   (`codegen/src/facade/`);
 //! - `operations.rs`: the public `Operation` and `Credential` enums over
 //!   every spec's operations (platform, credential, one-shot facts) and the
 //!   secret keys redaction looks for.

@@ -1,4 +1,4 @@
-//! What the generated facade (`codegen/facade.rs`) calls besides
+//! What the generated facade (`codegen/src/facade/`) calls besides
 //! [`Call`](crate::response::Call): turning a caller's `&str` into the
 //! constrained type the generated request holds.
 

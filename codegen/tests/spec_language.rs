@@ -405,3 +405,32 @@ fn rules_belong_to_each_operations_input_and_constants_have_none() {
     assert!(!facade.contains(r#"name:"grant_type""#));
     assert!(!out.facts_code.contains("LABEL"), "{}", out.facts_code);
 }
+
+#[test]
+fn managed_types_find_issuers_through_the_spec() {
+    // Marked: an `issue_<credential>_with_<carried>` alias for the managed type.
+    let marked = base().replace(
+        "      summary: a read\n",
+        "      summary: a read\n      x-issues-credential: suite_access_token\n",
+    );
+    let spec = parse(&marked).unwrap();
+    let facade: String = build_outputs("wecom", &spec)
+        .unwrap()
+        .facade
+        .split_whitespace()
+        .collect();
+    assert!(
+        facade.contains("pub(crate)fnissue_suite_access_token_with_suite_access_token<'a>"),
+        "{facade}"
+    );
+    // Two issuers of one credential with the same carried credential: which
+    // one would the managed type call?
+    let twice = marked.replace(
+        "      summary: a one-shot call\n",
+        "      summary: a one-shot call\n      x-issues-credential: suite_access_token\n",
+    );
+    assert_says(
+        &refused(&twice),
+        &["`read_thing` and `exchange` both issue `suite_access_token` with the same credential"],
+    );
+}

@@ -137,7 +137,7 @@ impl Provider {
             .managed(&inner.key, || {
                 inner
                     .client
-                    .get_provider_token(&inner.corpid, inner.secret.expose_secret())
+                    .issue_provider_access_token(&inner.corpid, inner.secret.expose_secret())
                     .into_future()
             })
             .await

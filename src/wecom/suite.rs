@@ -261,7 +261,7 @@ impl Suite {
                 let inner = &self.inner;
                 inner
                     .client
-                    .get_suite_token(
+                    .issue_suite_access_token(
                         &inner.suite_id,
                         inner.suite_secret.expose_secret(),
                         ticket.expose_secret(),
@@ -291,11 +291,11 @@ impl Suite {
             .tokens
             .managed(&key, || async {
                 if self.is_customized() {
-                    client.gettoken(auth_corpid, permanent_code).await
+                    client.issue_access_token(auth_corpid, permanent_code).await
                 } else {
                     self.with_credential(Operation::GetCorpToken, |t| async move {
                         client
-                            .get_corp_token(t.expose_secret(), auth_corpid, permanent_code)
+                            .issue_access_token_with_suite_access_token(t.expose_secret(), auth_corpid, permanent_code)
                             .await
                     })
                     .await

@@ -272,6 +272,15 @@ impl Client {
             suite_ticket,
         }
     }
+    /// Issues the `suite_access_token` (`x-issues-credential`): [`Client::get_suite_token`]. What the managed types call.
+    pub(crate) fn issue_suite_access_token<'a>(
+        &'a self,
+        suite_id: &'a str,
+        suite_secret: &'a str,
+        suite_ticket: &'a str,
+    ) -> calls::GetSuiteToken<'a, &'a Self> {
+        self.get_suite_token(suite_id, suite_secret, suite_ticket)
+    }
     /// Sends `get_pre_auth_code` (the body of its request values).
     pub(crate) async fn send_get_pre_auth_code(
         &self,
@@ -673,6 +682,15 @@ impl Client {
             permanent_code,
         }
     }
+    /// Issues the `access_token` (`x-issues-credential`): [`Client::get_corp_token`]. What the managed types call.
+    pub(crate) fn issue_access_token_with_suite_access_token<'a>(
+        &'a self,
+        suite_access_token: &'a str,
+        auth_corpid: &'a str,
+        permanent_code: &'a str,
+    ) -> calls::GetCorpToken<'a, calls::Raw<'a>> {
+        self.get_corp_token(suite_access_token, auth_corpid, permanent_code)
+    }
     /// Sends `get_provider_token` (the body of its request values).
     pub(crate) async fn send_get_provider_token(
         &self,
@@ -723,6 +741,14 @@ impl Client {
             corpid,
             provider_secret,
         }
+    }
+    /// Issues the `provider_access_token` (`x-issues-credential`): [`Client::get_provider_token`]. What the managed types call.
+    pub(crate) fn issue_provider_access_token<'a>(
+        &'a self,
+        corpid: &'a str,
+        provider_secret: &'a str,
+    ) -> calls::GetProviderToken<'a, &'a Self> {
+        self.get_provider_token(corpid, provider_secret)
     }
     /// Sends `getuserinfo3rd` (the body of its request values).
     pub(crate) async fn send_getuserinfo3rd(
@@ -882,6 +908,14 @@ impl Client {
             corpid,
             corpsecret,
         }
+    }
+    /// Issues the `access_token` (`x-issues-credential`): [`Client::gettoken`]. What the managed types call.
+    pub(crate) fn issue_access_token<'a>(
+        &'a self,
+        corpid: &'a str,
+        corpsecret: &'a str,
+    ) -> calls::Gettoken<'a, &'a Self> {
+        self.gettoken(corpid, corpsecret)
     }
     /// Sends `userid_to_openuserid` (the body of its request values).
     pub(crate) async fn send_userid_to_openuserid(

@@ -294,7 +294,7 @@ impl<'a> Ctx<'a> {
                         if let (Some(os), Some(ns)) = (om.get("schema"), nm.get("schema")) {
                             // An answer written as `anyOf: [<success>, <error
                             // envelope>]` is decoded as its success branch
-                            // (codegen.rs): compare those, and report the
+                            // (codegen/): compare those, and report the
                             // envelope's arrival or departure on its own.
                             let sptr = format!("{mptr}/schema");
                             let (os_succ, o_env) = success_branch(self.old, os);

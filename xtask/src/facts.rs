@@ -1,5 +1,5 @@
 //! Build-level comparison: what build.rs emits from a spec besides the
-//! client (via the shared `codegen.rs`): the default base URL, the header
+//! client (via the shared generator crate, `codegen/`): the default base URL, the header
 //! defaults the client sends, the length rules it checks before sending,
 //! the `Operation` enum and its one-shot marks; and whether build.rs
 //! accepts the spec at all. No spec edit that changes any of these passes

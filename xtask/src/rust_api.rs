@@ -7,7 +7,7 @@
 //! existing code can stop compiling (a removed or renamed item, a changed
 //! type, a new field or variant in an exhaustive type); `info` is a minor
 //! one (an addition, a new field of a `#[non_exhaustive]` answer type).
-//! codegen.rs makes the types only answers use `#[non_exhaustive]`.
+//! The generator (`codegen/`) makes the types only answers use `#[non_exhaustive]`.
 
 use std::collections::{BTreeMap, BTreeSet};
 

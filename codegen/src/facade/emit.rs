@@ -50,6 +50,7 @@ pub fn facade_code(
     let mut implemented = BTreeSet::new();
     let mut answer_arms = TokenStream::new();
     let mut decoders = TokenStream::new();
+    let mut issuers: BTreeMap<String, String> = BTreeMap::new();
 
     for (path, item) in spec.paths.iter() {
         let ReferenceOr::Item(item) = item else { continue };
@@ -96,6 +97,15 @@ pub fn facade_code(
             });
             raw.extend(send_method(&plan, &returns, facts, &index)?);
             raw.extend(constructor(&plan, None));
+            if let Some(issued) = &fact.issues {
+                let (name, tokens) = issuer(&plan, issued);
+                if let Some(other) = issuers.insert(name.clone(), id.to_string()) {
+                    return Err(format!(
+                        "{place}: `{other}` and `{id}` both issue `{issued}` with the same credential: the managed type could not tell which to call"
+                    ));
+                }
+                raw.extend(tokens);
+            }
             calls.extend(into_future(&plan, &returns, None, facts)?);
             let mut on_managed = None;
             if let Some(credential) = &fact.credential
@@ -835,6 +845,45 @@ fn constructor(plan: &OpPlan<'_>, managed: Option<&CredentialDef>) -> TokenStrea
             calls::#name { on: #on_value, _inputs: ::std::marker::PhantomData, #(#fields),* }
         }
     }
+}
+
+/// How the managed types fetch a credential: `issue_<credential>` (or
+/// `issue_<credential>_with_<carried>` when the issuing call carries another
+/// credential), an alias of the operation marked `x-issues-credential`, so
+/// the hand-written layer finds the issuer through the spec, not by name.
+fn issuer(plan: &OpPlan<'_>, issued: &str) -> (String, TokenStream) {
+    let id = &plan.fact.operation_id;
+    let name = match &plan.fact.credential {
+        Some(carried) => format!("issue_{issued}_with_{carried}"),
+        None => format!("issue_{issued}"),
+    };
+    let (method, issue, request) = (ident(id), ident(&name), ident(&camel(id)));
+    let credential = plan.credential_wire.as_deref().map(|w| ident(&rust_name(w)));
+    let mut params = Vec::new();
+    let mut args = Vec::new();
+    let on = match &credential {
+        Some(c) => {
+            params.push(quote!(#c: &'a str));
+            args.push(quote!(#c));
+            quote!(calls::Raw<'a>)
+        }
+        None => quote!(&'a Self),
+    };
+    for arg in plan.args.iter().filter(|a| a.required) {
+        let (a, one) = (ident(&arg.name), &arg.one);
+        params.push(quote!(#a: #one));
+        args.push(quote!(#a));
+    }
+    let about = docs(&format!(
+        "Issues the `{issued}` (`x-issues-credential`): [`Client::{id}`]. What the managed types call."
+    ));
+    let tokens = quote! {
+        #about
+        pub(crate) fn #issue<'a>(&'a self, #(#params),*) -> calls::#request<'a, #on> {
+            self.#method(#(#args),*)
+        }
+    };
+    (name, tokens)
 }
 
 /// `IntoFuture` of a request value on its receiver: the raw client (sends
