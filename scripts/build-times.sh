@@ -75,7 +75,7 @@ RUST
   (cd "$hand" && cargo generate-lockfile --offline >/dev/null 2>&1 || cargo generate-lockfile >/dev/null 2>&1)
   for run in $(seq "$runs"); do
     rm -rf "$target"/*
-    crate=$(CARGO_TARGET_DIR=$target/crate seconds cargo build --locked --lib --timings)
+    crate=$(CARGO_TARGET_DIR=$target/crate seconds cargo build --locked --lib -p corp-auth --timings)
     by_hand=$( (cd "$hand" && CARGO_TARGET_DIR=$target/hand seconds cargo build --lib --timings) )
     echo "run $run: clean cargo build --lib: corp-auth ${crate} s, hand-written client ${by_hand} s, ratio $(awk -v a="$crate" -v b="$by_hand" 'BEGIN { printf "%.2f", a / b }')"
   done
@@ -102,11 +102,11 @@ fi
 if [ "${1:-}" != "--quick" ]; then
   for features in "" "--no-default-features --features rustls-ring" "--no-default-features"; do
     rm -rf "$target"/*
-    echo "clean cargo build --lib ${features:-(default: rustls, aws-lc-rs)}: $(CARGO_TARGET_DIR=$target seconds cargo build --locked --lib $features) s"
+    echo "clean cargo build --lib ${features:-(default: rustls, aws-lc-rs)}: $(CARGO_TARGET_DIR=$target seconds cargo build --locked --lib -p corp-auth $features) s"
   done
 fi
 
-CARGO_TARGET_DIR=$target cargo build --locked --lib >/dev/null 2>&1
+CARGO_TARGET_DIR=$target cargo build --locked --lib -p corp-auth >/dev/null 2>&1
 # Real edits of openapi/wecom.yaml (restored on exit): a description, then a
 # new response property. A bare `touch` regenerates identical code, which
 # rustc's incremental cache makes nearly free, so it is reported apart.
@@ -116,14 +116,14 @@ cp "$spec" "$saved"
 trap 'cp "$saved" "$spec"; rm -f "$saved"; rm -rf "$target"' EXIT
 for run in 1 2 3; do
   touch "$spec"
-  echo "rebuild after touching $spec (run $run): $(CARGO_TARGET_DIR=$target seconds cargo build --locked --lib) s"
+  echo "rebuild after touching $spec (run $run): $(CARGO_TARGET_DIR=$target seconds cargo build --locked --lib -p corp-auth) s"
 done
 for run in 1 2 3; do
   sed -i "s/授权方企业名称,即企业简称.*/授权方企业名称,即企业简称 (edit $run)/" "$spec"
-  echo "rebuild after editing a description (run $run): $(CARGO_TARGET_DIR=$target seconds cargo build --locked --lib) s"
+  echo "rebuild after editing a description (run $run): $(CARGO_TARGET_DIR=$target seconds cargo build --locked --lib -p corp-auth) s"
 done
 for run in 1 2 3; do
   cp "$saved" "$spec"
   sed -i "s/^        corp_name:\$/        corp_ex_name_$run:\n          type: string\n        corp_name:/" "$spec"
-  echo "rebuild after adding a response property (run $run): $(CARGO_TARGET_DIR=$target seconds cargo build --locked --lib) s"
+  echo "rebuild after adding a response property (run $run): $(CARGO_TARGET_DIR=$target seconds cargo build --locked --lib -p corp-auth) s"
 done
