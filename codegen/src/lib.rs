@@ -279,8 +279,11 @@ pub fn operations(spec_name: &str, spec: &OpenAPI, model: &model::Model) -> Resu
 /// idempotency facts.
 pub fn operations_code(ops: &[OperationFact], credentials: &[facade::CredentialDef], secret_keys: &[String]) -> String {
     use proc_macro2::{Ident, TokenStream};
-    use quote::{format_ident, quote};
+    use quote::{ToTokens, format_ident, quote};
     let ident = |name: &str| -> Ident { format_ident!("{}", camel(name)) };
+    fn tokens(value: impl ToTokens) -> TokenStream {
+        value.into_token_stream()
+    }
     let docs = |text: &str| -> TokenStream {
         let lines = text.lines().map(|l| format!(" {l}"));
         quote!(#(#[doc = #lines])*)
@@ -319,36 +322,15 @@ pub fn operations_code(ops: &[OperationFact], credentials: &[facade::CredentialD
         let p = ident(&op.spec);
         quote!(crate::Platform::#p)
     });
-    let one_shot = arms(&|op| {
-        let b = op.one_shot;
-        quote!(#b)
-    });
-    let idempotent = arms(&|op| {
-        let b = op.idempotent;
-        quote!(#b)
-    });
-    let as_str = arms(&|op| {
-        let id = &op.operation_id;
-        quote!(#id)
-    });
+    let one_shot = arms(&|op| tokens(op.one_shot));
+    let idempotent = arms(&|op| tokens(op.idempotent));
+    let as_str = arms(&|op| tokens(&op.operation_id));
     let carries = arms(&|op| credential(&op.credential));
     let issues = arms(&|op| credential(&op.issues));
-    let one_shot_input = arms(&|op| {
-        let s = &op.one_shot_input;
-        quote!(#s)
-    });
-    let one_shot_note = arms(&|op| {
-        let s = &op.one_shot_note;
-        quote!(#s)
-    });
-    let kept = arms(&|op| {
-        let b = op.kept_on_rejection;
-        quote!(#b)
-    });
-    let server_url = arms(&|op| {
-        let s = &op.server_url;
-        quote!(#s)
-    });
+    let one_shot_input = arms(&|op| tokens(&op.one_shot_input));
+    let one_shot_note = arms(&|op| tokens(&op.one_shot_note));
+    let kept = arms(&|op| tokens(op.kept_on_rejection));
+    let server_url = arms(&|op| tokens(&op.server_url));
     let from_id = ops.iter().map(|op| {
         let (id, v) = (&op.operation_id, ident(&op.operation_id));
         quote!(#id => Some(Operation::#v),)

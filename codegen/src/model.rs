@@ -703,6 +703,16 @@ fn check_answer(spec: &OpenAPI, op: &openapiv3::Operation, envelope: &Envelope, 
             match &s.schema_kind {
                 SchemaKind::AnyOf { any_of: v } | SchemaKind::OneOf { one_of: v } => branches.extend(v.iter().cloned()),
                 SchemaKind::Type(Type::Object(o)) => success.push((name, o.properties.contains_key(&envelope.code))),
+                // All parts make one answer: the code may stand in any.
+                SchemaKind::AllOf { all_of: parts } => {
+                    let mut has = false;
+                    for part in parts {
+                        if let SchemaKind::Type(Type::Object(o)) = &resolve(spec, part)?.schema_kind {
+                            has |= o.properties.contains_key(&envelope.code);
+                        }
+                    }
+                    success.push((name, has));
+                }
                 _ => {}
             }
         }

@@ -95,6 +95,14 @@ fn build(text: &str) -> Result<(), String> {
     build_outputs("wecom", &spec).map(drop)
 }
 
+/// The base spec with `line` added to `read_thing`'s extensions.
+fn read_with(line: &str) -> String {
+    base().replace(
+        "      summary: a read\n",
+        &format!("      summary: a read\n      {line}\n"),
+    )
+}
+
 fn refused(text: &str) -> String {
     match build(text) {
         Ok(()) => panic!("the spec built:\n{text}"),
@@ -235,17 +243,14 @@ fn values_of_the_wrong_type_are_refused() {
     for (from, to, expected) in cases {
         assert_says(&refused(&base().replace(from, to)), &[expected]);
     }
-    let returns = base().replace("      summary: a read\n", "      summary: a read\n      x-returns: 5\n");
+    let returns = read_with("x-returns: 5");
     assert_says(
         &refused(&returns),
         &[
             "paths./read.get: `x-returns` must be one of `AccessToken`, `PreAuthCode` or `{field: <answer field>}`, not 5",
         ],
     );
-    let unknown_type = base().replace(
-        "      summary: a read\n",
-        "      summary: a read\n      x-returns: Token\n",
-    );
+    let unknown_type = read_with("x-returns: Token");
     assert_says(
         &refused(&unknown_type),
         &["`x-returns` must be one of", "not \"Token\""],
@@ -261,28 +266,19 @@ fn names_must_refer_to_something() {
             "paths./exchange.post: `x-one-shot-input` names `authcode`, which is no input of the operation; its inputs: `suite_access_token`, `auth_code`",
         ],
     );
-    let arguments = base().replace(
-        "      summary: a read\n",
-        "      summary: a read\n      x-arguments:\n        lable: AuthType\n",
-    );
+    let arguments = read_with("x-arguments:\n        lable: AuthType");
     assert_says(
         &refused(&arguments),
         &["paths./read.get: `x-arguments.lable` names `lable`, which is no input of the operation"],
     );
-    let issues = base().replace(
-        "      summary: a read\n",
-        "      summary: a read\n      x-issues-credential: access_token\n",
-    );
+    let issues = read_with("x-issues-credential: access_token");
     assert_says(
         &refused(&issues),
         &[
             "paths./read.get: `x-issues-credential: access_token` names no credential of `x-credentials` (`suite_access_token`)",
         ],
     );
-    let field = base().replace(
-        "      summary: a read\n",
-        "      summary: a read\n      x-returns-field: nam\n",
-    );
+    let field = read_with("x-returns-field: nam");
     assert_says(
         &refused(&field),
         &["paths./read.get: `x-returns-field: nam` is no field of the answer"],
@@ -296,10 +292,7 @@ fn names_must_refer_to_something() {
 
 #[test]
 fn conflicting_keys_are_refused() {
-    let both = base().replace(
-        "      summary: a read\n",
-        "      summary: a read\n      x-returns: AccessToken\n      x-returns-field: name\n",
-    );
+    let both = read_with("x-returns: AccessToken\n      x-returns-field: name");
     assert_says(
         &refused(&both),
         &["paths./read.get: `x-returns` and `x-returns-field` conflict"],
@@ -343,14 +336,8 @@ fn a_success_answer_without_the_code_field_is_refused() {
 
 #[test]
 fn x_returns_field_object_form_is_the_same_as_x_returns_field() {
-    let a = base().replace(
-        "      summary: a read\n",
-        "      summary: a read\n      x-returns-field: name\n",
-    );
-    let b = base().replace(
-        "      summary: a read\n",
-        "      summary: a read\n      x-returns: {field: name}\n",
-    );
+    let a = read_with("x-returns-field: name");
+    let b = read_with("x-returns: {field: name}");
     let (a, b) = (parse(&a).unwrap(), parse(&b).unwrap());
     assert_eq!(
         model::Model::read(&a).unwrap().operation("read_thing"),
@@ -409,10 +396,7 @@ fn rules_belong_to_each_operations_input_and_constants_have_none() {
 #[test]
 fn managed_types_find_issuers_through_the_spec() {
     // Marked: an `issue_<credential>_with_<carried>` alias for the managed type.
-    let marked = base().replace(
-        "      summary: a read\n",
-        "      summary: a read\n      x-issues-credential: suite_access_token\n",
-    );
+    let marked = read_with("x-issues-credential: suite_access_token");
     let spec = parse(&marked).unwrap();
     let facade: String = build_outputs("wecom", &spec)
         .unwrap()
@@ -433,4 +417,24 @@ fn managed_types_find_issuers_through_the_spec() {
         &refused(&twice),
         &["`read_thing` and `exchange` both issue `suite_access_token` with the same credential"],
     );
+}
+
+#[test]
+fn an_all_of_success_answer_needs_the_code_in_one_of_its_parts() {
+    let thing = "    Thing:\n      type: object\n      required: [name]\n      properties:\n        errcode: {type: integer, format: int64}\n        name: {type: string}\n";
+    assert!(base().contains(thing));
+    let without = base().replace(
+        thing,
+        "    Thing:\n      allOf:\n        - type: object\n          properties:\n            name: {type: string}\n        - type: object\n          properties:\n            nick: {type: string}\n",
+    );
+    assert_says(
+        &refused(&without),
+        &["the success answer `Thing` has no `errcode` property"],
+    );
+    let with = without.replace(
+        "            nick: {type: string}\n",
+        "            errcode: {type: integer, format: int64}\n",
+    );
+    let spec = parse(&with).unwrap();
+    corp_auth_codegen::model::Model::read(&spec).unwrap();
 }

@@ -11,8 +11,11 @@ use crate::{Error, Operation, Secret};
 /// 代开发 template suite). Get one from [`Suite::corp`].
 ///
 /// The corp-token operations of `openapi/wecom.yaml` are methods of `Corp`
-/// (generated): each gets the token, and when WeCom rejects it (40001,
-/// 40014, 42001) drops it, refreshes once and replays once.
+/// (generated): the admin list, ID conversion and the corp's contacts
+/// (`get_user`, `list_department_members`, `list_departments`, …; the
+/// `wecom` module lists them all). Each gets the token, and when WeCom
+/// rejects it (40001, 40014, 42001) drops it, refreshes once and replays
+/// once (a one-shot call never).
 ///
 /// Cheap to clone. `Debug` never shows the permanent code or a token.
 ///
@@ -21,7 +24,9 @@ use crate::{Error, Operation, Secret};
 /// let corp = suite.corp("wwcorpid", "permanent-code");
 /// let admins = corp.get_admin_list().await?;
 /// let ids = corp.userid_to_openuserid(&["zhangsan".to_string()]).await?;
-/// # let _ = (admins, ids); Ok(()) }
+/// let user = corp.get_user("zhangsan").await?;
+/// let departments = corp.list_departments().id(1).await?;
+/// # let _ = (admins, ids, user, departments); Ok(()) }
 /// ```
 #[derive(Clone)]
 pub struct Corp {

@@ -326,6 +326,121 @@ pub mod types {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub corpid: ::std::option::Option<::std::string::String>,
     }
+    ///`Department`
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        schemars::JsonSchema
+    )]
+    #[non_exhaustive]
+    pub struct Department {
+        ///部门负责人的UserID;第三方仅通讯录应用可获取
+        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
+        pub department_leader: ::std::vec::Vec<::std::string::String>,
+        pub id: i64,
+        ///部门名称;第三方 gets the id instead (department/list) or nothing (department/get)
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub name: ::std::option::Option<::std::string::String>,
+        ///英文名称;第三方不可获取
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub name_en: ::std::option::Option<::std::string::String>,
+        ///在父部门中的次序值。order值大的排序靠前。值范围是[0, 2^32)
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub order: ::std::option::Option<i64>,
+        ///父部门id。根部门为1
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub parentid: ::std::option::Option<i64>,
+    }
+    ///`DepartmentAnswer`
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        schemars::JsonSchema
+    )]
+    #[non_exhaustive]
+    pub struct DepartmentAnswer {
+        pub department: Department,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub errcode: ::std::option::Option<i64>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub errmsg: ::std::option::Option<::std::string::String>,
+    }
+    ///`DepartmentId`
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        schemars::JsonSchema
+    )]
+    #[non_exhaustive]
+    pub struct DepartmentId {
+        pub id: i64,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub order: ::std::option::Option<i64>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub parentid: ::std::option::Option<i64>,
+    }
+    ///`DepartmentIdListAnswer`
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        Default,
+        schemars::JsonSchema
+    )]
+    #[non_exhaustive]
+    pub struct DepartmentIdListAnswer {
+        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
+        pub department_id: ::std::vec::Vec<DepartmentId>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub errcode: ::std::option::Option<i64>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub errmsg: ::std::option::Option<::std::string::String>,
+    }
+    ///`DepartmentListAnswer`
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        Default,
+        schemars::JsonSchema
+    )]
+    #[non_exhaustive]
+    pub struct DepartmentListAnswer {
+        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
+        pub department: ::std::vec::Vec<Department>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub errcode: ::std::option::Option<i64>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub errmsg: ::std::option::Option<::std::string::String>,
+    }
+    ///`DeptUser`
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        Default,
+        schemars::JsonSchema
+    )]
+    #[non_exhaustive]
+    pub struct DeptUser {
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub department: ::std::option::Option<i64>,
+        ///the third-party copy's id
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub open_userid: ::std::option::Option<::std::string::String>,
+        ///the 代开发 and self-built copies' id
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub userid: ::std::option::Option<::std::string::String>,
+    }
     ///一个应用的版本信息
     #[derive(
         ::serde::Deserialize,
@@ -393,6 +508,91 @@ answer of set_session_info (errcode 0).*/
         ///对返回码的文本描述内容. Informational only.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub errmsg: ::std::option::Option<::std::string::String>,
+    }
+    ///扩展属性;第三方仅通讯录应用可获取
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        Default,
+        schemars::JsonSchema
+    )]
+    #[non_exhaustive]
+    pub struct ExtAttr {
+        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
+        pub attrs: ::std::vec::Vec<ExtAttrItem>,
+    }
+    ///`ExtAttrItem`
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        Default,
+        schemars::JsonSchema
+    )]
+    #[non_exhaustive]
+    pub struct ExtAttrItem {
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub miniprogram: ::std::option::Option<ExtAttrItemMiniprogram>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub name: ::std::option::Option<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub text: ::std::option::Option<ExtAttrItemText>,
+        ///属性类型 0-文本 1-网页 2-小程序
+        #[serde(rename = "type", skip_serializing_if = "::std::option::Option::is_none")]
+        pub type_: ::std::option::Option<i64>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub web: ::std::option::Option<ExtAttrItemWeb>,
+    }
+    ///`ExtAttrItemMiniprogram`
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        Default,
+        schemars::JsonSchema
+    )]
+    #[non_exhaustive]
+    pub struct ExtAttrItemMiniprogram {
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub appid: ::std::option::Option<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub pagepath: ::std::option::Option<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub title: ::std::option::Option<::std::string::String>,
+    }
+    ///`ExtAttrItemText`
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        Default,
+        schemars::JsonSchema
+    )]
+    #[non_exhaustive]
+    pub struct ExtAttrItemText {
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub value: ::std::option::Option<::std::string::String>,
+    }
+    ///`ExtAttrItemWeb`
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        Default,
+        schemars::JsonSchema
+    )]
+    #[non_exhaustive]
+    pub struct ExtAttrItemWeb {
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub title: ::std::option::Option<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub url: ::std::option::Option<::std::string::String>,
     }
     ///get_admin_list 的成功返回. admin is absent in 成员授权 mode.
     #[derive(
@@ -1074,6 +1274,73 @@ the official page (and the platform) require both fields.*/
         ///成员票据 (getuserinfo3rd 返回)
         pub user_ticket: crate::Secret,
     }
+    ///`GetUserUserid`
+    #[derive(
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        Eq,
+        Hash,
+        Ord,
+        PartialEq,
+        PartialOrd,
+        schemars::JsonSchema
+    )]
+    #[serde(transparent)]
+    pub struct GetUserUserid(::std::string::String);
+    impl ::std::ops::Deref for GetUserUserid {
+        type Target = ::std::string::String;
+        fn deref(&self) -> &::std::string::String {
+            &self.0
+        }
+    }
+    impl ::std::convert::From<GetUserUserid> for ::std::string::String {
+        fn from(value: GetUserUserid) -> Self {
+            value.0
+        }
+    }
+    impl ::std::str::FromStr for GetUserUserid {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            if value.chars().count() > 64usize {
+                return Err("longer than 64 characters".into());
+            }
+            if value.chars().count() < 1usize {
+                return Err("shorter than 1 characters".into());
+            }
+            Ok(Self(value.to_string()))
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for GetUserUserid {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String> for GetUserUserid {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for GetUserUserid {
+        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+        where
+            D: ::serde::Deserializer<'de>,
+        {
+            ::std::string::String::deserialize(deserializer)?
+                .parse()
+                .map_err(|e: self::error::ConversionError| {
+                    <D::Error as ::serde::de::Error>::custom(e.to_string())
+                })
+        }
+    }
     ///`GettokenCorpid`
     #[derive(
         ::serde::Serialize,
@@ -1140,6 +1407,170 @@ the official page (and the platform) require both fields.*/
                     <D::Error as ::serde::de::Error>::custom(e.to_string())
                 })
         }
+    }
+    ///`ListMemberIdsAnswer`
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        Default,
+        schemars::JsonSchema
+    )]
+    #[non_exhaustive]
+    pub struct ListMemberIdsAnswer {
+        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
+        pub dept_user: ::std::vec::Vec<DeptUser>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub errcode: ::std::option::Option<i64>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub errmsg: ::std::option::Option<::std::string::String>,
+        ///分页游标,下次请求时填写以获取之后分页的记录。如果该字段返回空则表示已没有更多数据
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub next_cursor: ::std::option::Option<::std::string::String>,
+    }
+    ///`ListMemberIdsRequest`
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        Default,
+        schemars::JsonSchema
+    )]
+    pub struct ListMemberIdsRequest {
+        ///用于分页查询的游标,字符串类型,由上一次调用返回,首次调用不填
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub cursor: ::std::option::Option<ListMemberIdsRequestCursor>,
+        ///分页,预期请求的数据量,取值范围 1 ~ 10000
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub limit: ::std::option::Option<i64>,
+    }
+    ///用于分页查询的游标,字符串类型,由上一次调用返回,首次调用不填
+    #[derive(
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        Eq,
+        Hash,
+        Ord,
+        PartialEq,
+        PartialOrd,
+        schemars::JsonSchema
+    )]
+    #[serde(transparent)]
+    pub struct ListMemberIdsRequestCursor(::std::string::String);
+    impl ::std::ops::Deref for ListMemberIdsRequestCursor {
+        type Target = ::std::string::String;
+        fn deref(&self) -> &::std::string::String {
+            &self.0
+        }
+    }
+    impl ::std::convert::From<ListMemberIdsRequestCursor> for ::std::string::String {
+        fn from(value: ListMemberIdsRequestCursor) -> Self {
+            value.0
+        }
+    }
+    impl ::std::str::FromStr for ListMemberIdsRequestCursor {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            if value.chars().count() > 1024usize {
+                return Err("longer than 1024 characters".into());
+            }
+            Ok(Self(value.to_string()))
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for ListMemberIdsRequestCursor {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String> for ListMemberIdsRequestCursor {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for ListMemberIdsRequestCursor {
+        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+        where
+            D: ::serde::Deserializer<'de>,
+        {
+            ::std::string::String::deserialize(deserializer)?
+                .parse()
+                .map_err(|e: self::error::ConversionError| {
+                    <D::Error as ::serde::de::Error>::custom(e.to_string())
+                })
+        }
+    }
+    ///One member of list_department_member_details (the fields of get_user).
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        schemars::JsonSchema
+    )]
+    #[non_exhaustive]
+    pub struct Member {
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub address: ::std::option::Option<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub alias: ::std::option::Option<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub avatar: ::std::option::Option<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub biz_mail: ::std::option::Option<::std::string::String>,
+        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
+        pub department: ::std::vec::Vec<i64>,
+        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
+        pub direct_leader: ::std::vec::Vec<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub email: ::std::option::Option<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub english_name: ::std::option::Option<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub extattr: ::std::option::Option<ExtAttr>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub external_position: ::std::option::Option<::std::string::String>,
+        #[serde(default, skip_serializing_if = "::serde_json::Map::is_empty")]
+        pub external_profile: ::serde_json::Map<
+            ::std::string::String,
+            ::serde_json::Value,
+        >,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub gender: ::std::option::Option<::std::string::String>,
+        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
+        pub is_leader_in_dept: ::std::vec::Vec<i64>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub main_department: ::std::option::Option<i64>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub mobile: ::std::option::Option<::std::string::String>,
+        ///第三方不可获取,返回userid以代替name
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub name: ::std::option::Option<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub open_userid: ::std::option::Option<::std::string::String>,
+        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
+        pub order: ::std::vec::Vec<i64>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub position: ::std::option::Option<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub qr_code: ::std::option::Option<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub status: ::std::option::Option<i64>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub telephone: ::std::option::Option<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub thumb_avatar: ::std::option::Option<::std::string::String>,
+        pub userid: ::std::string::String,
     }
     ///一个成员的转换结果
     #[derive(
@@ -1339,6 +1770,44 @@ success; access_token and expires_in are absent for 代开发自建应用.*/
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub share_type: ::std::option::Option<i64>,
     }
+    ///`SimpleMember`
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        schemars::JsonSchema
+    )]
+    #[non_exhaustive]
+    pub struct SimpleMember {
+        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
+        pub department: ::std::vec::Vec<i64>,
+        ///第三方不可获取,返回userid以代替name
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub name: ::std::option::Option<::std::string::String>,
+        ///全局唯一 per provider;仅第三方应用可获取
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub open_userid: ::std::option::Option<::std::string::String>,
+        pub userid: ::std::string::String,
+    }
+    ///`SimpleUserListAnswer`
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        Default,
+        schemars::JsonSchema
+    )]
+    #[non_exhaustive]
+    pub struct SimpleUserListAnswer {
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub errcode: ::std::option::Option<i64>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub errmsg: ::std::option::Option<::std::string::String>,
+        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
+        pub userlist: ::std::vec::Vec<SimpleMember>,
+    }
     ///get_suite_token 的成功返回. suite_access_token and expires_in are guaranteed on success.
     #[derive(
         ::serde::Deserialize,
@@ -1359,6 +1828,163 @@ success; access_token and expires_in are absent for 代开发自建应用.*/
         pub expires_in: i64,
         ///第三方或者代开发应用模板access_token,最长为512字节
         pub suite_access_token: crate::Secret,
+    }
+    ///`Tag`
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        schemars::JsonSchema
+    )]
+    #[non_exhaustive]
+    pub struct Tag {
+        pub tagid: i64,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub tagname: ::std::option::Option<::std::string::String>,
+    }
+    ///`TagListAnswer`
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        Default,
+        schemars::JsonSchema
+    )]
+    #[non_exhaustive]
+    pub struct TagListAnswer {
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub errcode: ::std::option::Option<i64>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub errmsg: ::std::option::Option<::std::string::String>,
+        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
+        pub taglist: ::std::vec::Vec<Tag>,
+    }
+    ///`TagMember`
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        schemars::JsonSchema
+    )]
+    #[non_exhaustive]
+    pub struct TagMember {
+        ///not the real name for a third-party app
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub name: ::std::option::Option<::std::string::String>,
+        pub userid: ::std::string::String,
+    }
+    ///`TagMembersAnswer`
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        Default,
+        schemars::JsonSchema
+    )]
+    #[non_exhaustive]
+    pub struct TagMembersAnswer {
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub errcode: ::std::option::Option<i64>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub errmsg: ::std::option::Option<::std::string::String>,
+        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
+        pub partylist: ::std::vec::Vec<i64>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub tagname: ::std::option::Option<::std::string::String>,
+        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
+        pub userlist: ::std::vec::Vec<TagMember>,
+    }
+    ///读取成员 (get_user): the member's fields beside the envelope. For a third-party app most are empty or absent (see get_user); only userid is guaranteed.
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        schemars::JsonSchema
+    )]
+    #[non_exhaustive]
+    pub struct UserAnswer {
+        ///地址;第三方仅通讯录应用可获取
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub address: ::std::option::Option<::std::string::String>,
+        ///别名;第三方仅通讯录应用可获取
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub alias: ::std::option::Option<::std::string::String>,
+        ///头像url;第三方仅通讯录应用可获取
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub avatar: ::std::option::Option<::std::string::String>,
+        ///企业邮箱;第三方仅通讯录应用可获取
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub biz_mail: ::std::option::Option<::std::string::String>,
+        ///成员所属部门id列表 (成员授权模式下固定为[1])
+        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
+        pub department: ::std::vec::Vec<i64>,
+        ///直属上级UserID,最多有5个
+        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
+        pub direct_leader: ::std::vec::Vec<::std::string::String>,
+        ///邮箱;第三方仅通讯录应用可获取
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub email: ::std::option::Option<::std::string::String>,
+        ///英文名 (in the user/list example; not in the field table)
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub english_name: ::std::option::Option<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub errcode: ::std::option::Option<i64>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub errmsg: ::std::option::Option<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub extattr: ::std::option::Option<ExtAttr>,
+        ///对外职务;第三方仅通讯录应用可获取
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub external_position: ::std::option::Option<::std::string::String>,
+        ///成员对外属性 (external_corp_name, wechat_channels, external_attr);第三方仅通讯录应用可获取
+        #[serde(default, skip_serializing_if = "::serde_json::Map::is_empty")]
+        pub external_profile: ::serde_json::Map<
+            ::std::string::String,
+            ::serde_json::Value,
+        >,
+        ///性别。0表示未定义,1表示男性,2表示女性 (a string; "0" when not readable)
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub gender: ::std::option::Option<::std::string::String>,
+        ///表示在所在的部门内是否为部门负责人,数量与department一致
+        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
+        pub is_leader_in_dept: ::std::vec::Vec<i64>,
+        ///主部门
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub main_department: ::std::option::Option<i64>,
+        ///手机号码;第三方仅通讯录应用可获取
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub mobile: ::std::option::Option<::std::string::String>,
+        ///成员名称;第三方不可获取,调用时返回userid以代替name
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub name: ::std::option::Option<::std::string::String>,
+        ///全局唯一。对于同一个服务商,不同应用获取到企业内同一个成员的open_userid是相同的,最多64个字节。仅第三方应用可获取
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub open_userid: ::std::option::Option<::std::string::String>,
+        ///部门内的排序值,默认为0。数量必须和department一致,数值越大排序越前面。值范围是[0, 2^32)
+        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
+        pub order: ::std::vec::Vec<i64>,
+        ///职务信息;第三方仅通讯录应用可获取
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub position: ::std::option::Option<::std::string::String>,
+        ///员工个人二维码;第三方仅通讯录应用可获取
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub qr_code: ::std::option::Option<::std::string::String>,
+        ///激活状态 1=已激活,2=已禁用,4=未激活,5=退出企业
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub status: ::std::option::Option<i64>,
+        ///座机;第三方仅通讯录应用可获取
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub telephone: ::std::option::Option<::std::string::String>,
+        ///头像缩略图url;第三方仅通讯录应用可获取
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub thumb_avatar: ::std::option::Option<::std::string::String>,
+        ///成员UserID。对应管理端的账号
+        pub userid: ::std::string::String,
     }
     ///getuserdetail3rd 的成功返回. corpid and userid are guaranteed.
     #[derive(
@@ -1466,6 +2092,24 @@ corp. The two shapes share no field but the envelope.*/
         pub errmsg: ::std::option::Option<::std::string::String>,
         ///非企业成员的标识,对当前服务商唯一
         pub openid: ::std::string::String,
+    }
+    ///`UserListAnswer`
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        Default,
+        schemars::JsonSchema
+    )]
+    #[non_exhaustive]
+    pub struct UserListAnswer {
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub errcode: ::std::option::Option<i64>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub errmsg: ::std::option::Option<::std::string::String>,
+        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
+        pub userlist: ::std::vec::Vec<Member>,
     }
     ///userid_to_openuserid 的成功返回 (partial success is a success).
     #[derive(
@@ -2431,6 +3075,427 @@ Arguments:
             .build()?;
         let info = OperationInfo {
             operation_id: "get_app_qrcode",
+        };
+        self.pre(&mut request, &info).await?;
+        let result = self.exec(request, &info).await;
+        self.post(&result, &info).await?;
+        let response = result?;
+        match response.status().as_u16() {
+            200u16 => ResponseValue::from_response(response).await,
+            _ => Err(Error::UnexpectedResponse(response)),
+        }
+    }
+    /**读取成员
+
+读取成员的详细信息。应用须拥有指定成员的查看权限。
+
+For a third-party app `name` holds the userid ("第三方不可获取,调用时返回userid以代替name"), and mobile, email, biz_mail, avatar, thumb_avatar, gender ("0" then), position, telephone, alias, address, qr_code, extattr and external_profile are returned only to a 第三方通讯录应用, and even then not for members it did not create. `open_userid` is unique per provider. In 成员授权 mode `department` is always [1] and `order` is absent.
+
+Sends a `GET` request to `/cgi-bin/user/get`
+
+Arguments:
+- `access_token`: 授权企业的access_token (第三方应用 get_corp_token, 代开发 gettoken)
+- `userid`: 成员UserID。对应管理端的账号,企业内必须唯一。不区分大小写,长度为1~64个字节 (for a third-party app, the userid it received)
+*/
+    pub async fn get_user<'a>(
+        &'a self,
+        access_token: &'a crate::Secret,
+        userid: &'a types::GetUserUserid,
+    ) -> Result<ResponseValue<types::UserAnswer>, Error<()>> {
+        let url = format!("{}/cgi-bin/user/get", self.baseurl,);
+        let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+        header_map
+            .append(
+                ::reqwest::header::HeaderName::from_static("api-version"),
+                ::reqwest::header::HeaderValue::from_static(Self::api_version()),
+            );
+        #[allow(unused_mut)]
+        let mut request = self
+            .client
+            .get(url)
+            .header(
+                ::reqwest::header::ACCEPT,
+                ::reqwest::header::HeaderValue::from_static("application/json"),
+            )
+            .query(&progenitor_client::QueryParam::new("access_token", &access_token))
+            .query(&progenitor_client::QueryParam::new("userid", &userid))
+            .headers(header_map)
+            .build()?;
+        let info = OperationInfo {
+            operation_id: "get_user",
+        };
+        self.pre(&mut request, &info).await?;
+        let result = self.exec(request, &info).await;
+        self.post(&result, &info).await?;
+        let response = result?;
+        match response.status().as_u16() {
+            200u16 => ResponseValue::from_response(response).await,
+            _ => Err(Error::UnexpectedResponse(response)),
+        }
+    }
+    /**获取部门成员
+
+获取部门成员的userid、name、department与open_userid。应用须拥有指定部门的查看权限。
+
+Sub-departments are not included: walk them with list_department_ids ("逐层递归获取"); the older copy's `fetch_child` is not on the current page and is not sent. For a third-party app `name` holds the userid.
+
+Sends a `GET` request to `/cgi-bin/user/simplelist`
+
+Arguments:
+- `access_token`: 授权企业的access_token
+- `department_id`: 获取的部门id
+*/
+    pub async fn list_department_members<'a>(
+        &'a self,
+        access_token: &'a crate::Secret,
+        department_id: i64,
+    ) -> Result<ResponseValue<types::SimpleUserListAnswer>, Error<()>> {
+        let url = format!("{}/cgi-bin/user/simplelist", self.baseurl,);
+        let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+        header_map
+            .append(
+                ::reqwest::header::HeaderName::from_static("api-version"),
+                ::reqwest::header::HeaderValue::from_static(Self::api_version()),
+            );
+        #[allow(unused_mut)]
+        let mut request = self
+            .client
+            .get(url)
+            .header(
+                ::reqwest::header::ACCEPT,
+                ::reqwest::header::HeaderValue::from_static("application/json"),
+            )
+            .query(&progenitor_client::QueryParam::new("access_token", &access_token))
+            .query(&progenitor_client::QueryParam::new("department_id", &department_id))
+            .headers(header_map)
+            .build()?;
+        let info = OperationInfo {
+            operation_id: "list_department_members",
+        };
+        self.pre(&mut request, &info).await?;
+        let result = self.exec(request, &info).await;
+        self.post(&result, &info).await?;
+        let response = result?;
+        match response.status().as_u16() {
+            200u16 => ResponseValue::from_response(response).await,
+            _ => Err(Error::UnexpectedResponse(response)),
+        }
+    }
+    /**获取部门成员详情
+
+获取部门成员的详细信息 (the fields of get_user for each member). 应用须拥有指定部门的查看权限.
+
+The same restrictions as get_user apply to a third-party app; sub-departments are not included.
+
+Sends a `GET` request to `/cgi-bin/user/list`
+
+Arguments:
+- `access_token`: 授权企业的access_token
+- `department_id`: 获取的部门id
+*/
+    pub async fn list_department_member_details<'a>(
+        &'a self,
+        access_token: &'a crate::Secret,
+        department_id: i64,
+    ) -> Result<ResponseValue<types::UserListAnswer>, Error<()>> {
+        let url = format!("{}/cgi-bin/user/list", self.baseurl,);
+        let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+        header_map
+            .append(
+                ::reqwest::header::HeaderName::from_static("api-version"),
+                ::reqwest::header::HeaderValue::from_static(Self::api_version()),
+            );
+        #[allow(unused_mut)]
+        let mut request = self
+            .client
+            .get(url)
+            .header(
+                ::reqwest::header::ACCEPT,
+                ::reqwest::header::HeaderValue::from_static("application/json"),
+            )
+            .query(&progenitor_client::QueryParam::new("access_token", &access_token))
+            .query(&progenitor_client::QueryParam::new("department_id", &department_id))
+            .headers(header_map)
+            .build()?;
+        let info = OperationInfo {
+            operation_id: "list_department_member_details",
+        };
+        self.pre(&mut request, &info).await?;
+        let result = self.exec(request, &info).await;
+        self.post(&result, &info).await?;
+        let response = result?;
+        match response.status().as_u16() {
+            200u16 => ResponseValue::from_response(response).await,
+            _ => Err(Error::UnexpectedResponse(response)),
+        }
+    }
+    /**获取成员ID列表
+
+获取企业成员的open_userid (third-party copy; userid in the 代开发 copy) 与对应的部门ID列表, one row per member and department, paged by cursor.
+
+Callable by a third-party app only with 「通讯录编辑授权」, and by a 代开发 app only with the 通讯录同步 secret: other apps get an error (its code is not documented). A POST read: retried like any read.
+
+Sends a `POST` request to `/cgi-bin/user/list_id`
+
+Arguments:
+- `access_token`: 授权企业的access_token
+- `body`
+*/
+    pub async fn list_member_ids<'a>(
+        &'a self,
+        access_token: &'a crate::Secret,
+        body: &'a types::ListMemberIdsRequest,
+    ) -> Result<ResponseValue<types::ListMemberIdsAnswer>, Error<()>> {
+        let url = format!("{}/cgi-bin/user/list_id", self.baseurl,);
+        let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+        header_map
+            .append(
+                ::reqwest::header::HeaderName::from_static("api-version"),
+                ::reqwest::header::HeaderValue::from_static(Self::api_version()),
+            );
+        #[allow(unused_mut)]
+        let mut request = self
+            .client
+            .post(url)
+            .header(
+                ::reqwest::header::ACCEPT,
+                ::reqwest::header::HeaderValue::from_static("application/json"),
+            )
+            .json(&body)
+            .query(&progenitor_client::QueryParam::new("access_token", &access_token))
+            .headers(header_map)
+            .build()?;
+        let info = OperationInfo {
+            operation_id: "list_member_ids",
+        };
+        self.pre(&mut request, &info).await?;
+        let result = self.exec(request, &info).await;
+        self.post(&result, &info).await?;
+        let response = result?;
+        match response.status().as_u16() {
+            200u16 => ResponseValue::from_response(response).await,
+            _ => Err(Error::UnexpectedResponse(response)),
+        }
+    }
+    /**获取部门列表
+
+获取指定部门及其下的子部门(以及子部门的子部门等等,递归);不填id则获取全量组织架构。只能拉取token对应的应用的权限范围内的部门列表。
+
+For a third-party app `name` holds the department id and `name_en` is absent. WeCom advises list_department_ids and get_department instead ("由于该接口性能较低").
+
+Sends a `GET` request to `/cgi-bin/department/list`
+
+Arguments:
+- `access_token`: 授权企业的access_token
+- `id`: 部门id。获取指定部门及其下的子部门;不填则获取全量组织架构 (not sent when unset)
+*/
+    pub async fn list_departments<'a>(
+        &'a self,
+        access_token: &'a crate::Secret,
+        id: Option<i64>,
+    ) -> Result<ResponseValue<types::DepartmentListAnswer>, Error<()>> {
+        let url = format!("{}/cgi-bin/department/list", self.baseurl,);
+        let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+        header_map
+            .append(
+                ::reqwest::header::HeaderName::from_static("api-version"),
+                ::reqwest::header::HeaderValue::from_static(Self::api_version()),
+            );
+        #[allow(unused_mut)]
+        let mut request = self
+            .client
+            .get(url)
+            .header(
+                ::reqwest::header::ACCEPT,
+                ::reqwest::header::HeaderValue::from_static("application/json"),
+            )
+            .query(&progenitor_client::QueryParam::new("access_token", &access_token))
+            .query(&progenitor_client::QueryParam::new("id", &id))
+            .headers(header_map)
+            .build()?;
+        let info = OperationInfo {
+            operation_id: "list_departments",
+        };
+        self.pre(&mut request, &info).await?;
+        let result = self.exec(request, &info).await;
+        self.post(&result, &info).await?;
+        let response = result?;
+        match response.status().as_u16() {
+            200u16 => ResponseValue::from_response(response).await,
+            _ => Err(Error::UnexpectedResponse(response)),
+        }
+    }
+    /**获取子部门ID列表
+
+获取指定部门及其下的子部门的id、parentid与order (递归);不填id则获取全量组织架构。第三方普通应用有「组织架构信息」权限时可获取企业所有部门id,否则只能获取权限范围内的。
+
+Sends a `GET` request to `/cgi-bin/department/simplelist`
+
+Arguments:
+- `access_token`: 授权企业的access_token
+- `id`: 部门id。获取指定部门及其下的子部门;不填则获取全量组织架构 (not sent when unset)
+*/
+    pub async fn list_department_ids<'a>(
+        &'a self,
+        access_token: &'a crate::Secret,
+        id: Option<i64>,
+    ) -> Result<ResponseValue<types::DepartmentIdListAnswer>, Error<()>> {
+        let url = format!("{}/cgi-bin/department/simplelist", self.baseurl,);
+        let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+        header_map
+            .append(
+                ::reqwest::header::HeaderName::from_static("api-version"),
+                ::reqwest::header::HeaderValue::from_static(Self::api_version()),
+            );
+        #[allow(unused_mut)]
+        let mut request = self
+            .client
+            .get(url)
+            .header(
+                ::reqwest::header::ACCEPT,
+                ::reqwest::header::HeaderValue::from_static("application/json"),
+            )
+            .query(&progenitor_client::QueryParam::new("access_token", &access_token))
+            .query(&progenitor_client::QueryParam::new("id", &id))
+            .headers(header_map)
+            .build()?;
+        let info = OperationInfo {
+            operation_id: "list_department_ids",
+        };
+        self.pre(&mut request, &info).await?;
+        let result = self.exec(request, &info).await;
+        self.post(&result, &info).await?;
+        let response = result?;
+        match response.status().as_u16() {
+            200u16 => ResponseValue::from_response(response).await,
+            _ => Err(Error::UnexpectedResponse(response)),
+        }
+    }
+    /**获取单个部门详情
+
+获取单个部门的详情。For a third-party app `name` and `name_en` are not returned ("第三方不可获取").
+
+Sends a `GET` request to `/cgi-bin/department/get`
+
+Arguments:
+- `access_token`: 授权企业的access_token
+- `id`: 部门id
+*/
+    pub async fn get_department<'a>(
+        &'a self,
+        access_token: &'a crate::Secret,
+        id: i64,
+    ) -> Result<ResponseValue<types::DepartmentAnswer>, Error<()>> {
+        let url = format!("{}/cgi-bin/department/get", self.baseurl,);
+        let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+        header_map
+            .append(
+                ::reqwest::header::HeaderName::from_static("api-version"),
+                ::reqwest::header::HeaderValue::from_static(Self::api_version()),
+            );
+        #[allow(unused_mut)]
+        let mut request = self
+            .client
+            .get(url)
+            .header(
+                ::reqwest::header::ACCEPT,
+                ::reqwest::header::HeaderValue::from_static("application/json"),
+            )
+            .query(&progenitor_client::QueryParam::new("access_token", &access_token))
+            .query(&progenitor_client::QueryParam::new("id", &id))
+            .headers(header_map)
+            .build()?;
+        let info = OperationInfo {
+            operation_id: "get_department",
+        };
+        self.pre(&mut request, &info).await?;
+        let result = self.exec(request, &info).await;
+        self.post(&result, &info).await?;
+        let response = result?;
+        match response.status().as_u16() {
+            200u16 => ResponseValue::from_response(response).await,
+            _ => Err(Error::UnexpectedResponse(response)),
+        }
+    }
+    /**获取标签列表
+
+获取标签列表。第三方应用仅可获取自己创建的标签。
+
+Sends a `GET` request to `/cgi-bin/tag/list`
+
+Arguments:
+- `access_token`: 授权企业的access_token
+*/
+    pub async fn list_tags<'a>(
+        &'a self,
+        access_token: &'a crate::Secret,
+    ) -> Result<ResponseValue<types::TagListAnswer>, Error<()>> {
+        let url = format!("{}/cgi-bin/tag/list", self.baseurl,);
+        let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+        header_map
+            .append(
+                ::reqwest::header::HeaderName::from_static("api-version"),
+                ::reqwest::header::HeaderValue::from_static(Self::api_version()),
+            );
+        #[allow(unused_mut)]
+        let mut request = self
+            .client
+            .get(url)
+            .header(
+                ::reqwest::header::ACCEPT,
+                ::reqwest::header::HeaderValue::from_static("application/json"),
+            )
+            .query(&progenitor_client::QueryParam::new("access_token", &access_token))
+            .headers(header_map)
+            .build()?;
+        let info = OperationInfo {
+            operation_id: "list_tags",
+        };
+        self.pre(&mut request, &info).await?;
+        let result = self.exec(request, &info).await;
+        self.post(&result, &info).await?;
+        let response = result?;
+        match response.status().as_u16() {
+            200u16 => ResponseValue::from_response(response).await,
+            _ => Err(Error::UnexpectedResponse(response)),
+        }
+    }
+    /**获取标签成员
+
+获取标签成员 and the departments in the tag. Only members in the app's visible range are listed; 第三方可获取自己创建的标签及应用可见范围内的标签详情. For a third-party app `name` is not the real name.
+
+Sends a `GET` request to `/cgi-bin/tag/get`
+
+Arguments:
+- `access_token`: 授权企业的access_token
+- `tagid`: 标签ID
+*/
+    pub async fn get_tag_members<'a>(
+        &'a self,
+        access_token: &'a crate::Secret,
+        tagid: i64,
+    ) -> Result<ResponseValue<types::TagMembersAnswer>, Error<()>> {
+        let url = format!("{}/cgi-bin/tag/get", self.baseurl,);
+        let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+        header_map
+            .append(
+                ::reqwest::header::HeaderName::from_static("api-version"),
+                ::reqwest::header::HeaderValue::from_static(Self::api_version()),
+            );
+        #[allow(unused_mut)]
+        let mut request = self
+            .client
+            .get(url)
+            .header(
+                ::reqwest::header::ACCEPT,
+                ::reqwest::header::HeaderValue::from_static("application/json"),
+            )
+            .query(&progenitor_client::QueryParam::new("access_token", &access_token))
+            .query(&progenitor_client::QueryParam::new("tagid", &tagid))
+            .headers(header_map)
+            .build()?;
+        let info = OperationInfo {
+            operation_id: "get_tag_members",
         };
         self.pre(&mut request, &info).await?;
         let result = self.exec(request, &info).await;

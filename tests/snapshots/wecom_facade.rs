@@ -167,6 +167,64 @@ pub fn decode_schema_example(
         "AppQrcodeAnswer" => {
             Some(::serde_json::from_value::<types::AppQrcodeAnswer>(value).map(drop))
         }
+        "UserAnswer" => {
+            Some(::serde_json::from_value::<types::UserAnswer>(value).map(drop))
+        }
+        "Member" => Some(::serde_json::from_value::<types::Member>(value).map(drop)),
+        "ExtAttr" => Some(::serde_json::from_value::<types::ExtAttr>(value).map(drop)),
+        "ExtAttrItem" => {
+            Some(::serde_json::from_value::<types::ExtAttrItem>(value).map(drop))
+        }
+        "SimpleUserListAnswer" => {
+            Some(
+                ::serde_json::from_value::<types::SimpleUserListAnswer>(value).map(drop),
+            )
+        }
+        "SimpleMember" => {
+            Some(::serde_json::from_value::<types::SimpleMember>(value).map(drop))
+        }
+        "UserListAnswer" => {
+            Some(::serde_json::from_value::<types::UserListAnswer>(value).map(drop))
+        }
+        "ListMemberIdsRequest" => {
+            Some(
+                ::serde_json::from_value::<types::ListMemberIdsRequest>(value).map(drop),
+            )
+        }
+        "ListMemberIdsAnswer" => {
+            Some(::serde_json::from_value::<types::ListMemberIdsAnswer>(value).map(drop))
+        }
+        "DeptUser" => Some(::serde_json::from_value::<types::DeptUser>(value).map(drop)),
+        "Department" => {
+            Some(::serde_json::from_value::<types::Department>(value).map(drop))
+        }
+        "DepartmentListAnswer" => {
+            Some(
+                ::serde_json::from_value::<types::DepartmentListAnswer>(value).map(drop),
+            )
+        }
+        "DepartmentIdListAnswer" => {
+            Some(
+                ::serde_json::from_value::<types::DepartmentIdListAnswer>(value)
+                    .map(drop),
+            )
+        }
+        "DepartmentId" => {
+            Some(::serde_json::from_value::<types::DepartmentId>(value).map(drop))
+        }
+        "DepartmentAnswer" => {
+            Some(::serde_json::from_value::<types::DepartmentAnswer>(value).map(drop))
+        }
+        "TagListAnswer" => {
+            Some(::serde_json::from_value::<types::TagListAnswer>(value).map(drop))
+        }
+        "Tag" => Some(::serde_json::from_value::<types::Tag>(value).map(drop)),
+        "TagMembersAnswer" => {
+            Some(::serde_json::from_value::<types::TagMembersAnswer>(value).map(drop))
+        }
+        "TagMember" => {
+            Some(::serde_json::from_value::<types::TagMember>(value).map(drop))
+        }
         _ => {
             let _ = value;
             None
@@ -199,6 +257,19 @@ pub fn decode_operation_answer(
             Some(decode::get_customized_auth_url(body).map(drop))
         }
         "get_app_qrcode" => Some(decode::get_app_qrcode(body).map(drop)),
+        "get_user" => Some(decode::get_user(body).map(drop)),
+        "list_department_members" => {
+            Some(decode::list_department_members(body).map(drop))
+        }
+        "list_department_member_details" => {
+            Some(decode::list_department_member_details(body).map(drop))
+        }
+        "list_member_ids" => Some(decode::list_member_ids(body).map(drop)),
+        "list_departments" => Some(decode::list_departments(body).map(drop)),
+        "list_department_ids" => Some(decode::list_department_ids(body).map(drop)),
+        "get_department" => Some(decode::get_department(body).map(drop)),
+        "list_tags" => Some(decode::list_tags(body).map(drop)),
+        "get_tag_members" => Some(decode::get_tag_members(body).map(drop)),
         _ => {
             let _ = body;
             None
@@ -1155,6 +1226,408 @@ impl Client {
             style: None,
         }
     }
+    /// Sends `get_user` (the body of its request values).
+    pub(crate) async fn send_get_user(
+        &self,
+        access_token: &str,
+        userid: &str,
+    ) -> Result<types::UserAnswer, crate::Error> {
+        crate::validate::Rule {
+            name: "access_token",
+            min_chars: 1,
+            max_chars: Some(1024),
+        }
+            .check(access_token)?;
+        crate::validate::Rule {
+            name: "userid",
+            min_chars: 1,
+            max_chars: Some(64),
+        }
+            .check(userid)?;
+        let sent: &[&str] = &[access_token];
+        let p_access_token = crate::Secret::from(access_token);
+        let p_userid = crate::facade::parse::<types::GetUserUserid>("userid", userid)?;
+        self.call(crate::Operation::GetUser, sent)
+            .run(|| self.api.get_user(&p_access_token, &p_userid), answers::get_user)
+            .await
+    }
+    /// 读取成员 (`GET /cgi-bin/user/get`).
+    ///
+    /// 读取成员的详细信息。应用须拥有指定成员的查看权限。
+    ///
+    /// For a third-party app `name` holds the userid ("第三方不可获取,调用时返回userid以代替name"), and mobile, email, biz_mail, avatar, thumb_avatar, gender ("0" then), position, telephone, alias, address, qr_code, extattr and external_profile are returned only to a 第三方通讯录应用, and even then not for members it did not create. `open_userid` is unique per provider. In 成员授权 mode `department` is always \[1\] and `order` is absent.
+    ///
+    ///
+    /// WeCom's page: <https://developer.work.weixin.qq.com/document/path/90332>
+    pub fn get_user<'a>(
+        &'a self,
+        access_token: &'a str,
+        userid: &'a str,
+    ) -> calls::GetUser<'a, calls::Raw<'a>> {
+        calls::GetUser {
+            on: calls::Raw {
+                client: self,
+                credential: access_token,
+            },
+            _inputs: ::std::marker::PhantomData,
+            userid,
+        }
+    }
+    /// Sends `list_department_members` (the body of its request values).
+    pub(crate) async fn send_list_department_members(
+        &self,
+        access_token: &str,
+        department_id: i64,
+    ) -> Result<types::SimpleUserListAnswer, crate::Error> {
+        crate::validate::Rule {
+            name: "access_token",
+            min_chars: 1,
+            max_chars: Some(1024),
+        }
+            .check(access_token)?;
+        let sent: &[&str] = &[access_token];
+        let p_access_token = crate::Secret::from(access_token);
+        let p_department_id = department_id;
+        self.call(crate::Operation::ListDepartmentMembers, sent)
+            .run(
+                || self.api.list_department_members(&p_access_token, p_department_id),
+                answers::list_department_members,
+            )
+            .await
+    }
+    /// 获取部门成员 (`GET /cgi-bin/user/simplelist`).
+    ///
+    /// 获取部门成员的userid、name、department与open_userid。应用须拥有指定部门的查看权限。
+    ///
+    /// Sub-departments are not included: walk them with list_department_ids ("逐层递归获取"); the older copy's `fetch_child` is not on the current page and is not sent. For a third-party app `name` holds the userid.
+    ///
+    ///
+    /// WeCom's page: <https://developer.work.weixin.qq.com/document/path/90336>
+    pub fn list_department_members<'a>(
+        &'a self,
+        access_token: &'a str,
+        department_id: i64,
+    ) -> calls::ListDepartmentMembers<'a, calls::Raw<'a>> {
+        calls::ListDepartmentMembers {
+            on: calls::Raw {
+                client: self,
+                credential: access_token,
+            },
+            _inputs: ::std::marker::PhantomData,
+            department_id,
+        }
+    }
+    /// Sends `list_department_member_details` (the body of its request values).
+    pub(crate) async fn send_list_department_member_details(
+        &self,
+        access_token: &str,
+        department_id: i64,
+    ) -> Result<types::UserListAnswer, crate::Error> {
+        crate::validate::Rule {
+            name: "access_token",
+            min_chars: 1,
+            max_chars: Some(1024),
+        }
+            .check(access_token)?;
+        let sent: &[&str] = &[access_token];
+        let p_access_token = crate::Secret::from(access_token);
+        let p_department_id = department_id;
+        self.call(crate::Operation::ListDepartmentMemberDetails, sent)
+            .run(
+                || {
+                    self
+                        .api
+                        .list_department_member_details(&p_access_token, p_department_id)
+                },
+                answers::list_department_member_details,
+            )
+            .await
+    }
+    /// 获取部门成员详情 (`GET /cgi-bin/user/list`).
+    ///
+    /// 获取部门成员的详细信息 (the fields of get_user for each member). 应用须拥有指定部门的查看权限.
+    ///
+    /// The same restrictions as get_user apply to a third-party app; sub-departments are not included.
+    ///
+    ///
+    /// WeCom's page: <https://developer.work.weixin.qq.com/document/path/90337>
+    pub fn list_department_member_details<'a>(
+        &'a self,
+        access_token: &'a str,
+        department_id: i64,
+    ) -> calls::ListDepartmentMemberDetails<'a, calls::Raw<'a>> {
+        calls::ListDepartmentMemberDetails {
+            on: calls::Raw {
+                client: self,
+                credential: access_token,
+            },
+            _inputs: ::std::marker::PhantomData,
+            department_id,
+        }
+    }
+    /// Sends `list_member_ids` (the body of its request values).
+    pub(crate) async fn send_list_member_ids(
+        &self,
+        access_token: &str,
+        cursor: Option<&str>,
+        limit: Option<i64>,
+    ) -> Result<types::ListMemberIdsAnswer, crate::Error> {
+        crate::validate::Rule {
+            name: "access_token",
+            min_chars: 1,
+            max_chars: Some(1024),
+        }
+            .check(access_token)?;
+        if let Some(v) = cursor {
+            crate::validate::Rule {
+                name: "cursor",
+                min_chars: 0,
+                max_chars: Some(1024),
+            }
+                .check(v)?;
+        }
+        let sent: &[&str] = &[access_token];
+        let p_access_token = crate::Secret::from(access_token);
+        let body = types::ListMemberIdsRequest {
+            cursor: cursor
+                .map(|v| crate::facade::parse::<
+                    types::ListMemberIdsRequestCursor,
+                >("cursor", v))
+                .transpose()?,
+            limit,
+        };
+        self.call(crate::Operation::ListMemberIds, sent)
+            .run(
+                || self.api.list_member_ids(&p_access_token, &body),
+                answers::list_member_ids,
+            )
+            .await
+    }
+    /// 获取成员ID列表 (`POST /cgi-bin/user/list_id`).
+    ///
+    /// 获取企业成员的open_userid (third-party copy; userid in the 代开发 copy) 与对应的部门ID列表, one row per member and department, paged by cursor.
+    ///
+    /// Callable by a third-party app only with 「通讯录编辑授权」, and by a 代开发 app only with the 通讯录同步 secret: other apps get an error (its code is not documented). A POST read: retried like any read.
+    ///
+    ///
+    /// WeCom's page: <https://developer.work.weixin.qq.com/document/path/96021>
+    pub fn list_member_ids<'a>(
+        &'a self,
+        access_token: &'a str,
+    ) -> calls::ListMemberIds<'a, calls::Raw<'a>> {
+        calls::ListMemberIds {
+            on: calls::Raw {
+                client: self,
+                credential: access_token,
+            },
+            _inputs: ::std::marker::PhantomData,
+            cursor: None,
+            limit: None,
+        }
+    }
+    /// Sends `list_departments` (the body of its request values).
+    pub(crate) async fn send_list_departments(
+        &self,
+        access_token: &str,
+        id: Option<i64>,
+    ) -> Result<types::DepartmentListAnswer, crate::Error> {
+        crate::validate::Rule {
+            name: "access_token",
+            min_chars: 1,
+            max_chars: Some(1024),
+        }
+            .check(access_token)?;
+        let sent: &[&str] = &[access_token];
+        let p_access_token = crate::Secret::from(access_token);
+        let p_id = id;
+        self.call(crate::Operation::ListDepartments, sent)
+            .run(
+                || self.api.list_departments(&p_access_token, p_id),
+                answers::list_departments,
+            )
+            .await
+    }
+    /// 获取部门列表 (`GET /cgi-bin/department/list`).
+    ///
+    /// 获取指定部门及其下的子部门(以及子部门的子部门等等,递归);不填id则获取全量组织架构。只能拉取token对应的应用的权限范围内的部门列表。
+    ///
+    /// For a third-party app `name` holds the department id and `name_en` is absent. WeCom advises list_department_ids and get_department instead ("由于该接口性能较低").
+    ///
+    ///
+    /// WeCom's page: <https://developer.work.weixin.qq.com/document/path/90344>
+    pub fn list_departments<'a>(
+        &'a self,
+        access_token: &'a str,
+    ) -> calls::ListDepartments<'a, calls::Raw<'a>> {
+        calls::ListDepartments {
+            on: calls::Raw {
+                client: self,
+                credential: access_token,
+            },
+            _inputs: ::std::marker::PhantomData,
+            id: None,
+        }
+    }
+    /// Sends `list_department_ids` (the body of its request values).
+    pub(crate) async fn send_list_department_ids(
+        &self,
+        access_token: &str,
+        id: Option<i64>,
+    ) -> Result<types::DepartmentIdListAnswer, crate::Error> {
+        crate::validate::Rule {
+            name: "access_token",
+            min_chars: 1,
+            max_chars: Some(1024),
+        }
+            .check(access_token)?;
+        let sent: &[&str] = &[access_token];
+        let p_access_token = crate::Secret::from(access_token);
+        let p_id = id;
+        self.call(crate::Operation::ListDepartmentIds, sent)
+            .run(
+                || self.api.list_department_ids(&p_access_token, p_id),
+                answers::list_department_ids,
+            )
+            .await
+    }
+    /// 获取子部门ID列表 (`GET /cgi-bin/department/simplelist`).
+    ///
+    /// 获取指定部门及其下的子部门的id、parentid与order (递归);不填id则获取全量组织架构。第三方普通应用有「组织架构信息」权限时可获取企业所有部门id,否则只能获取权限范围内的。
+    ///
+    ///
+    /// WeCom's page: <https://developer.work.weixin.qq.com/document/path/95406>
+    pub fn list_department_ids<'a>(
+        &'a self,
+        access_token: &'a str,
+    ) -> calls::ListDepartmentIds<'a, calls::Raw<'a>> {
+        calls::ListDepartmentIds {
+            on: calls::Raw {
+                client: self,
+                credential: access_token,
+            },
+            _inputs: ::std::marker::PhantomData,
+            id: None,
+        }
+    }
+    /// Sends `get_department` (the body of its request values).
+    pub(crate) async fn send_get_department(
+        &self,
+        access_token: &str,
+        id: i64,
+    ) -> Result<types::DepartmentAnswer, crate::Error> {
+        crate::validate::Rule {
+            name: "access_token",
+            min_chars: 1,
+            max_chars: Some(1024),
+        }
+            .check(access_token)?;
+        let sent: &[&str] = &[access_token];
+        let p_access_token = crate::Secret::from(access_token);
+        let p_id = id;
+        self.call(crate::Operation::GetDepartment, sent)
+            .run(
+                || self.api.get_department(&p_access_token, p_id),
+                answers::get_department,
+            )
+            .await
+    }
+    /// 获取单个部门详情 (`GET /cgi-bin/department/get`).
+    ///
+    /// 获取单个部门的详情。For a third-party app `name` and `name_en` are not returned ("第三方不可获取").
+    ///
+    ///
+    /// WeCom's page: <https://developer.work.weixin.qq.com/document/path/95407>
+    pub fn get_department<'a>(
+        &'a self,
+        access_token: &'a str,
+        id: i64,
+    ) -> calls::GetDepartment<'a, calls::Raw<'a>> {
+        calls::GetDepartment {
+            on: calls::Raw {
+                client: self,
+                credential: access_token,
+            },
+            _inputs: ::std::marker::PhantomData,
+            id,
+        }
+    }
+    /// Sends `list_tags` (the body of its request values).
+    pub(crate) async fn send_list_tags(
+        &self,
+        access_token: &str,
+    ) -> Result<types::TagListAnswer, crate::Error> {
+        crate::validate::Rule {
+            name: "access_token",
+            min_chars: 1,
+            max_chars: Some(1024),
+        }
+            .check(access_token)?;
+        let sent: &[&str] = &[access_token];
+        let p_access_token = crate::Secret::from(access_token);
+        self.call(crate::Operation::ListTags, sent)
+            .run(|| self.api.list_tags(&p_access_token), answers::list_tags)
+            .await
+    }
+    /// 获取标签列表 (`GET /cgi-bin/tag/list`).
+    ///
+    /// 获取标签列表。第三方应用仅可获取自己创建的标签。
+    ///
+    ///
+    /// WeCom's page: <https://developer.work.weixin.qq.com/document/path/90352>
+    pub fn list_tags<'a>(
+        &'a self,
+        access_token: &'a str,
+    ) -> calls::ListTags<'a, calls::Raw<'a>> {
+        calls::ListTags {
+            on: calls::Raw {
+                client: self,
+                credential: access_token,
+            },
+            _inputs: ::std::marker::PhantomData,
+        }
+    }
+    /// Sends `get_tag_members` (the body of its request values).
+    pub(crate) async fn send_get_tag_members(
+        &self,
+        access_token: &str,
+        tagid: i64,
+    ) -> Result<types::TagMembersAnswer, crate::Error> {
+        crate::validate::Rule {
+            name: "access_token",
+            min_chars: 1,
+            max_chars: Some(1024),
+        }
+            .check(access_token)?;
+        let sent: &[&str] = &[access_token];
+        let p_access_token = crate::Secret::from(access_token);
+        let p_tagid = tagid;
+        self.call(crate::Operation::GetTagMembers, sent)
+            .run(
+                || self.api.get_tag_members(&p_access_token, p_tagid),
+                answers::get_tag_members,
+            )
+            .await
+    }
+    /// 获取标签成员 (`GET /cgi-bin/tag/get`).
+    ///
+    /// 获取标签成员 and the departments in the tag. Only members in the app's visible range are listed; 第三方可获取自己创建的标签及应用可见范围内的标签详情. For a third-party app `name` is not the real name.
+    ///
+    ///
+    /// WeCom's page: <https://developer.work.weixin.qq.com/document/path/90349>
+    pub fn get_tag_members<'a>(
+        &'a self,
+        access_token: &'a str,
+        tagid: i64,
+    ) -> calls::GetTagMembers<'a, calls::Raw<'a>> {
+        calls::GetTagMembers {
+            on: calls::Raw {
+                client: self,
+                credential: access_token,
+            },
+            _inputs: ::std::marker::PhantomData,
+            tagid,
+        }
+    }
 }
 impl Corp {
     /// userid的转换 (`POST /cgi-bin/batch/userid_to_openuserid`).
@@ -1194,6 +1667,160 @@ impl Corp {
         calls::GetAdminList {
             on: self,
             _inputs: ::std::marker::PhantomData,
+        }
+    }
+    /// 读取成员 (`GET /cgi-bin/user/get`).
+    ///
+    /// With the managed `access_token` (see [`Corp`]).
+    ///
+    /// 读取成员的详细信息。应用须拥有指定成员的查看权限。
+    ///
+    /// For a third-party app `name` holds the userid ("第三方不可获取,调用时返回userid以代替name"), and mobile, email, biz_mail, avatar, thumb_avatar, gender ("0" then), position, telephone, alias, address, qr_code, extattr and external_profile are returned only to a 第三方通讯录应用, and even then not for members it did not create. `open_userid` is unique per provider. In 成员授权 mode `department` is always \[1\] and `order` is absent.
+    ///
+    ///
+    /// WeCom's page: <https://developer.work.weixin.qq.com/document/path/90332>
+    pub fn get_user<'a>(&'a self, userid: &'a str) -> calls::GetUser<'a, &'a Self> {
+        calls::GetUser {
+            on: self,
+            _inputs: ::std::marker::PhantomData,
+            userid,
+        }
+    }
+    /// 获取部门成员 (`GET /cgi-bin/user/simplelist`).
+    ///
+    /// With the managed `access_token` (see [`Corp`]).
+    ///
+    /// 获取部门成员的userid、name、department与open_userid。应用须拥有指定部门的查看权限。
+    ///
+    /// Sub-departments are not included: walk them with list_department_ids ("逐层递归获取"); the older copy's `fetch_child` is not on the current page and is not sent. For a third-party app `name` holds the userid.
+    ///
+    ///
+    /// WeCom's page: <https://developer.work.weixin.qq.com/document/path/90336>
+    pub fn list_department_members<'a>(
+        &'a self,
+        department_id: i64,
+    ) -> calls::ListDepartmentMembers<'a, &'a Self> {
+        calls::ListDepartmentMembers {
+            on: self,
+            _inputs: ::std::marker::PhantomData,
+            department_id,
+        }
+    }
+    /// 获取部门成员详情 (`GET /cgi-bin/user/list`).
+    ///
+    /// With the managed `access_token` (see [`Corp`]).
+    ///
+    /// 获取部门成员的详细信息 (the fields of get_user for each member). 应用须拥有指定部门的查看权限.
+    ///
+    /// The same restrictions as get_user apply to a third-party app; sub-departments are not included.
+    ///
+    ///
+    /// WeCom's page: <https://developer.work.weixin.qq.com/document/path/90337>
+    pub fn list_department_member_details<'a>(
+        &'a self,
+        department_id: i64,
+    ) -> calls::ListDepartmentMemberDetails<'a, &'a Self> {
+        calls::ListDepartmentMemberDetails {
+            on: self,
+            _inputs: ::std::marker::PhantomData,
+            department_id,
+        }
+    }
+    /// 获取成员ID列表 (`POST /cgi-bin/user/list_id`).
+    ///
+    /// With the managed `access_token` (see [`Corp`]).
+    ///
+    /// 获取企业成员的open_userid (third-party copy; userid in the 代开发 copy) 与对应的部门ID列表, one row per member and department, paged by cursor.
+    ///
+    /// Callable by a third-party app only with 「通讯录编辑授权」, and by a 代开发 app only with the 通讯录同步 secret: other apps get an error (its code is not documented). A POST read: retried like any read.
+    ///
+    ///
+    /// WeCom's page: <https://developer.work.weixin.qq.com/document/path/96021>
+    pub fn list_member_ids<'a>(&'a self) -> calls::ListMemberIds<'a, &'a Self> {
+        calls::ListMemberIds {
+            on: self,
+            _inputs: ::std::marker::PhantomData,
+            cursor: None,
+            limit: None,
+        }
+    }
+    /// 获取部门列表 (`GET /cgi-bin/department/list`).
+    ///
+    /// With the managed `access_token` (see [`Corp`]).
+    ///
+    /// 获取指定部门及其下的子部门(以及子部门的子部门等等,递归);不填id则获取全量组织架构。只能拉取token对应的应用的权限范围内的部门列表。
+    ///
+    /// For a third-party app `name` holds the department id and `name_en` is absent. WeCom advises list_department_ids and get_department instead ("由于该接口性能较低").
+    ///
+    ///
+    /// WeCom's page: <https://developer.work.weixin.qq.com/document/path/90344>
+    pub fn list_departments<'a>(&'a self) -> calls::ListDepartments<'a, &'a Self> {
+        calls::ListDepartments {
+            on: self,
+            _inputs: ::std::marker::PhantomData,
+            id: None,
+        }
+    }
+    /// 获取子部门ID列表 (`GET /cgi-bin/department/simplelist`).
+    ///
+    /// With the managed `access_token` (see [`Corp`]).
+    ///
+    /// 获取指定部门及其下的子部门的id、parentid与order (递归);不填id则获取全量组织架构。第三方普通应用有「组织架构信息」权限时可获取企业所有部门id,否则只能获取权限范围内的。
+    ///
+    ///
+    /// WeCom's page: <https://developer.work.weixin.qq.com/document/path/95406>
+    pub fn list_department_ids<'a>(&'a self) -> calls::ListDepartmentIds<'a, &'a Self> {
+        calls::ListDepartmentIds {
+            on: self,
+            _inputs: ::std::marker::PhantomData,
+            id: None,
+        }
+    }
+    /// 获取单个部门详情 (`GET /cgi-bin/department/get`).
+    ///
+    /// With the managed `access_token` (see [`Corp`]).
+    ///
+    /// 获取单个部门的详情。For a third-party app `name` and `name_en` are not returned ("第三方不可获取").
+    ///
+    ///
+    /// WeCom's page: <https://developer.work.weixin.qq.com/document/path/95407>
+    pub fn get_department<'a>(&'a self, id: i64) -> calls::GetDepartment<'a, &'a Self> {
+        calls::GetDepartment {
+            on: self,
+            _inputs: ::std::marker::PhantomData,
+            id,
+        }
+    }
+    /// 获取标签列表 (`GET /cgi-bin/tag/list`).
+    ///
+    /// With the managed `access_token` (see [`Corp`]).
+    ///
+    /// 获取标签列表。第三方应用仅可获取自己创建的标签。
+    ///
+    ///
+    /// WeCom's page: <https://developer.work.weixin.qq.com/document/path/90352>
+    pub fn list_tags<'a>(&'a self) -> calls::ListTags<'a, &'a Self> {
+        calls::ListTags {
+            on: self,
+            _inputs: ::std::marker::PhantomData,
+        }
+    }
+    /// 获取标签成员 (`GET /cgi-bin/tag/get`).
+    ///
+    /// With the managed `access_token` (see [`Corp`]).
+    ///
+    /// 获取标签成员 and the departments in the tag. Only members in the app's visible range are listed; 第三方可获取自己创建的标签及应用可见范围内的标签详情. For a third-party app `name` is not the real name.
+    ///
+    ///
+    /// WeCom's page: <https://developer.work.weixin.qq.com/document/path/90349>
+    pub fn get_tag_members<'a>(
+        &'a self,
+        tagid: i64,
+    ) -> calls::GetTagMembers<'a, &'a Self> {
+        calls::GetTagMembers {
+            on: self,
+            _inputs: ::std::marker::PhantomData,
+            tagid,
         }
     }
 }
@@ -1960,6 +2587,288 @@ impl<'a> ::std::future::IntoFuture for calls::GetAppQrcode<'a, &'a Suite> {
         })
     }
 }
+impl<'a> ::std::future::IntoFuture for calls::GetUser<'a, calls::Raw<'a>> {
+    type Output = Result<types::UserAnswer, crate::Error>;
+    type IntoFuture = calls::Pending<'a, types::UserAnswer>;
+    fn into_future(self) -> Self::IntoFuture {
+        let calls::GetUser { on, _inputs: _, userid } = self;
+        Box::pin(async move { on.client.send_get_user(on.credential, userid).await })
+    }
+}
+impl<'a> ::std::future::IntoFuture for calls::GetUser<'a, &'a Corp> {
+    type Output = Result<types::UserAnswer, crate::Error>;
+    type IntoFuture = calls::Pending<'a, types::UserAnswer>;
+    fn into_future(self) -> Self::IntoFuture {
+        let calls::GetUser { on, _inputs: _, userid } = self;
+        Box::pin(async move {
+            crate::validate::Rule {
+                name: "userid",
+                min_chars: 1,
+                max_chars: Some(64),
+            }
+                .check(userid)?;
+            crate::facade::parse::<types::GetUserUserid>("userid", userid)?;
+            crate::facade::ManagedCredential::with_credential(
+                    on,
+                    crate::Operation::GetUser,
+                    |credential| async move {
+                        on.client()
+                            .send_get_user(credential.expose_secret(), userid)
+                            .await
+                    },
+                )
+                .await
+        })
+    }
+}
+impl<'a> ::std::future::IntoFuture for calls::ListDepartmentMembers<'a, calls::Raw<'a>> {
+    type Output = Result<types::SimpleUserListAnswer, crate::Error>;
+    type IntoFuture = calls::Pending<'a, types::SimpleUserListAnswer>;
+    fn into_future(self) -> Self::IntoFuture {
+        let calls::ListDepartmentMembers { on, _inputs: _, department_id } = self;
+        Box::pin(async move {
+            on.client.send_list_department_members(on.credential, department_id).await
+        })
+    }
+}
+impl<'a> ::std::future::IntoFuture for calls::ListDepartmentMembers<'a, &'a Corp> {
+    type Output = Result<types::SimpleUserListAnswer, crate::Error>;
+    type IntoFuture = calls::Pending<'a, types::SimpleUserListAnswer>;
+    fn into_future(self) -> Self::IntoFuture {
+        let calls::ListDepartmentMembers { on, _inputs: _, department_id } = self;
+        Box::pin(async move {
+            crate::facade::ManagedCredential::with_credential(
+                    on,
+                    crate::Operation::ListDepartmentMembers,
+                    |credential| async move {
+                        on.client()
+                            .send_list_department_members(
+                                credential.expose_secret(),
+                                department_id,
+                            )
+                            .await
+                    },
+                )
+                .await
+        })
+    }
+}
+impl<'a> ::std::future::IntoFuture
+for calls::ListDepartmentMemberDetails<'a, calls::Raw<'a>> {
+    type Output = Result<types::UserListAnswer, crate::Error>;
+    type IntoFuture = calls::Pending<'a, types::UserListAnswer>;
+    fn into_future(self) -> Self::IntoFuture {
+        let calls::ListDepartmentMemberDetails { on, _inputs: _, department_id } = self;
+        Box::pin(async move {
+            on.client
+                .send_list_department_member_details(on.credential, department_id)
+                .await
+        })
+    }
+}
+impl<'a> ::std::future::IntoFuture for calls::ListDepartmentMemberDetails<'a, &'a Corp> {
+    type Output = Result<types::UserListAnswer, crate::Error>;
+    type IntoFuture = calls::Pending<'a, types::UserListAnswer>;
+    fn into_future(self) -> Self::IntoFuture {
+        let calls::ListDepartmentMemberDetails { on, _inputs: _, department_id } = self;
+        Box::pin(async move {
+            crate::facade::ManagedCredential::with_credential(
+                    on,
+                    crate::Operation::ListDepartmentMemberDetails,
+                    |credential| async move {
+                        on.client()
+                            .send_list_department_member_details(
+                                credential.expose_secret(),
+                                department_id,
+                            )
+                            .await
+                    },
+                )
+                .await
+        })
+    }
+}
+impl<'a> ::std::future::IntoFuture for calls::ListMemberIds<'a, calls::Raw<'a>> {
+    type Output = Result<types::ListMemberIdsAnswer, crate::Error>;
+    type IntoFuture = calls::Pending<'a, types::ListMemberIdsAnswer>;
+    fn into_future(self) -> Self::IntoFuture {
+        let calls::ListMemberIds { on, _inputs: _, cursor, limit } = self;
+        Box::pin(async move {
+            on.client.send_list_member_ids(on.credential, cursor, limit).await
+        })
+    }
+}
+impl<'a> ::std::future::IntoFuture for calls::ListMemberIds<'a, &'a Corp> {
+    type Output = Result<types::ListMemberIdsAnswer, crate::Error>;
+    type IntoFuture = calls::Pending<'a, types::ListMemberIdsAnswer>;
+    fn into_future(self) -> Self::IntoFuture {
+        let calls::ListMemberIds { on, _inputs: _, cursor, limit } = self;
+        Box::pin(async move {
+            if let Some(v) = cursor {
+                crate::validate::Rule {
+                    name: "cursor",
+                    min_chars: 0,
+                    max_chars: Some(1024),
+                }
+                    .check(v)?;
+            }
+            if let Some(v) = cursor {
+                crate::facade::parse::<types::ListMemberIdsRequestCursor>("cursor", v)?;
+            }
+            crate::facade::ManagedCredential::with_credential(
+                    on,
+                    crate::Operation::ListMemberIds,
+                    |credential| async move {
+                        on.client()
+                            .send_list_member_ids(
+                                credential.expose_secret(),
+                                cursor,
+                                limit,
+                            )
+                            .await
+                    },
+                )
+                .await
+        })
+    }
+}
+impl<'a> ::std::future::IntoFuture for calls::ListDepartments<'a, calls::Raw<'a>> {
+    type Output = Result<types::DepartmentListAnswer, crate::Error>;
+    type IntoFuture = calls::Pending<'a, types::DepartmentListAnswer>;
+    fn into_future(self) -> Self::IntoFuture {
+        let calls::ListDepartments { on, _inputs: _, id } = self;
+        Box::pin(async move { on.client.send_list_departments(on.credential, id).await })
+    }
+}
+impl<'a> ::std::future::IntoFuture for calls::ListDepartments<'a, &'a Corp> {
+    type Output = Result<types::DepartmentListAnswer, crate::Error>;
+    type IntoFuture = calls::Pending<'a, types::DepartmentListAnswer>;
+    fn into_future(self) -> Self::IntoFuture {
+        let calls::ListDepartments { on, _inputs: _, id } = self;
+        Box::pin(async move {
+            crate::facade::ManagedCredential::with_credential(
+                    on,
+                    crate::Operation::ListDepartments,
+                    |credential| async move {
+                        on.client()
+                            .send_list_departments(credential.expose_secret(), id)
+                            .await
+                    },
+                )
+                .await
+        })
+    }
+}
+impl<'a> ::std::future::IntoFuture for calls::ListDepartmentIds<'a, calls::Raw<'a>> {
+    type Output = Result<types::DepartmentIdListAnswer, crate::Error>;
+    type IntoFuture = calls::Pending<'a, types::DepartmentIdListAnswer>;
+    fn into_future(self) -> Self::IntoFuture {
+        let calls::ListDepartmentIds { on, _inputs: _, id } = self;
+        Box::pin(async move {
+            on.client.send_list_department_ids(on.credential, id).await
+        })
+    }
+}
+impl<'a> ::std::future::IntoFuture for calls::ListDepartmentIds<'a, &'a Corp> {
+    type Output = Result<types::DepartmentIdListAnswer, crate::Error>;
+    type IntoFuture = calls::Pending<'a, types::DepartmentIdListAnswer>;
+    fn into_future(self) -> Self::IntoFuture {
+        let calls::ListDepartmentIds { on, _inputs: _, id } = self;
+        Box::pin(async move {
+            crate::facade::ManagedCredential::with_credential(
+                    on,
+                    crate::Operation::ListDepartmentIds,
+                    |credential| async move {
+                        on.client()
+                            .send_list_department_ids(credential.expose_secret(), id)
+                            .await
+                    },
+                )
+                .await
+        })
+    }
+}
+impl<'a> ::std::future::IntoFuture for calls::GetDepartment<'a, calls::Raw<'a>> {
+    type Output = Result<types::DepartmentAnswer, crate::Error>;
+    type IntoFuture = calls::Pending<'a, types::DepartmentAnswer>;
+    fn into_future(self) -> Self::IntoFuture {
+        let calls::GetDepartment { on, _inputs: _, id } = self;
+        Box::pin(async move { on.client.send_get_department(on.credential, id).await })
+    }
+}
+impl<'a> ::std::future::IntoFuture for calls::GetDepartment<'a, &'a Corp> {
+    type Output = Result<types::DepartmentAnswer, crate::Error>;
+    type IntoFuture = calls::Pending<'a, types::DepartmentAnswer>;
+    fn into_future(self) -> Self::IntoFuture {
+        let calls::GetDepartment { on, _inputs: _, id } = self;
+        Box::pin(async move {
+            crate::facade::ManagedCredential::with_credential(
+                    on,
+                    crate::Operation::GetDepartment,
+                    |credential| async move {
+                        on.client()
+                            .send_get_department(credential.expose_secret(), id)
+                            .await
+                    },
+                )
+                .await
+        })
+    }
+}
+impl<'a> ::std::future::IntoFuture for calls::ListTags<'a, calls::Raw<'a>> {
+    type Output = Result<types::TagListAnswer, crate::Error>;
+    type IntoFuture = calls::Pending<'a, types::TagListAnswer>;
+    fn into_future(self) -> Self::IntoFuture {
+        let calls::ListTags { on, _inputs: _ } = self;
+        Box::pin(async move { on.client.send_list_tags(on.credential).await })
+    }
+}
+impl<'a> ::std::future::IntoFuture for calls::ListTags<'a, &'a Corp> {
+    type Output = Result<types::TagListAnswer, crate::Error>;
+    type IntoFuture = calls::Pending<'a, types::TagListAnswer>;
+    fn into_future(self) -> Self::IntoFuture {
+        let calls::ListTags { on, _inputs: _ } = self;
+        Box::pin(async move {
+            crate::facade::ManagedCredential::with_credential(
+                    on,
+                    crate::Operation::ListTags,
+                    |credential| async move {
+                        on.client().send_list_tags(credential.expose_secret()).await
+                    },
+                )
+                .await
+        })
+    }
+}
+impl<'a> ::std::future::IntoFuture for calls::GetTagMembers<'a, calls::Raw<'a>> {
+    type Output = Result<types::TagMembersAnswer, crate::Error>;
+    type IntoFuture = calls::Pending<'a, types::TagMembersAnswer>;
+    fn into_future(self) -> Self::IntoFuture {
+        let calls::GetTagMembers { on, _inputs: _, tagid } = self;
+        Box::pin(async move {
+            on.client.send_get_tag_members(on.credential, tagid).await
+        })
+    }
+}
+impl<'a> ::std::future::IntoFuture for calls::GetTagMembers<'a, &'a Corp> {
+    type Output = Result<types::TagMembersAnswer, crate::Error>;
+    type IntoFuture = calls::Pending<'a, types::TagMembersAnswer>;
+    fn into_future(self) -> Self::IntoFuture {
+        let calls::GetTagMembers { on, _inputs: _, tagid } = self;
+        Box::pin(async move {
+            crate::facade::ManagedCredential::with_credential(
+                    on,
+                    crate::Operation::GetTagMembers,
+                    |credential| async move {
+                        on.client()
+                            .send_get_tag_members(credential.expose_secret(), tagid)
+                            .await
+                    },
+                )
+                .await
+        })
+    }
+}
 /// Offline decoders, one per operation with a JSON answer: the body of an
 /// HTTP 200 answer interpreted exactly as the operation's method does.
 pub mod decode {
@@ -2157,6 +3066,117 @@ pub mod decode {
             answers::get_app_qrcode,
         )
     }
+    /// Interprets the body of an HTTP 200 answer to `get_user` exactly as its
+    /// method does (the error envelope, guaranteed fields, redaction): for
+    /// replaying a stored answer.
+    pub fn get_user(body: &[u8]) -> Result<types::UserAnswer, crate::Error> {
+        crate::response::decode_offline(
+            crate::Operation::GetUser,
+            ENVELOPE,
+            body,
+            answers::get_user,
+        )
+    }
+    /// Interprets the body of an HTTP 200 answer to `list_department_members` exactly as its
+    /// method does (the error envelope, guaranteed fields, redaction): for
+    /// replaying a stored answer.
+    pub fn list_department_members(
+        body: &[u8],
+    ) -> Result<types::SimpleUserListAnswer, crate::Error> {
+        crate::response::decode_offline(
+            crate::Operation::ListDepartmentMembers,
+            ENVELOPE,
+            body,
+            answers::list_department_members,
+        )
+    }
+    /// Interprets the body of an HTTP 200 answer to `list_department_member_details` exactly as its
+    /// method does (the error envelope, guaranteed fields, redaction): for
+    /// replaying a stored answer.
+    pub fn list_department_member_details(
+        body: &[u8],
+    ) -> Result<types::UserListAnswer, crate::Error> {
+        crate::response::decode_offline(
+            crate::Operation::ListDepartmentMemberDetails,
+            ENVELOPE,
+            body,
+            answers::list_department_member_details,
+        )
+    }
+    /// Interprets the body of an HTTP 200 answer to `list_member_ids` exactly as its
+    /// method does (the error envelope, guaranteed fields, redaction): for
+    /// replaying a stored answer.
+    pub fn list_member_ids(
+        body: &[u8],
+    ) -> Result<types::ListMemberIdsAnswer, crate::Error> {
+        crate::response::decode_offline(
+            crate::Operation::ListMemberIds,
+            ENVELOPE,
+            body,
+            answers::list_member_ids,
+        )
+    }
+    /// Interprets the body of an HTTP 200 answer to `list_departments` exactly as its
+    /// method does (the error envelope, guaranteed fields, redaction): for
+    /// replaying a stored answer.
+    pub fn list_departments(
+        body: &[u8],
+    ) -> Result<types::DepartmentListAnswer, crate::Error> {
+        crate::response::decode_offline(
+            crate::Operation::ListDepartments,
+            ENVELOPE,
+            body,
+            answers::list_departments,
+        )
+    }
+    /// Interprets the body of an HTTP 200 answer to `list_department_ids` exactly as its
+    /// method does (the error envelope, guaranteed fields, redaction): for
+    /// replaying a stored answer.
+    pub fn list_department_ids(
+        body: &[u8],
+    ) -> Result<types::DepartmentIdListAnswer, crate::Error> {
+        crate::response::decode_offline(
+            crate::Operation::ListDepartmentIds,
+            ENVELOPE,
+            body,
+            answers::list_department_ids,
+        )
+    }
+    /// Interprets the body of an HTTP 200 answer to `get_department` exactly as its
+    /// method does (the error envelope, guaranteed fields, redaction): for
+    /// replaying a stored answer.
+    pub fn get_department(body: &[u8]) -> Result<types::DepartmentAnswer, crate::Error> {
+        crate::response::decode_offline(
+            crate::Operation::GetDepartment,
+            ENVELOPE,
+            body,
+            answers::get_department,
+        )
+    }
+    /// Interprets the body of an HTTP 200 answer to `list_tags` exactly as its
+    /// method does (the error envelope, guaranteed fields, redaction): for
+    /// replaying a stored answer.
+    pub fn list_tags(body: &[u8]) -> Result<types::TagListAnswer, crate::Error> {
+        crate::response::decode_offline(
+            crate::Operation::ListTags,
+            ENVELOPE,
+            body,
+            answers::list_tags,
+        )
+    }
+    /// Interprets the body of an HTTP 200 answer to `get_tag_members` exactly as its
+    /// method does (the error envelope, guaranteed fields, redaction): for
+    /// replaying a stored answer.
+    pub fn get_tag_members(
+        body: &[u8],
+    ) -> Result<types::TagMembersAnswer, crate::Error> {
+        crate::response::decode_offline(
+            crate::Operation::GetTagMembers,
+            ENVELOPE,
+            body,
+            answers::get_tag_members,
+        )
+    }
 }
 /// The request values of the operations (calling convention v2): a method
 /// takes the required inputs and returns one of these; its optional inputs
@@ -2349,6 +3369,113 @@ pub mod calls {
             self
         }
     }
+    /// The request of [`Client::get_user`](super::Client::get_user) and [`Corp::get_user`](super::Corp::get_user): set its optional inputs, then
+    /// `.await` it. The inputs are checked when it is awaited, before anything (a token
+    /// included) is fetched or sent.
+    #[must_use = "a request does nothing until it is `.await`ed"]
+    pub struct GetUser<'a, On> {
+        pub(super) on: On,
+        pub(super) _inputs: ::std::marker::PhantomData<&'a ()>,
+        pub(super) userid: &'a str,
+    }
+    /// The request of [`Client::list_department_members`](super::Client::list_department_members) and [`Corp::list_department_members`](super::Corp::list_department_members): set its optional inputs, then
+    /// `.await` it. The inputs are checked when it is awaited, before anything (a token
+    /// included) is fetched or sent.
+    #[must_use = "a request does nothing until it is `.await`ed"]
+    pub struct ListDepartmentMembers<'a, On> {
+        pub(super) on: On,
+        pub(super) _inputs: ::std::marker::PhantomData<&'a ()>,
+        pub(super) department_id: i64,
+    }
+    /// The request of [`Client::list_department_member_details`](super::Client::list_department_member_details) and [`Corp::list_department_member_details`](super::Corp::list_department_member_details): set its optional inputs, then
+    /// `.await` it. The inputs are checked when it is awaited, before anything (a token
+    /// included) is fetched or sent.
+    #[must_use = "a request does nothing until it is `.await`ed"]
+    pub struct ListDepartmentMemberDetails<'a, On> {
+        pub(super) on: On,
+        pub(super) _inputs: ::std::marker::PhantomData<&'a ()>,
+        pub(super) department_id: i64,
+    }
+    /// The request of [`Client::list_member_ids`](super::Client::list_member_ids) and [`Corp::list_member_ids`](super::Corp::list_member_ids): set its optional inputs, then
+    /// `.await` it. The inputs are checked when it is awaited, before anything (a token
+    /// included) is fetched or sent.
+    #[must_use = "a request does nothing until it is `.await`ed"]
+    pub struct ListMemberIds<'a, On> {
+        pub(super) on: On,
+        pub(super) _inputs: ::std::marker::PhantomData<&'a ()>,
+        pub(super) cursor: Option<&'a str>,
+        pub(super) limit: Option<i64>,
+    }
+    impl<'a, On> ListMemberIds<'a, On> {
+        /// Sets the optional `cursor`: 用于分页查询的游标,字符串类型,由上一次调用返回,首次调用不填
+        pub fn cursor(mut self, cursor: &'a str) -> Self {
+            self.cursor = Some(cursor);
+            self
+        }
+        /// Sets the optional `limit`: 分页,预期请求的数据量,取值范围 1 ~ 10000
+        pub fn limit(mut self, limit: i64) -> Self {
+            self.limit = Some(limit);
+            self
+        }
+    }
+    /// The request of [`Client::list_departments`](super::Client::list_departments) and [`Corp::list_departments`](super::Corp::list_departments): set its optional inputs, then
+    /// `.await` it. The inputs are checked when it is awaited, before anything (a token
+    /// included) is fetched or sent.
+    #[must_use = "a request does nothing until it is `.await`ed"]
+    pub struct ListDepartments<'a, On> {
+        pub(super) on: On,
+        pub(super) _inputs: ::std::marker::PhantomData<&'a ()>,
+        pub(super) id: Option<i64>,
+    }
+    impl<'a, On> ListDepartments<'a, On> {
+        /// Sets the optional `id`: 部门id。获取指定部门及其下的子部门;不填则获取全量组织架构 (not sent when unset)
+        pub fn id(mut self, id: i64) -> Self {
+            self.id = Some(id);
+            self
+        }
+    }
+    /// The request of [`Client::list_department_ids`](super::Client::list_department_ids) and [`Corp::list_department_ids`](super::Corp::list_department_ids): set its optional inputs, then
+    /// `.await` it. The inputs are checked when it is awaited, before anything (a token
+    /// included) is fetched or sent.
+    #[must_use = "a request does nothing until it is `.await`ed"]
+    pub struct ListDepartmentIds<'a, On> {
+        pub(super) on: On,
+        pub(super) _inputs: ::std::marker::PhantomData<&'a ()>,
+        pub(super) id: Option<i64>,
+    }
+    impl<'a, On> ListDepartmentIds<'a, On> {
+        /// Sets the optional `id`: 部门id。获取指定部门及其下的子部门;不填则获取全量组织架构 (not sent when unset)
+        pub fn id(mut self, id: i64) -> Self {
+            self.id = Some(id);
+            self
+        }
+    }
+    /// The request of [`Client::get_department`](super::Client::get_department) and [`Corp::get_department`](super::Corp::get_department): set its optional inputs, then
+    /// `.await` it. The inputs are checked when it is awaited, before anything (a token
+    /// included) is fetched or sent.
+    #[must_use = "a request does nothing until it is `.await`ed"]
+    pub struct GetDepartment<'a, On> {
+        pub(super) on: On,
+        pub(super) _inputs: ::std::marker::PhantomData<&'a ()>,
+        pub(super) id: i64,
+    }
+    /// The request of [`Client::list_tags`](super::Client::list_tags) and [`Corp::list_tags`](super::Corp::list_tags): set its optional inputs, then
+    /// `.await` it. The inputs are checked when it is awaited, before anything (a token
+    /// included) is fetched or sent.
+    #[must_use = "a request does nothing until it is `.await`ed"]
+    pub struct ListTags<'a, On> {
+        pub(super) on: On,
+        pub(super) _inputs: ::std::marker::PhantomData<&'a ()>,
+    }
+    /// The request of [`Client::get_tag_members`](super::Client::get_tag_members) and [`Corp::get_tag_members`](super::Corp::get_tag_members): set its optional inputs, then
+    /// `.await` it. The inputs are checked when it is awaited, before anything (a token
+    /// included) is fetched or sent.
+    #[must_use = "a request does nothing until it is `.await`ed"]
+    pub struct GetTagMembers<'a, On> {
+        pub(super) on: On,
+        pub(super) _inputs: ::std::marker::PhantomData<&'a ()>,
+        pub(super) tagid: i64,
+    }
 }
 /// Each operation's answer, as its facade method returns it: the
 /// envelope checked, guaranteed secrets present, converted.
@@ -2491,6 +3618,78 @@ pub(crate) mod answers {
         let answer = crate::response::accept(call, answer)?;
         Ok(answer)
     }
+    /// The answer of `get_user` as the facade returns it.
+    pub(crate) fn get_user(
+        call: &crate::response::Call<'_>,
+        answer: types::UserAnswer,
+    ) -> Result<types::UserAnswer, crate::Error> {
+        let answer = crate::response::accept(call, answer)?;
+        Ok(answer)
+    }
+    /// The answer of `list_department_members` as the facade returns it.
+    pub(crate) fn list_department_members(
+        call: &crate::response::Call<'_>,
+        answer: types::SimpleUserListAnswer,
+    ) -> Result<types::SimpleUserListAnswer, crate::Error> {
+        let answer = crate::response::accept(call, answer)?;
+        Ok(answer)
+    }
+    /// The answer of `list_department_member_details` as the facade returns it.
+    pub(crate) fn list_department_member_details(
+        call: &crate::response::Call<'_>,
+        answer: types::UserListAnswer,
+    ) -> Result<types::UserListAnswer, crate::Error> {
+        let answer = crate::response::accept(call, answer)?;
+        Ok(answer)
+    }
+    /// The answer of `list_member_ids` as the facade returns it.
+    pub(crate) fn list_member_ids(
+        call: &crate::response::Call<'_>,
+        answer: types::ListMemberIdsAnswer,
+    ) -> Result<types::ListMemberIdsAnswer, crate::Error> {
+        let answer = crate::response::accept(call, answer)?;
+        Ok(answer)
+    }
+    /// The answer of `list_departments` as the facade returns it.
+    pub(crate) fn list_departments(
+        call: &crate::response::Call<'_>,
+        answer: types::DepartmentListAnswer,
+    ) -> Result<types::DepartmentListAnswer, crate::Error> {
+        let answer = crate::response::accept(call, answer)?;
+        Ok(answer)
+    }
+    /// The answer of `list_department_ids` as the facade returns it.
+    pub(crate) fn list_department_ids(
+        call: &crate::response::Call<'_>,
+        answer: types::DepartmentIdListAnswer,
+    ) -> Result<types::DepartmentIdListAnswer, crate::Error> {
+        let answer = crate::response::accept(call, answer)?;
+        Ok(answer)
+    }
+    /// The answer of `get_department` as the facade returns it.
+    pub(crate) fn get_department(
+        call: &crate::response::Call<'_>,
+        answer: types::DepartmentAnswer,
+    ) -> Result<types::DepartmentAnswer, crate::Error> {
+        let answer = crate::response::accept(call, answer)?;
+        Ok(answer)
+    }
+    /// The answer of `list_tags` as the facade returns it.
+    pub(crate) fn list_tags(
+        call: &crate::response::Call<'_>,
+        answer: types::TagListAnswer,
+    ) -> Result<types::TagListAnswer, crate::Error> {
+        let answer = crate::response::accept(call, answer)?;
+        Ok(answer)
+    }
+    /// The answer of `get_tag_members` as the facade returns it.
+    pub(crate) fn get_tag_members(
+        call: &crate::response::Call<'_>,
+        answer: types::TagMembersAnswer,
+    ) -> Result<types::TagMembersAnswer, crate::Error> {
+        let answer = crate::response::accept(call, answer)?;
+        Ok(answer)
+    }
 }
 impl crate::response::Answer for types::SuiteAccessTokenAnswer {
     fn envelope(&self) -> (Option<i64>, Option<&str>) {
@@ -2571,6 +3770,51 @@ impl crate::response::Answer for types::CustomizedAuthUrlAnswer {
     }
 }
 impl crate::response::Answer for types::AppQrcodeAnswer {
+    fn envelope(&self) -> (Option<i64>, Option<&str>) {
+        (self.errcode, self.errmsg.as_deref())
+    }
+}
+impl crate::response::Answer for types::UserAnswer {
+    fn envelope(&self) -> (Option<i64>, Option<&str>) {
+        (self.errcode, self.errmsg.as_deref())
+    }
+}
+impl crate::response::Answer for types::SimpleUserListAnswer {
+    fn envelope(&self) -> (Option<i64>, Option<&str>) {
+        (self.errcode, self.errmsg.as_deref())
+    }
+}
+impl crate::response::Answer for types::UserListAnswer {
+    fn envelope(&self) -> (Option<i64>, Option<&str>) {
+        (self.errcode, self.errmsg.as_deref())
+    }
+}
+impl crate::response::Answer for types::ListMemberIdsAnswer {
+    fn envelope(&self) -> (Option<i64>, Option<&str>) {
+        (self.errcode, self.errmsg.as_deref())
+    }
+}
+impl crate::response::Answer for types::DepartmentListAnswer {
+    fn envelope(&self) -> (Option<i64>, Option<&str>) {
+        (self.errcode, self.errmsg.as_deref())
+    }
+}
+impl crate::response::Answer for types::DepartmentIdListAnswer {
+    fn envelope(&self) -> (Option<i64>, Option<&str>) {
+        (self.errcode, self.errmsg.as_deref())
+    }
+}
+impl crate::response::Answer for types::DepartmentAnswer {
+    fn envelope(&self) -> (Option<i64>, Option<&str>) {
+        (self.errcode, self.errmsg.as_deref())
+    }
+}
+impl crate::response::Answer for types::TagListAnswer {
+    fn envelope(&self) -> (Option<i64>, Option<&str>) {
+        (self.errcode, self.errmsg.as_deref())
+    }
+}
+impl crate::response::Answer for types::TagMembersAnswer {
     fn envelope(&self) -> (Option<i64>, Option<&str>) {
         (self.errcode, self.errmsg.as_deref())
     }
