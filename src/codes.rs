@@ -1,5 +1,5 @@
-//! The platforms' error-code catalogs (from their error-code pages; see
-//! `PLATFORMS.md` in the project's shared material). One table per platform
+//! The platforms' error-code catalogs (from their error-code pages, cited
+//! per entry). One table per platform
 //! is the single source of truth for meanings and retryability.
 
 use std::fmt;
@@ -107,10 +107,13 @@ static WECOM: &[CodeInfo] = &[
     c(-1, "系统繁忙", true),
     c(0, "请求成功", false),
     c(40001, "不合法的secret参数", false),
+    c(40003, "不合法的UserID", false),
     c(40013, "不合法的CorpID", false),
     c(40014, "不合法的access_token", false),
     c(40029, "不合法的oauth_code", false),
+    c(40056, "不合法的agentid", false),
     c(40058, "不合法的参数", false),
+    c(40068, "不合法的标签ID", false),
     c(40077, "不合法的pre_auth_code参数", false),
     c(40078, "不合法的auth_code参数", false),
     c(40080, "不合法的suite_secret", false),
@@ -118,17 +121,21 @@ static WECOM: &[CodeInfo] = &[
     c(40083, "不合法的suite_id", false),
     c(40084, "不合法的permanent_code参数", false),
     c(40085, "不合法的的suite_ticket参数", false),
+    // A suite token sent to a corp API lands here: not a refresh case.
+    c(41001, "缺少access_token参数", false),
     c(41022, "缺少suite_access_token参数", false),
     c(41023, "缺少suite_ticket参数", false),
     c(41025, "缺少permanent_code参数", false),
     c(42001, "access_token已过期", false),
     c(42007, "pre_auth_code已过期", false),
     c(42009, "suite_access_token已过期", false),
+    c(44004, "文本消息content参数为空", false),
     // A quota (per minute/hour/day), not a momentary condition: retrying
     // soon does not help; calls of this kind cool down.
     rate_limited(45009, "接口调用超过限制"),
     rate_limited(45011, "API调用太频繁，请稍候再试"),
     c(45033, "接口并发调用超过限制", true),
+    c(46004, "指定的用户不存在", false),
     c(48002, "API接口无权限调用", false),
     c(48003, "不合法的suite_id", false),
     c(48004, "授权关系无效", false),
@@ -136,9 +143,16 @@ static WECOM: &[CodeInfo] = &[
     c(48006, "接口权限被收回", false),
     c(50001, "redirect_url未登记可信域名", false),
     c(50002, "成员不在权限范围", false),
+    c(60003, "部门ID不存在", false),
+    c(60011, "指定的成员/部门/标签参数无权限", false),
     c(60020, "不安全的访问IP", false),
+    c(60111, "UserID不存在", false),
+    c(60123, "无效的部门id", false),
+    c(81013, "UserID、部门ID、标签ID全部非法或无权限", false),
+    c(82001, "指定的成员/部门/标签全部为空", false),
     c(84014, "成员票据过期", false),
     c(84015, "成员票据无效", false),
+    c(301002, "无权限操作指定的应用", false),
 ];
 
 #[cfg(test)]

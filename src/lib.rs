@@ -6,6 +6,7 @@ mod client;
 mod codes;
 mod error;
 mod facade;
+mod hex;
 mod limit;
 #[cfg(feature = "mock")]
 pub mod mock;

@@ -240,18 +240,14 @@ impl InstallsBuilder {
                 crypto,
                 keys: self.keys,
                 lease: self.lease,
-                owner: format!("{}-{}", std::process::id(), hex(&random)),
+                owner: format!("{}-{}", std::process::id(), crate::hex::lower(&random)),
             }),
         })
     }
 }
 
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
 fn sha256_hex(value: &[u8]) -> String {
-    hex(&Sha256::digest(value))
+    crate::hex::lower(&Sha256::digest(value))
 }
 
 /// Where a sealed value lives: it opens only there.

@@ -37,6 +37,7 @@ mod corp;
 mod install;
 #[cfg(feature = "postgres")]
 mod installs;
+pub mod jssdk;
 mod managed;
 mod provider;
 mod suite;

@@ -85,7 +85,7 @@ impl Client {
     ///
     /// 重要问题:temp_corp_secret 换取corp_secret 后 temp_corp_secret失效。如果想再次获取需要联系管理员再次获取 temp_corp_secret
     ///
-    /// (PLATFORMS.md) temp_corp_secret is valid for 24 hours after the admin
+    /// temp_corp_secret is valid for 24 hours after the admin
     /// issues it. This call is one-shot: a client must never send it twice on
     /// its own.
     ///

@@ -1510,6 +1510,18 @@ the official page (and the platform) require both fields.*/
                 })
         }
     }
+    ///`MarkdownMessage`
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        schemars::JsonSchema
+    )]
+    pub struct MarkdownMessage {
+        ///markdown内容,最长不超过2048个字节,必须是utf8编码
+        pub content: ::std::string::String,
+    }
     ///One member of list_department_member_details (the fields of get_user).
     #[derive(
         ::serde::Deserialize,
@@ -1701,6 +1713,85 @@ success; access_token and expires_in are absent for 代开发自建应用.*/
         ///服务商的access_token,最长为512字节
         pub provider_access_token: crate::Secret,
     }
+    ///`RecallMessageRequest`
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        schemars::JsonSchema
+    )]
+    pub struct RecallMessageRequest {
+        ///消息ID。从应用发送消息接口处获得
+        pub msgid: RecallMessageRequestMsgid,
+    }
+    ///消息ID。从应用发送消息接口处获得
+    #[derive(
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        Eq,
+        Hash,
+        Ord,
+        PartialEq,
+        PartialOrd,
+        schemars::JsonSchema
+    )]
+    #[serde(transparent)]
+    pub struct RecallMessageRequestMsgid(::std::string::String);
+    impl ::std::ops::Deref for RecallMessageRequestMsgid {
+        type Target = ::std::string::String;
+        fn deref(&self) -> &::std::string::String {
+            &self.0
+        }
+    }
+    impl ::std::convert::From<RecallMessageRequestMsgid> for ::std::string::String {
+        fn from(value: RecallMessageRequestMsgid) -> Self {
+            value.0
+        }
+    }
+    impl ::std::str::FromStr for RecallMessageRequestMsgid {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            if value.chars().count() > 1024usize {
+                return Err("longer than 1024 characters".into());
+            }
+            if value.chars().count() < 1usize {
+                return Err("shorter than 1 characters".into());
+            }
+            Ok(Self(value.to_string()))
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for RecallMessageRequestMsgid {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String> for RecallMessageRequestMsgid {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for RecallMessageRequestMsgid {
+        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+        where
+            D: ::serde::Deserializer<'de>,
+        {
+            ::std::string::String::deserialize(deserializer)?
+                .parse()
+                .map_err(|e: self::error::ConversionError| {
+                    <D::Error as ::serde::de::Error>::custom(e.to_string())
+                })
+        }
+    }
     ///推广二维码安装相关信息,扫推广二维码安装时返回。成员授权时暂不支持
     #[derive(
         ::serde::Deserialize,
@@ -1721,6 +1812,179 @@ success; access_token and expires_in are absent for 代开发自建应用.*/
         ///推广包ID
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub template_id: ::std::option::Option<::std::string::String>,
+    }
+    ///发送应用消息的结果 (`|`-joined lists, as WeCom sends them).
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        Default,
+        schemars::JsonSchema
+    )]
+    #[non_exhaustive]
+    pub struct SendMessageAnswer {
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub errcode: ::std::option::Option<i64>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub errmsg: ::std::option::Option<::std::string::String>,
+        ///不合法的partyid
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub invalidparty: ::std::option::Option<::std::string::String>,
+        ///不合法的标签id
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub invalidtag: ::std::option::Option<::std::string::String>,
+        ///不合法的userid,不区分大小写,统一转为小写
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub invaliduser: ::std::option::Option<::std::string::String>,
+        ///消息id,用于撤回应用消息
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub msgid: ::std::option::Option<::std::string::String>,
+        ///仅消息类型为"按钮交互型","投票选择型"和"多项选择型"的模板卡片消息返回,应用可使用response_code调用更新模版卡片消息接口,24小时内有效,且只能使用一次
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub response_code: ::std::option::Option<::std::string::String>,
+        ///没有基础接口许可(包含已过期)的userid
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub unlicenseduser: ::std::option::Option<::std::string::String>,
+    }
+    ///`SendMessageRequest`
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        schemars::JsonSchema
+    )]
+    pub struct SendMessageRequest {
+        ///企业应用的id。第三方应用从永久授权码或授权信息的应答中获得
+        pub agentid: i64,
+        ///表示是否重复消息检查的时间间隔,默认1800s,最大不超过4小时
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub duplicate_check_interval: ::std::option::Option<i64>,
+        ///表示是否开启重复消息检查,0表示否,1表示是,默认0
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub enable_duplicate_check: ::std::option::Option<i64>,
+        ///表示是否开启id转译,0表示否,1表示是,默认0
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub enable_id_trans: ::std::option::Option<i64>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub markdown: ::std::option::Option<MarkdownMessage>,
+        ///消息类型 (the body of the same name must be set)
+        pub msgtype: SendMessageRequestMsgtype,
+        ///表示是否是保密消息,0表示可对外分享,1表示不能分享且内容显示水印,2表示仅限在企业内分享,默认为0
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub safe: ::std::option::Option<i64>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub template_card: ::std::option::Option<TemplateCardMessage>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub text: ::std::option::Option<TextMessage>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub textcard: ::std::option::Option<TextCardMessage>,
+        ///指定接收消息的部门,部门ID列表,多个接收者用'|'分隔,最多支持100个。当touser为"@all"时忽略本参数;成员授权模式下不应该传该参数
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub toparty: ::std::option::Option<::std::string::String>,
+        ///指定接收消息的标签,标签ID列表,多个接收者用'|'分隔,最多支持100个。当touser为"@all"时忽略本参数
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub totag: ::std::option::Option<::std::string::String>,
+        ///指定接收消息的成员,成员ID列表(多个接收者用'|'分隔,最多支持1000个)。特殊情况:指定为"@all",则向该企业应用的全部成员发送
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub touser: ::std::option::Option<::std::string::String>,
+    }
+    ///消息类型 (the body of the same name must be set)
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Copy,
+        Debug,
+        Eq,
+        Hash,
+        Ord,
+        PartialEq,
+        PartialOrd,
+        schemars::JsonSchema
+    )]
+    pub enum SendMessageRequestMsgtype {
+        #[serde(rename = "text")]
+        Text,
+        #[serde(rename = "image")]
+        Image,
+        #[serde(rename = "voice")]
+        Voice,
+        #[serde(rename = "video")]
+        Video,
+        #[serde(rename = "file")]
+        File,
+        #[serde(rename = "textcard")]
+        Textcard,
+        #[serde(rename = "news")]
+        News,
+        #[serde(rename = "mpnews")]
+        Mpnews,
+        #[serde(rename = "markdown")]
+        Markdown,
+        #[serde(rename = "miniprogram_notice")]
+        MiniprogramNotice,
+        #[serde(rename = "template_card")]
+        TemplateCard,
+        #[serde(rename = "template_msg")]
+        TemplateMsg,
+    }
+    impl ::std::fmt::Display for SendMessageRequestMsgtype {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            match *self {
+                Self::Text => f.write_str("text"),
+                Self::Image => f.write_str("image"),
+                Self::Voice => f.write_str("voice"),
+                Self::Video => f.write_str("video"),
+                Self::File => f.write_str("file"),
+                Self::Textcard => f.write_str("textcard"),
+                Self::News => f.write_str("news"),
+                Self::Mpnews => f.write_str("mpnews"),
+                Self::Markdown => f.write_str("markdown"),
+                Self::MiniprogramNotice => f.write_str("miniprogram_notice"),
+                Self::TemplateCard => f.write_str("template_card"),
+                Self::TemplateMsg => f.write_str("template_msg"),
+            }
+        }
+    }
+    impl ::std::str::FromStr for SendMessageRequestMsgtype {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            match value {
+                "text" => Ok(Self::Text),
+                "image" => Ok(Self::Image),
+                "voice" => Ok(Self::Voice),
+                "video" => Ok(Self::Video),
+                "file" => Ok(Self::File),
+                "textcard" => Ok(Self::Textcard),
+                "news" => Ok(Self::News),
+                "mpnews" => Ok(Self::Mpnews),
+                "markdown" => Ok(Self::Markdown),
+                "miniprogram_notice" => Ok(Self::MiniprogramNotice),
+                "template_card" => Ok(Self::TemplateCard),
+                "template_msg" => Ok(Self::TemplateMsg),
+                _ => Err("invalid value".into()),
+            }
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for SendMessageRequestMsgtype {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String> for SendMessageRequestMsgtype {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
     }
     ///本次授权过程中需要用到的会话信息
     #[derive(
@@ -1897,6 +2161,221 @@ success; access_token and expires_in are absent for 代开发自建应用.*/
         pub tagname: ::std::option::Option<::std::string::String>,
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
         pub userlist: ::std::vec::Vec<TagMember>,
+    }
+    ///模板卡片消息 (the fields common to the card types; a card's own fields beyond these go through the raw call)
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        schemars::JsonSchema
+    )]
+    pub struct TemplateCardMessage {
+        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
+        pub button_list: ::std::vec::Vec<TemplateCardMessageButtonListItem>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub card_action: ::std::option::Option<TemplateCardMessageCardAction>,
+        ///模板卡片类型
+        pub card_type: TemplateCardMessageCardType,
+        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
+        pub jump_list: ::std::vec::Vec<TemplateCardMessageJumpListItem>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub main_title: ::std::option::Option<TemplateCardMessageMainTitle>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub source: ::std::option::Option<TemplateCardMessageSource>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub sub_title_text: ::std::option::Option<::std::string::String>,
+        ///任务id,同一个应用任务id不能重复,只能由数字、字母和"_-@"组成,最长128字节 (the interaction cards)
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub task_id: ::std::option::Option<::std::string::String>,
+    }
+    ///`TemplateCardMessageButtonListItem`
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        Default,
+        schemars::JsonSchema
+    )]
+    pub struct TemplateCardMessageButtonListItem {
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub key: ::std::option::Option<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub style: ::std::option::Option<i64>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub text: ::std::option::Option<::std::string::String>,
+    }
+    ///`TemplateCardMessageCardAction`
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        Default,
+        schemars::JsonSchema
+    )]
+    pub struct TemplateCardMessageCardAction {
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub appid: ::std::option::Option<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub pagepath: ::std::option::Option<::std::string::String>,
+        #[serde(rename = "type", skip_serializing_if = "::std::option::Option::is_none")]
+        pub type_: ::std::option::Option<i64>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub url: ::std::option::Option<::std::string::String>,
+    }
+    ///模板卡片类型
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Copy,
+        Debug,
+        Eq,
+        Hash,
+        Ord,
+        PartialEq,
+        PartialOrd,
+        schemars::JsonSchema
+    )]
+    pub enum TemplateCardMessageCardType {
+        #[serde(rename = "text_notice")]
+        TextNotice,
+        #[serde(rename = "news_notice")]
+        NewsNotice,
+        #[serde(rename = "button_interaction")]
+        ButtonInteraction,
+        #[serde(rename = "vote_interaction")]
+        VoteInteraction,
+        #[serde(rename = "multiple_interaction")]
+        MultipleInteraction,
+    }
+    impl ::std::fmt::Display for TemplateCardMessageCardType {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            match *self {
+                Self::TextNotice => f.write_str("text_notice"),
+                Self::NewsNotice => f.write_str("news_notice"),
+                Self::ButtonInteraction => f.write_str("button_interaction"),
+                Self::VoteInteraction => f.write_str("vote_interaction"),
+                Self::MultipleInteraction => f.write_str("multiple_interaction"),
+            }
+        }
+    }
+    impl ::std::str::FromStr for TemplateCardMessageCardType {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            match value {
+                "text_notice" => Ok(Self::TextNotice),
+                "news_notice" => Ok(Self::NewsNotice),
+                "button_interaction" => Ok(Self::ButtonInteraction),
+                "vote_interaction" => Ok(Self::VoteInteraction),
+                "multiple_interaction" => Ok(Self::MultipleInteraction),
+                _ => Err("invalid value".into()),
+            }
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for TemplateCardMessageCardType {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String> for TemplateCardMessageCardType {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    ///`TemplateCardMessageJumpListItem`
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        Default,
+        schemars::JsonSchema
+    )]
+    pub struct TemplateCardMessageJumpListItem {
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub appid: ::std::option::Option<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub pagepath: ::std::option::Option<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub title: ::std::option::Option<::std::string::String>,
+        #[serde(rename = "type", skip_serializing_if = "::std::option::Option::is_none")]
+        pub type_: ::std::option::Option<i64>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub url: ::std::option::Option<::std::string::String>,
+    }
+    ///`TemplateCardMessageMainTitle`
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        Default,
+        schemars::JsonSchema
+    )]
+    pub struct TemplateCardMessageMainTitle {
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub desc: ::std::option::Option<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub title: ::std::option::Option<::std::string::String>,
+    }
+    ///`TemplateCardMessageSource`
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        Default,
+        schemars::JsonSchema
+    )]
+    pub struct TemplateCardMessageSource {
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub desc: ::std::option::Option<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub desc_color: ::std::option::Option<i64>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub icon_url: ::std::option::Option<::std::string::String>,
+    }
+    ///`TextCardMessage`
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        schemars::JsonSchema
+    )]
+    pub struct TextCardMessage {
+        ///按钮文字。默认为"详情",不超过4个文字,超过自动截断
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub btntxt: ::std::option::Option<::std::string::String>,
+        ///描述,不超过512个字节,超过会自动截断
+        pub description: ::std::string::String,
+        ///标题,不超过128个字节,超过会自动截断
+        pub title: ::std::string::String,
+        ///点击后跳转的链接。最长2048字节,请确保包含了协议头(http/https)
+        pub url: ::std::string::String,
+    }
+    ///`TextMessage`
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        schemars::JsonSchema
+    )]
+    pub struct TextMessage {
+        ///消息内容,最长不超过2048个字节,超过将截断(支持id转译)
+        pub content: ::std::string::String,
     }
     ///读取成员 (get_user): the member's fields beside the envelope. For a third-party app most are empty or absent (see get_user); only userid is guaranteed.
     #[derive(
@@ -3496,6 +3975,102 @@ Arguments:
             .build()?;
         let info = OperationInfo {
             operation_id: "get_tag_members",
+        };
+        self.pre(&mut request, &info).await?;
+        let result = self.exec(request, &info).await;
+        self.post(&result, &info).await?;
+        let response = result?;
+        match response.status().as_u16() {
+            200u16 => ResponseValue::from_response(response).await,
+            _ => Err(Error::UnexpectedResponse(response)),
+        }
+    }
+    /**发送应用消息
+
+应用支持推送文本、图片、视频、文件、图文等类型 (text, textcard, markdown and template_card are typed here; other bodies go through the raw call). Set `msgtype` and the body of that name; recipients with touser/toparty/totag (ids joined by `|`; `@all` for everyone visible). `agentid` must be the app the token belongs to (else 301002).
+
+Partial success: invalid recipients come back in `invaliduser`/`invalidparty`/`invalidtag`, members without a basic licence in `unlicenseduser`, the rest receive; when all are invalid WeCom answers 81013. WeCom's only guard against a duplicate is `enable_duplicate_check` (same JSON within `duplicate_check_interval`, default 1800 s): set it when a caller may send the same message again after an error that says it may have been processed.
+
+Sends a `POST` request to `/cgi-bin/message/send`
+
+Arguments:
+- `access_token`: 授权企业的access_token
+- `body`
+*/
+    pub async fn send_message<'a>(
+        &'a self,
+        access_token: &'a crate::Secret,
+        body: &'a types::SendMessageRequest,
+    ) -> Result<ResponseValue<types::SendMessageAnswer>, Error<()>> {
+        let url = format!("{}/cgi-bin/message/send", self.baseurl,);
+        let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+        header_map
+            .append(
+                ::reqwest::header::HeaderName::from_static("api-version"),
+                ::reqwest::header::HeaderValue::from_static(Self::api_version()),
+            );
+        #[allow(unused_mut)]
+        let mut request = self
+            .client
+            .post(url)
+            .header(
+                ::reqwest::header::ACCEPT,
+                ::reqwest::header::HeaderValue::from_static("application/json"),
+            )
+            .json(&body)
+            .query(&progenitor_client::QueryParam::new("access_token", &access_token))
+            .headers(header_map)
+            .build()?;
+        let info = OperationInfo {
+            operation_id: "send_message",
+        };
+        self.pre(&mut request, &info).await?;
+        let result = self.exec(request, &info).await;
+        self.post(&result, &info).await?;
+        let response = result?;
+        match response.status().as_u16() {
+            200u16 => ResponseValue::from_response(response).await,
+            _ => Err(Error::UnexpectedResponse(response)),
+        }
+    }
+    /**撤回应用消息
+
+撤回24小时内通过发送应用消息接口推送的消息,仅可撤回企业微信端的数据,微信插件端的数据不支持撤回。
+
+Recalling twice does not act twice: idempotent, retried like a read.
+
+Sends a `POST` request to `/cgi-bin/message/recall`
+
+Arguments:
+- `access_token`: 授权企业的access_token
+- `body`
+*/
+    pub async fn recall_message<'a>(
+        &'a self,
+        access_token: &'a crate::Secret,
+        body: &'a types::RecallMessageRequest,
+    ) -> Result<ResponseValue<types::ErrcodeAnswer>, Error<()>> {
+        let url = format!("{}/cgi-bin/message/recall", self.baseurl,);
+        let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+        header_map
+            .append(
+                ::reqwest::header::HeaderName::from_static("api-version"),
+                ::reqwest::header::HeaderValue::from_static(Self::api_version()),
+            );
+        #[allow(unused_mut)]
+        let mut request = self
+            .client
+            .post(url)
+            .header(
+                ::reqwest::header::ACCEPT,
+                ::reqwest::header::HeaderValue::from_static("application/json"),
+            )
+            .json(&body)
+            .query(&progenitor_client::QueryParam::new("access_token", &access_token))
+            .headers(header_map)
+            .build()?;
+        let info = OperationInfo {
+            operation_id: "recall_message",
         };
         self.pre(&mut request, &info).await?;
         let result = self.exec(request, &info).await;

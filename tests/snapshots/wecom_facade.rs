@@ -225,6 +225,29 @@ pub fn decode_schema_example(
         "TagMember" => {
             Some(::serde_json::from_value::<types::TagMember>(value).map(drop))
         }
+        "SendMessageRequest" => {
+            Some(::serde_json::from_value::<types::SendMessageRequest>(value).map(drop))
+        }
+        "TextMessage" => {
+            Some(::serde_json::from_value::<types::TextMessage>(value).map(drop))
+        }
+        "TextCardMessage" => {
+            Some(::serde_json::from_value::<types::TextCardMessage>(value).map(drop))
+        }
+        "MarkdownMessage" => {
+            Some(::serde_json::from_value::<types::MarkdownMessage>(value).map(drop))
+        }
+        "TemplateCardMessage" => {
+            Some(::serde_json::from_value::<types::TemplateCardMessage>(value).map(drop))
+        }
+        "SendMessageAnswer" => {
+            Some(::serde_json::from_value::<types::SendMessageAnswer>(value).map(drop))
+        }
+        "RecallMessageRequest" => {
+            Some(
+                ::serde_json::from_value::<types::RecallMessageRequest>(value).map(drop),
+            )
+        }
         _ => {
             let _ = value;
             None
@@ -270,6 +293,8 @@ pub fn decode_operation_answer(
         "get_department" => Some(decode::get_department(body).map(drop)),
         "list_tags" => Some(decode::list_tags(body).map(drop)),
         "get_tag_members" => Some(decode::get_tag_members(body).map(drop)),
+        "send_message" => Some(decode::send_message(body).map(drop)),
+        "recall_message" => Some(decode::recall_message(body).map(drop)),
         _ => {
             let _ = body;
             None
@@ -1628,6 +1653,174 @@ impl Client {
             tagid,
         }
     }
+    /// Sends `send_message` (the body of its request values).
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) async fn send_send_message(
+        &self,
+        access_token: &str,
+        msgtype: &str,
+        agentid: i64,
+        duplicate_check_interval: Option<i64>,
+        enable_duplicate_check: Option<i64>,
+        enable_id_trans: Option<i64>,
+        markdown: Option<&types::MarkdownMessage>,
+        safe: Option<i64>,
+        template_card: Option<&types::TemplateCardMessage>,
+        text: Option<&types::TextMessage>,
+        textcard: Option<&types::TextCardMessage>,
+        toparty: Option<&str>,
+        totag: Option<&str>,
+        touser: Option<&str>,
+    ) -> Result<types::SendMessageAnswer, crate::Error> {
+        crate::validate::Rule {
+            name: "access_token",
+            min_chars: 1,
+            max_chars: Some(1024),
+        }
+            .check(access_token)?;
+        crate::validate::Rule {
+            name: "msgtype",
+            min_chars: 0,
+            max_chars: None,
+        }
+            .check(msgtype)?;
+        if let Some(v) = toparty {
+            crate::validate::Rule {
+                name: "toparty",
+                min_chars: 0,
+                max_chars: None,
+            }
+                .check(v)?;
+        }
+        if let Some(v) = totag {
+            crate::validate::Rule {
+                name: "totag",
+                min_chars: 0,
+                max_chars: None,
+            }
+                .check(v)?;
+        }
+        if let Some(v) = touser {
+            crate::validate::Rule {
+                name: "touser",
+                min_chars: 0,
+                max_chars: None,
+            }
+                .check(v)?;
+        }
+        let sent: &[&str] = &[access_token];
+        let p_access_token = crate::Secret::from(access_token);
+        let body = types::SendMessageRequest {
+            agentid,
+            duplicate_check_interval,
+            enable_duplicate_check,
+            enable_id_trans,
+            markdown: markdown.cloned(),
+            msgtype: crate::facade::parse::<
+                types::SendMessageRequestMsgtype,
+            >("msgtype", msgtype)?,
+            safe,
+            template_card: template_card.cloned(),
+            text: text.cloned(),
+            textcard: textcard.cloned(),
+            toparty: toparty.map(str::to_string),
+            totag: totag.map(str::to_string),
+            touser: touser.map(str::to_string),
+        };
+        self.call(crate::Operation::SendMessage, sent)
+            .run(|| self.api.send_message(&p_access_token, &body), answers::send_message)
+            .await
+    }
+    /// 发送应用消息 (`POST /cgi-bin/message/send`).
+    ///
+    /// 应用支持推送文本、图片、视频、文件、图文等类型 (text, textcard, markdown and template_card are typed here; other bodies go through the raw call). Set `msgtype` and the body of that name; recipients with touser/toparty/totag (ids joined by `|`; `@all` for everyone visible). `agentid` must be the app the token belongs to (else 301002).
+    ///
+    /// Partial success: invalid recipients come back in `invaliduser`/`invalidparty`/`invalidtag`, members without a basic licence in `unlicenseduser`, the rest receive; when all are invalid WeCom answers 81013. WeCom's only guard against a duplicate is `enable_duplicate_check` (same JSON within `duplicate_check_interval`, default 1800 s): set it when a caller may send the same message again after an error that says it may have been processed.
+    ///
+    /// **A write** (`x-idempotent: false`): the library sends it at most once, retrying only after a connect error (nothing was sent). When it fails with [`Error::request_may_have_been_processed`](crate::Error::request_may_have_been_processed) true, it may have acted: check before sending it again.
+    ///
+    /// WeCom's page: <https://developer.work.weixin.qq.com/document/path/90372>
+    pub fn send_message<'a>(
+        &'a self,
+        access_token: &'a str,
+        msgtype: &'a str,
+        agentid: i64,
+    ) -> calls::SendMessage<'a, calls::Raw<'a>> {
+        calls::SendMessage {
+            on: calls::Raw {
+                client: self,
+                credential: access_token,
+            },
+            _inputs: ::std::marker::PhantomData,
+            msgtype,
+            agentid,
+            duplicate_check_interval: None,
+            enable_duplicate_check: None,
+            enable_id_trans: None,
+            markdown: None,
+            safe: None,
+            template_card: None,
+            text: None,
+            textcard: None,
+            toparty: None,
+            totag: None,
+            touser: None,
+        }
+    }
+    /// Sends `recall_message` (the body of its request values).
+    pub(crate) async fn send_recall_message(
+        &self,
+        access_token: &str,
+        msgid: &str,
+    ) -> Result<(), crate::Error> {
+        crate::validate::Rule {
+            name: "access_token",
+            min_chars: 1,
+            max_chars: Some(1024),
+        }
+            .check(access_token)?;
+        crate::validate::Rule {
+            name: "msgid",
+            min_chars: 1,
+            max_chars: Some(1024),
+        }
+            .check(msgid)?;
+        let sent: &[&str] = &[access_token];
+        let p_access_token = crate::Secret::from(access_token);
+        let body = types::RecallMessageRequest {
+            msgid: crate::facade::parse::<
+                types::RecallMessageRequestMsgid,
+            >("msgid", msgid)?,
+        };
+        self.call(crate::Operation::RecallMessage, sent)
+            .run(
+                || self.api.recall_message(&p_access_token, &body),
+                answers::recall_message,
+            )
+            .await
+    }
+    /// 撤回应用消息 (`POST /cgi-bin/message/recall`).
+    ///
+    /// 撤回24小时内通过发送应用消息接口推送的消息,仅可撤回企业微信端的数据,微信插件端的数据不支持撤回。
+    ///
+    /// Recalling twice does not act twice: idempotent, retried like a read.
+    ///
+    ///
+    /// WeCom's page: <https://developer.work.weixin.qq.com/document/path/94947>
+    pub fn recall_message<'a>(
+        &'a self,
+        access_token: &'a str,
+        msgid: &'a str,
+    ) -> calls::RecallMessage<'a, calls::Raw<'a>> {
+        calls::RecallMessage {
+            on: calls::Raw {
+                client: self,
+                credential: access_token,
+            },
+            _inputs: ::std::marker::PhantomData,
+            msgid,
+        }
+    }
 }
 impl Corp {
     /// userid的转换 (`POST /cgi-bin/batch/userid_to_openuserid`).
@@ -1821,6 +2014,60 @@ impl Corp {
             on: self,
             _inputs: ::std::marker::PhantomData,
             tagid,
+        }
+    }
+    /// 发送应用消息 (`POST /cgi-bin/message/send`).
+    ///
+    /// With the managed `access_token` (see [`Corp`]).
+    ///
+    /// 应用支持推送文本、图片、视频、文件、图文等类型 (text, textcard, markdown and template_card are typed here; other bodies go through the raw call). Set `msgtype` and the body of that name; recipients with touser/toparty/totag (ids joined by `|`; `@all` for everyone visible). `agentid` must be the app the token belongs to (else 301002).
+    ///
+    /// Partial success: invalid recipients come back in `invaliduser`/`invalidparty`/`invalidtag`, members without a basic licence in `unlicenseduser`, the rest receive; when all are invalid WeCom answers 81013. WeCom's only guard against a duplicate is `enable_duplicate_check` (same JSON within `duplicate_check_interval`, default 1800 s): set it when a caller may send the same message again after an error that says it may have been processed.
+    ///
+    /// **A write** (`x-idempotent: false`): the library sends it at most once, retrying only after a connect error (nothing was sent). When it fails with [`Error::request_may_have_been_processed`](crate::Error::request_may_have_been_processed) true, it may have acted: check before sending it again.
+    ///
+    /// WeCom's page: <https://developer.work.weixin.qq.com/document/path/90372>
+    pub fn send_message<'a>(
+        &'a self,
+        msgtype: &'a str,
+        agentid: i64,
+    ) -> calls::SendMessage<'a, &'a Self> {
+        calls::SendMessage {
+            on: self,
+            _inputs: ::std::marker::PhantomData,
+            msgtype,
+            agentid,
+            duplicate_check_interval: None,
+            enable_duplicate_check: None,
+            enable_id_trans: None,
+            markdown: None,
+            safe: None,
+            template_card: None,
+            text: None,
+            textcard: None,
+            toparty: None,
+            totag: None,
+            touser: None,
+        }
+    }
+    /// 撤回应用消息 (`POST /cgi-bin/message/recall`).
+    ///
+    /// With the managed `access_token` (see [`Corp`]).
+    ///
+    /// 撤回24小时内通过发送应用消息接口推送的消息,仅可撤回企业微信端的数据,微信插件端的数据不支持撤回。
+    ///
+    /// Recalling twice does not act twice: idempotent, retried like a read.
+    ///
+    ///
+    /// WeCom's page: <https://developer.work.weixin.qq.com/document/path/94947>
+    pub fn recall_message<'a>(
+        &'a self,
+        msgid: &'a str,
+    ) -> calls::RecallMessage<'a, &'a Self> {
+        calls::RecallMessage {
+            on: self,
+            _inputs: ::std::marker::PhantomData,
+            msgid,
         }
     }
 }
@@ -2869,6 +3116,168 @@ impl<'a> ::std::future::IntoFuture for calls::GetTagMembers<'a, &'a Corp> {
         })
     }
 }
+impl<'a> ::std::future::IntoFuture for calls::SendMessage<'a, calls::Raw<'a>> {
+    type Output = Result<types::SendMessageAnswer, crate::Error>;
+    type IntoFuture = calls::Pending<'a, types::SendMessageAnswer>;
+    fn into_future(self) -> Self::IntoFuture {
+        let calls::SendMessage {
+            on,
+            _inputs: _,
+            msgtype,
+            agentid,
+            duplicate_check_interval,
+            enable_duplicate_check,
+            enable_id_trans,
+            markdown,
+            safe,
+            template_card,
+            text,
+            textcard,
+            toparty,
+            totag,
+            touser,
+        } = self;
+        Box::pin(async move {
+            on.client
+                .send_send_message(
+                    on.credential,
+                    msgtype,
+                    agentid,
+                    duplicate_check_interval,
+                    enable_duplicate_check,
+                    enable_id_trans,
+                    markdown,
+                    safe,
+                    template_card,
+                    text,
+                    textcard,
+                    toparty,
+                    totag,
+                    touser,
+                )
+                .await
+        })
+    }
+}
+impl<'a> ::std::future::IntoFuture for calls::SendMessage<'a, &'a Corp> {
+    type Output = Result<types::SendMessageAnswer, crate::Error>;
+    type IntoFuture = calls::Pending<'a, types::SendMessageAnswer>;
+    fn into_future(self) -> Self::IntoFuture {
+        let calls::SendMessage {
+            on,
+            _inputs: _,
+            msgtype,
+            agentid,
+            duplicate_check_interval,
+            enable_duplicate_check,
+            enable_id_trans,
+            markdown,
+            safe,
+            template_card,
+            text,
+            textcard,
+            toparty,
+            totag,
+            touser,
+        } = self;
+        Box::pin(async move {
+            crate::validate::Rule {
+                name: "msgtype",
+                min_chars: 0,
+                max_chars: None,
+            }
+                .check(msgtype)?;
+            if let Some(v) = toparty {
+                crate::validate::Rule {
+                    name: "toparty",
+                    min_chars: 0,
+                    max_chars: None,
+                }
+                    .check(v)?;
+            }
+            if let Some(v) = totag {
+                crate::validate::Rule {
+                    name: "totag",
+                    min_chars: 0,
+                    max_chars: None,
+                }
+                    .check(v)?;
+            }
+            if let Some(v) = touser {
+                crate::validate::Rule {
+                    name: "touser",
+                    min_chars: 0,
+                    max_chars: None,
+                }
+                    .check(v)?;
+            }
+            crate::facade::parse::<
+                types::SendMessageRequestMsgtype,
+            >("msgtype", msgtype)?;
+            crate::facade::ManagedCredential::with_credential(
+                    on,
+                    crate::Operation::SendMessage,
+                    |credential| async move {
+                        on.client()
+                            .send_send_message(
+                                credential.expose_secret(),
+                                msgtype,
+                                agentid,
+                                duplicate_check_interval,
+                                enable_duplicate_check,
+                                enable_id_trans,
+                                markdown,
+                                safe,
+                                template_card,
+                                text,
+                                textcard,
+                                toparty,
+                                totag,
+                                touser,
+                            )
+                            .await
+                    },
+                )
+                .await
+        })
+    }
+}
+impl<'a> ::std::future::IntoFuture for calls::RecallMessage<'a, calls::Raw<'a>> {
+    type Output = Result<(), crate::Error>;
+    type IntoFuture = calls::Pending<'a, ()>;
+    fn into_future(self) -> Self::IntoFuture {
+        let calls::RecallMessage { on, _inputs: _, msgid } = self;
+        Box::pin(async move {
+            on.client.send_recall_message(on.credential, msgid).await
+        })
+    }
+}
+impl<'a> ::std::future::IntoFuture for calls::RecallMessage<'a, &'a Corp> {
+    type Output = Result<(), crate::Error>;
+    type IntoFuture = calls::Pending<'a, ()>;
+    fn into_future(self) -> Self::IntoFuture {
+        let calls::RecallMessage { on, _inputs: _, msgid } = self;
+        Box::pin(async move {
+            crate::validate::Rule {
+                name: "msgid",
+                min_chars: 1,
+                max_chars: Some(1024),
+            }
+                .check(msgid)?;
+            crate::facade::parse::<types::RecallMessageRequestMsgid>("msgid", msgid)?;
+            crate::facade::ManagedCredential::with_credential(
+                    on,
+                    crate::Operation::RecallMessage,
+                    |credential| async move {
+                        on.client()
+                            .send_recall_message(credential.expose_secret(), msgid)
+                            .await
+                    },
+                )
+                .await
+        })
+    }
+}
 /// Offline decoders, one per operation with a JSON answer: the body of an
 /// HTTP 200 answer interpreted exactly as the operation's method does.
 pub mod decode {
@@ -3177,6 +3586,28 @@ pub mod decode {
             answers::get_tag_members,
         )
     }
+    /// Interprets the body of an HTTP 200 answer to `send_message` exactly as its
+    /// method does (the error envelope, guaranteed fields, redaction): for
+    /// replaying a stored answer.
+    pub fn send_message(body: &[u8]) -> Result<types::SendMessageAnswer, crate::Error> {
+        crate::response::decode_offline(
+            crate::Operation::SendMessage,
+            ENVELOPE,
+            body,
+            answers::send_message,
+        )
+    }
+    /// Interprets the body of an HTTP 200 answer to `recall_message` exactly as its
+    /// method does (the error envelope, guaranteed fields, redaction): for
+    /// replaying a stored answer.
+    pub fn recall_message(body: &[u8]) -> Result<(), crate::Error> {
+        crate::response::decode_offline(
+            crate::Operation::RecallMessage,
+            ENVELOPE,
+            body,
+            answers::recall_message,
+        )
+    }
 }
 /// The request values of the operations (calling convention v2): a method
 /// takes the required inputs and returns one of these; its optional inputs
@@ -3476,6 +3907,99 @@ pub mod calls {
         pub(super) _inputs: ::std::marker::PhantomData<&'a ()>,
         pub(super) tagid: i64,
     }
+    /// The request of [`Client::send_message`](super::Client::send_message) and [`Corp::send_message`](super::Corp::send_message): set its optional inputs, then
+    /// `.await` it. The inputs are checked when it is awaited, before anything (a token
+    /// included) is fetched or sent.
+    #[must_use = "a request does nothing until it is `.await`ed"]
+    pub struct SendMessage<'a, On> {
+        pub(super) on: On,
+        pub(super) _inputs: ::std::marker::PhantomData<&'a ()>,
+        pub(super) msgtype: &'a str,
+        pub(super) agentid: i64,
+        pub(super) duplicate_check_interval: Option<i64>,
+        pub(super) enable_duplicate_check: Option<i64>,
+        pub(super) enable_id_trans: Option<i64>,
+        pub(super) markdown: Option<&'a types::MarkdownMessage>,
+        pub(super) safe: Option<i64>,
+        pub(super) template_card: Option<&'a types::TemplateCardMessage>,
+        pub(super) text: Option<&'a types::TextMessage>,
+        pub(super) textcard: Option<&'a types::TextCardMessage>,
+        pub(super) toparty: Option<&'a str>,
+        pub(super) totag: Option<&'a str>,
+        pub(super) touser: Option<&'a str>,
+    }
+    impl<'a, On> SendMessage<'a, On> {
+        /// Sets the optional `duplicate_check_interval`: 表示是否重复消息检查的时间间隔,默认1800s,最大不超过4小时
+        pub fn duplicate_check_interval(
+            mut self,
+            duplicate_check_interval: i64,
+        ) -> Self {
+            self.duplicate_check_interval = Some(duplicate_check_interval);
+            self
+        }
+        /// Sets the optional `enable_duplicate_check`: 表示是否开启重复消息检查,0表示否,1表示是,默认0
+        pub fn enable_duplicate_check(mut self, enable_duplicate_check: i64) -> Self {
+            self.enable_duplicate_check = Some(enable_duplicate_check);
+            self
+        }
+        /// Sets the optional `enable_id_trans`: 表示是否开启id转译,0表示否,1表示是,默认0
+        pub fn enable_id_trans(mut self, enable_id_trans: i64) -> Self {
+            self.enable_id_trans = Some(enable_id_trans);
+            self
+        }
+        /// Sets the optional `markdown`.
+        pub fn markdown(mut self, markdown: &'a types::MarkdownMessage) -> Self {
+            self.markdown = Some(markdown);
+            self
+        }
+        /// Sets the optional `safe`: 表示是否是保密消息,0表示可对外分享,1表示不能分享且内容显示水印,2表示仅限在企业内分享,默认为0
+        pub fn safe(mut self, safe: i64) -> Self {
+            self.safe = Some(safe);
+            self
+        }
+        /// Sets the optional `template_card`: 模板卡片消息 (the fields common to the card types; a card's own fields beyond these go through the raw call)
+        pub fn template_card(
+            mut self,
+            template_card: &'a types::TemplateCardMessage,
+        ) -> Self {
+            self.template_card = Some(template_card);
+            self
+        }
+        /// Sets the optional `text`.
+        pub fn text(mut self, text: &'a types::TextMessage) -> Self {
+            self.text = Some(text);
+            self
+        }
+        /// Sets the optional `textcard`.
+        pub fn textcard(mut self, textcard: &'a types::TextCardMessage) -> Self {
+            self.textcard = Some(textcard);
+            self
+        }
+        /// Sets the optional `toparty`: 指定接收消息的部门,部门ID列表,多个接收者用'|'分隔,最多支持100个。当touser为"@all"时忽略本参数;成员授权模式下不应该传该参数
+        pub fn toparty(mut self, toparty: &'a str) -> Self {
+            self.toparty = Some(toparty);
+            self
+        }
+        /// Sets the optional `totag`: 指定接收消息的标签,标签ID列表,多个接收者用'|'分隔,最多支持100个。当touser为"@all"时忽略本参数
+        pub fn totag(mut self, totag: &'a str) -> Self {
+            self.totag = Some(totag);
+            self
+        }
+        /// Sets the optional `touser`: 指定接收消息的成员,成员ID列表(多个接收者用'|'分隔,最多支持1000个)。特殊情况:指定为"@all",则向该企业应用的全部成员发送
+        pub fn touser(mut self, touser: &'a str) -> Self {
+            self.touser = Some(touser);
+            self
+        }
+    }
+    /// The request of [`Client::recall_message`](super::Client::recall_message) and [`Corp::recall_message`](super::Corp::recall_message): set its optional inputs, then
+    /// `.await` it. The inputs are checked when it is awaited, before anything (a token
+    /// included) is fetched or sent.
+    #[must_use = "a request does nothing until it is `.await`ed"]
+    pub struct RecallMessage<'a, On> {
+        pub(super) on: On,
+        pub(super) _inputs: ::std::marker::PhantomData<&'a ()>,
+        pub(super) msgid: &'a str,
+    }
 }
 /// Each operation's answer, as its facade method returns it: the
 /// envelope checked, guaranteed secrets present, converted.
@@ -3690,6 +4214,23 @@ pub(crate) mod answers {
         let answer = crate::response::accept(call, answer)?;
         Ok(answer)
     }
+    /// The answer of `send_message` as the facade returns it.
+    pub(crate) fn send_message(
+        call: &crate::response::Call<'_>,
+        answer: types::SendMessageAnswer,
+    ) -> Result<types::SendMessageAnswer, crate::Error> {
+        let answer = crate::response::accept(call, answer)?;
+        Ok(answer)
+    }
+    /// The answer of `recall_message` as the facade returns it.
+    pub(crate) fn recall_message(
+        call: &crate::response::Call<'_>,
+        answer: types::ErrcodeAnswer,
+    ) -> Result<(), crate::Error> {
+        let answer = crate::response::accept(call, answer)?;
+        let _ = answer;
+        Ok(())
+    }
 }
 impl crate::response::Answer for types::SuiteAccessTokenAnswer {
     fn envelope(&self) -> (Option<i64>, Option<&str>) {
@@ -3815,6 +4356,11 @@ impl crate::response::Answer for types::TagListAnswer {
     }
 }
 impl crate::response::Answer for types::TagMembersAnswer {
+    fn envelope(&self) -> (Option<i64>, Option<&str>) {
+        (self.errcode, self.errmsg.as_deref())
+    }
+}
+impl crate::response::Answer for types::SendMessageAnswer {
     fn envelope(&self) -> (Option<i64>, Option<&str>) {
         (self.errcode, self.errmsg.as_deref())
     }
