@@ -8,32 +8,16 @@ mod common;
 #[path = "common/wecom_standin.rs"]
 mod wecom_standin;
 
-use common::fast_retry;
-use corp_auth::wecom::{self, Corp, Suite};
+use corp_auth::wecom::Corp;
 use corp_auth::{Credential, Error, Operation};
 use serde_json::json;
 use wecom_standin::StandIn;
 
-const SUITE_ID: &str = "wwsuite0001";
 const CORPID: &str = "wwCorpA";
 const PERMANENT_CODE: &str = "SENTINEL-permanent-code-c0c0";
 
 async fn corp(standin: &StandIn) -> Corp {
-    let client = wecom::Client::builder()
-        .base_url(&standin.url)
-        .retry(fast_retry())
-        .build()
-        .unwrap();
-    let suite = Suite::builder(SUITE_ID, "SENTINEL-suite-secret")
-        .client(client)
-        .build()
-        .unwrap();
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs() as i64;
-    suite.set_suite_ticket("SENTINEL-ticket", now).await.unwrap();
-    suite.corp(CORPID, PERMANENT_CODE)
+    common::ticketed_corp(common::wecom_client(&standin.url), CORPID, PERMANENT_CODE).await
 }
 
 /// The one request seen on `path`: its method, and its query without the

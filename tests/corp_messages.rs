@@ -10,7 +10,7 @@ mod wecom_standin;
 use std::time::Duration;
 
 use common::fast_retry;
-use corp_auth::wecom::{self, Corp, Suite, types};
+use corp_auth::wecom::{self, Corp, types};
 use corp_auth::{Error, Operation};
 use serde_json::json;
 use wecom_standin::StandIn;
@@ -26,16 +26,7 @@ async fn corp_with(standin: &StandIn, timeout: Duration) -> Corp {
         .timeout(timeout)
         .build()
         .unwrap();
-    let suite = Suite::builder("wwsuite0001", "SENTINEL-suite-secret")
-        .client(client)
-        .build()
-        .unwrap();
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs() as i64;
-    suite.set_suite_ticket("SENTINEL-ticket", now).await.unwrap();
-    suite.corp("wwCorpA", PERMANENT_CODE)
+    common::ticketed_corp(client, "wwCorpA", PERMANENT_CODE).await
 }
 
 async fn corp(standin: &StandIn) -> Corp {

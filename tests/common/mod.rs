@@ -59,6 +59,25 @@ pub fn wecom_client(base_url: &str) -> wecom::Client {
         .unwrap()
 }
 
+/// Now, in unix seconds (a suite ticket's `TimeStamp`).
+pub fn now_secs() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64
+}
+
+/// Corp `corpid` of a suite on `client` that has a fresh ticket: its corp
+/// token comes from the stand-in's `get_corp_token`.
+pub async fn ticketed_corp(client: wecom::Client, corpid: &str, permanent_code: &str) -> wecom::Corp {
+    let suite = wecom::Suite::builder("wwsuite0001", "SENTINEL-suite-secret")
+        .client(client)
+        .build()
+        .unwrap();
+    suite.set_suite_ticket("SENTINEL-ticket", now_secs()).await.unwrap();
+    suite.corp(corpid, permanent_code)
+}
+
 /// The kind of a transport error (`None` for any other error).
 pub fn transport_kind(err: &Error) -> Option<TransportKind> {
     match err {
