@@ -2399,7 +2399,7 @@ success; access_token and expires_in are absent for 代开发自建应用.*/
         ///企业邮箱;第三方仅通讯录应用可获取
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub biz_mail: ::std::option::Option<::std::string::String>,
-        ///成员所属部门id列表 (成员授权模式下固定为[1])
+        ///成员所属部门id列表 (成员授权模式下固定为根部门ID 1)
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
         pub department: ::std::vec::Vec<i64>,
         ///直属上级UserID,最多有5个
@@ -3568,7 +3568,7 @@ Arguments:
 
 读取成员的详细信息。应用须拥有指定成员的查看权限。
 
-For a third-party app `name` holds the userid ("第三方不可获取,调用时返回userid以代替name"), and mobile, email, biz_mail, avatar, thumb_avatar, gender ("0" then), position, telephone, alias, address, qr_code, extattr and external_profile are returned only to a 第三方通讯录应用, and even then not for members it did not create. `open_userid` is unique per provider. In 成员授权 mode `department` is always [1] and `order` is absent.
+For a third-party app `name` holds the userid ("第三方不可获取,调用时返回userid以代替name"), and mobile, email, biz_mail, avatar, thumb_avatar, gender ("0" then), position, telephone, alias, address, qr_code, extattr and external_profile are returned only to a 第三方通讯录应用, and even then not for members it did not create. `open_userid` is unique per provider. In 成员授权 mode `department` is always the root (1) and `order` is absent.
 
 Sends a `GET` request to `/cgi-bin/user/get`
 

@@ -1280,7 +1280,7 @@ impl Client {
     ///
     /// 读取成员的详细信息。应用须拥有指定成员的查看权限。
     ///
-    /// For a third-party app `name` holds the userid ("第三方不可获取,调用时返回userid以代替name"), and mobile, email, biz_mail, avatar, thumb_avatar, gender ("0" then), position, telephone, alias, address, qr_code, extattr and external_profile are returned only to a 第三方通讯录应用, and even then not for members it did not create. `open_userid` is unique per provider. In 成员授权 mode `department` is always \[1\] and `order` is absent.
+    /// For a third-party app `name` holds the userid ("第三方不可获取,调用时返回userid以代替name"), and mobile, email, biz_mail, avatar, thumb_avatar, gender ("0" then), position, telephone, alias, address, qr_code, extattr and external_profile are returned only to a 第三方通讯录应用, and even then not for members it did not create. `open_userid` is unique per provider. In 成员授权 mode `department` is always the root (1) and `order` is absent.
     ///
     ///
     /// WeCom's page: <https://developer.work.weixin.qq.com/document/path/90332>
@@ -1868,7 +1868,7 @@ impl Corp {
     ///
     /// 读取成员的详细信息。应用须拥有指定成员的查看权限。
     ///
-    /// For a third-party app `name` holds the userid ("第三方不可获取,调用时返回userid以代替name"), and mobile, email, biz_mail, avatar, thumb_avatar, gender ("0" then), position, telephone, alias, address, qr_code, extattr and external_profile are returned only to a 第三方通讯录应用, and even then not for members it did not create. `open_userid` is unique per provider. In 成员授权 mode `department` is always \[1\] and `order` is absent.
+    /// For a third-party app `name` holds the userid ("第三方不可获取,调用时返回userid以代替name"), and mobile, email, biz_mail, avatar, thumb_avatar, gender ("0" then), position, telephone, alias, address, qr_code, extattr and external_profile are returned only to a 第三方通讯录应用, and even then not for members it did not create. `open_userid` is unique per provider. In 成员授权 mode `department` is always the root (1) and `order` is absent.
     ///
     ///
     /// WeCom's page: <https://developer.work.weixin.qq.com/document/path/90332>
