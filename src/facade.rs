@@ -6,6 +6,7 @@ use std::fmt::Display;
 use std::future::Future;
 use std::str::FromStr;
 
+use crate::wecom::AccessToken;
 use crate::{Error, Operation, Secret};
 
 /// A type that manages a credential for the calls that carry it: the type
@@ -22,6 +23,31 @@ pub(crate) trait ManagedCredential {
     where
         F: Fn(Secret) -> Fut,
         Fut: Future<Output = Result<T, Error>>;
+}
+
+/// A managed type that caches values fetched with its credential
+/// (`x-cached-as` in the spec: the JS-SDK tickets of a [`Corp`]). The
+/// generated method of each such value calls [`cached`]. A spec that puts
+/// `x-cached-as` on an operation of a type without this trait does not
+/// compile.
+///
+/// [`Corp`]: crate::wecom::Corp
+/// [`cached`]: CachedValues::cached
+pub(crate) trait CachedValues {
+    /// The value `name` of `operation`: cached under the credential it is
+    /// fetched with (`fetch` gets that credential), never kept past it.
+    async fn cached<F, Fut>(&self, name: &'static str, operation: Operation, fetch: F) -> Result<Secret, Error>
+    where
+        F: Fn(Secret) -> Fut,
+        Fut: Future<Output = Result<AccessToken, Error>>;
+}
+
+/// What an `x-cached-as` operation returns (an `x-returns` type with a
+/// lifetime), as the managed engine stores it: a secret and how long it
+/// lives.
+pub(crate) trait Cacheable {
+    /// The value and its lifetime.
+    fn into_token(self) -> AccessToken;
 }
 
 /// `value` as the generated request holds it (a constrained string newtype

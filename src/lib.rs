@@ -11,6 +11,7 @@ mod limit;
 #[cfg(feature = "mock")]
 pub mod mock;
 mod operation;
+mod raw;
 mod redact;
 mod response;
 mod retry;

@@ -376,7 +376,7 @@ fn error_kind(err: &Error) -> &'static str {
 
 /// serde_json's message without the values it quotes (they come from the
 /// body and may be secrets), plus where in the body it failed.
-fn describe_json_error(err: &serde_json::Error, sent: &[&str]) -> String {
+pub(crate) fn describe_json_error(err: &serde_json::Error, sent: &[&str]) -> String {
     let message = err.to_string();
     let message = match (message.find('"'), message.rfind('"')) {
         (Some(first), Some(last)) if last > first => {

@@ -234,6 +234,12 @@ pub struct OperationFact {
     pub issues: Option<String>,
     /// `servers[0].url` of its spec.
     pub server_url: String,
+    /// `x-cached-as`: the managed type's method that returns the answer,
+    /// cached.
+    pub cached_as: Option<String>,
+    /// Not an operation of the spec but the raw calls of a managed type
+    /// (`Corp::get`, `Corp::post`): any path, with the managed credential.
+    pub raw: bool,
 }
 
 /// Every operation of `spec`, in path order.
@@ -266,11 +272,48 @@ pub fn operations(spec_name: &str, spec: &OpenAPI, model: &model::Model) -> Resu
                 credential,
                 issues: ext.issues.clone(),
                 server_url: server_url.clone(),
+                cached_as: ext.cached_as.clone(),
+                raw: false,
                 operation_id,
             });
         }
     }
+    out.extend(raw_operations(spec_name, &server_url, model));
     Ok(out)
+}
+
+/// The raw calls of each managed type (`x-credentials`' `managed-by`): a
+/// read (`get`, or a `post` the caller marks idempotent) and a write
+/// (`post`), on any path, with the managed credential. They are operations
+/// to the runtime (errors, retries, cool-downs) like any other.
+fn raw_operations(spec_name: &str, server_url: &str, model: &model::Model) -> Vec<OperationFact> {
+    let mut out = Vec::new();
+    for c in &model.credentials {
+        let managed = &c.managed_by;
+        for (kind, method, idempotent, what) in [
+            ("read", "GET", true, "get` (or `post` marked idempotent)"),
+            ("write", "POST", false, "post`"),
+        ] {
+            out.push(OperationFact {
+                spec: spec_name.to_string(),
+                operation_id: format!("raw_{}_{kind}", managed.to_lowercase()),
+                method: method.to_string(),
+                path: "(any path)".to_string(),
+                summary: format!("a raw {kind}: `{managed}::{what} for a path the spec does not have yet"),
+                one_shot: false,
+                one_shot_input: "one-time input".to_string(),
+                one_shot_note: String::new(),
+                kept_on_rejection: false,
+                idempotent,
+                credential: Some(c.name.clone()),
+                issues: None,
+                server_url: server_url.to_string(),
+                cached_as: None,
+                raw: true,
+            });
+        }
+    }
+    out
 }
 
 /// The public `Operation` and `Credential` enums over every spec's
@@ -432,8 +475,33 @@ pub fn operations_table(ops: &[OperationFact], credentials: &[facade::Credential
     let mut out = String::from("| operation | raw client | managed | HTTP | kind |\n| --- | --- | --- | --- | --- |\n");
     for op in ops {
         let id = &op.operation_id;
+        let managed_by = |c: &str| credentials.iter().find(|d| d.name == c).map(|d| d.managed_by.clone());
+        if op.raw {
+            let ty = op.credential.as_deref().and_then(managed_by).unwrap_or_default();
+            let (method, kind) = if op.idempotent {
+                ("get", "read (retried)")
+            } else {
+                ("post", "**write**")
+            };
+            writeln!(
+                out,
+                "| raw {kind_word} for any path | | [`{ty}::{method}`]({ty}::{method}) | `{} {}` | {kind} |",
+                op.method,
+                op.path,
+                kind_word = if op.idempotent { "read" } else { "write" },
+            )
+            .unwrap();
+            continue;
+        }
         let managed = match (&op.credential, &op.issues) {
             (_, Some(issued)) => format!("issues `{issued}`"),
+            (Some(c), None) if op.cached_as.is_some() => {
+                let (ty, name) = (
+                    managed_by(c).unwrap_or_default(),
+                    op.cached_as.as_deref().unwrap_or_default(),
+                );
+                format!("cached: [`{ty}::{name}`]({ty}::{name})")
+            }
             (Some(c), None) => match credentials.iter().find(|d| &d.name == c) {
                 Some(d) => format!("[`{0}::{id}`]({0}::{id})", d.managed_by),
                 None => String::new(),

@@ -106,7 +106,7 @@ pub const EXTENSIONS: &[Extension] = &[
     Extension {
         key: "x-returns",
         at: At::Operation,
-        value: "`AccessToken`, `PreAuthCode`, or `{field: <answer field>}`",
+        value: "`AccessToken`, `PreAuthCode`, `JsapiTicket`, or `{field: <answer field>}`",
         meaning: "what the method returns instead of the answer",
     },
     Extension {
@@ -114,6 +114,12 @@ pub const EXTENSIONS: &[Extension] = &[
         at: At::Operation,
         value: "the name of a field of the success answer",
         meaning: "the method returns that field (same as `x-returns: {field: …}`)",
+    },
+    Extension {
+        key: "x-cached-as",
+        at: At::Operation,
+        value: "a snake_case method name",
+        meaning: "the answer (an expiring `x-returns` type) is cached by the managed type of the operation's credential, per credential, fetched once per fleet; the managed type's method of this name returns it, and the operation itself stays on the raw client only",
     },
     Extension {
         key: "x-arguments",
@@ -131,7 +137,11 @@ pub const EXTENSIONS: &[Extension] = &[
 
 /// The types `x-returns` may name: built from the answer's one guaranteed
 /// secret and its `expires_in` (`new(call, secret, expires_in)` in `src/`).
-pub const RETURN_TYPES: &[&str] = &["AccessToken", "PreAuthCode"];
+pub const RETURN_TYPES: &[&str] = &["AccessToken", "PreAuthCode", "JsapiTicket"];
+
+/// The `x-returns` types a managed type may cache (`x-cached-as`): values
+/// with a lifetime that many calls share.
+pub const CACHEABLE_TYPES: &[&str] = &["AccessToken", "JsapiTicket"];
 
 /// The managed types `managed-by` may name (each implements
 /// `crate::managed::ManagedCredential` for its platform module).
@@ -355,6 +365,9 @@ pub struct OperationExt {
     pub returns: Option<Returns>,
     /// `x-arguments`: input name → Rust type.
     pub arguments: BTreeMap<String, String>,
+    /// `x-cached-as`: the managed type's method that returns the cached
+    /// answer.
+    pub cached_as: Option<String>,
 }
 
 /// The extensions of a spec, parsed once.
@@ -616,7 +629,39 @@ fn operation(
             ));
         }
     };
+    let cached_as = text(place, "x-cached-as", get("x-cached-as"))?;
+    if let Some(name) = &cached_as {
+        let snake = name.starts_with(|c: char| c.is_ascii_lowercase())
+            && name
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+        if !snake {
+            return Err(format!(
+                "{place}: `x-cached-as: {name}` must be a snake_case method name"
+            ));
+        }
+        match &returns {
+            Some(Returns::Type(t)) if CACHEABLE_TYPES.contains(&t.as_str()) => {}
+            _ => {
+                return Err(format!(
+                    "{place}: `x-cached-as` caches a value with a lifetime: it needs `x-returns: {}`",
+                    CACHEABLE_TYPES.join("` or `")
+                ));
+            }
+        }
+        if one_shot || idempotent == Some(false) {
+            return Err(format!(
+                "{place}: `x-cached-as` on a one-shot call or a write: only a read can be cached"
+            ));
+        }
+        if issues.is_some() {
+            return Err(format!(
+                "{place}: `x-cached-as` with `x-issues-credential`: an issued credential is already managed"
+            ));
+        }
+    }
     Ok(OperationExt {
+        cached_as,
         one_shot: one_shot.then(|| OneShot {
             input,
             note: note.unwrap_or_default(),

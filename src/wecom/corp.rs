@@ -92,7 +92,37 @@ impl crate::facade::ManagedCredential for Corp {
         let code = self.permanent_code.expose_secret();
         self.suite
             .tokens()
-            .call_with(operation, &key, || self.suite.corp_token(&self.corpid, code), call)
+            .call_with(
+                operation,
+                &key,
+                Self::CACHED,
+                || self.suite.corp_token(&self.corpid, code),
+                call,
+            )
+            .await
+    }
+}
+
+impl crate::facade::CachedValues for Corp {
+    /// The JS-SDK tickets: cached per (suite, corp) under the corp token
+    /// they were fetched with (the store key carries the token's version,
+    /// never the token), never kept past that token, dropped with it.
+    async fn cached<F, Fut>(&self, name: &'static str, _operation: Operation, fetch: F) -> Result<Secret, Error>
+    where
+        F: Fn(Secret) -> Fut,
+        Fut: Future<Output = Result<super::AccessToken, Error>>,
+    {
+        let key = self.suite.corp_key(&self.corpid)?;
+        let code = self.permanent_code.expose_secret();
+        self.suite
+            .tokens()
+            .cached_value(
+                &key,
+                name,
+                Self::CACHED,
+                || self.suite.corp_token(&self.corpid, code),
+                fetch,
+            )
             .await
     }
 }

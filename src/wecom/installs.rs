@@ -451,7 +451,7 @@ impl Installs {
                         &[&self.suite_id(), auth_corp_id],
                     )
                     .await?;
-                suite.forget_corp_token(auth_corp_id).await?;
+                suite.forget_corp(auth_corp_id).await?;
                 Ok(outcome)
             }
             Event::Other { info_type, .. } => Ok(Outcome::Ignored {

@@ -168,6 +168,9 @@ impl Tokens {
         if spread == 0 {
             return self.refresh_margin;
         }
+        // A value cached under a credential (`<key>/<name>/<version>`)
+        // shares the credential's margin, so both are refreshed together.
+        let key = key.split('/').next().unwrap_or(key);
         // FNV-1a: stable across processes and versions.
         let hash = key.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
             (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3)
@@ -238,12 +241,14 @@ impl Tokens {
     }
 
     /// Runs `call` with the credential under `key` (from `token`); when the
-    /// platform rejects it (its credential's `rejected` codes), drops it and,
+    /// platform rejects it (its credential's `rejected` codes), drops it
+    /// (with the values cached under it, named `dependents`) and,
     /// unless the operation is one-shot, refreshes once and replays once.
     pub(crate) async fn call_with<T, F, Fut, G, GFut>(
         &self,
         operation: Operation,
         key: &str,
+        dependents: &[&str],
         token: G,
         call: F,
     ) -> Result<T, Error>
@@ -268,7 +273,7 @@ impl Tokens {
             Err(err) if credential_rejected(&err) => {
                 tracing::debug!(target: "corp_auth", operation = operation.as_str(), code = err.code(),
                     "credential rejected: refreshing");
-                self.invalidate(key, &current).await;
+                self.invalidate_with(key, &current, dependents).await;
                 if operation.is_one_shot() {
                     return Err(err);
                 }
@@ -286,25 +291,95 @@ impl Tokens {
         result
     }
 
-    /// Drops whatever token is under `key`, here and in the store.
-    #[cfg(feature = "postgres")]
-    pub(crate) async fn forget(&self, key: &str) {
-        self.local.lock().expect("local cache").remove(key);
-        if let Some(entry) = self.store.get(key).await {
+    /// Drops whatever token is under `key`, here and in the store, with the
+    /// values cached under it (`dependents`: their names).
+    pub(crate) async fn forget(&self, key: &str, dependents: &[&str]) {
+        let held = self.local.lock().expect("local cache").remove(key);
+        let stored = self.store.get(key).await;
+        let mut versions: Vec<i64> = held.iter().map(|t| t.entry.version).collect();
+        versions.extend(stored.iter().map(|e| e.version));
+        versions.dedup();
+        for version in versions {
+            self.forget_dependents(key, version, dependents).await;
+        }
+        if let Some(entry) = stored {
             self.store.delete_if(key, &entry).await;
         }
     }
 
+    /// Drops the values cached under version `version` of the token `key`.
+    async fn forget_dependents(&self, key: &str, version: i64, dependents: &[&str]) {
+        for name in dependents {
+            let value_key = dependent_key(key, name, version);
+            self.local.lock().expect("local cache").remove(&value_key);
+            if let Some(entry) = self.store.get(&value_key).await {
+                self.store.delete_if(&value_key, &entry).await;
+            }
+        }
+    }
+
+    /// The value `name` cached under the managed token `key` (from
+    /// `token`): one fetch with that token across tasks and instances,
+    /// stored under the token's version so that it is never served with
+    /// another token, and never kept past the token's expiry. When the
+    /// platform rejects the token, drops it (and its values), fetches a
+    /// fresh one and fetches the value once more.
+    pub(crate) async fn cached_value<G, GFut, F, Fut>(
+        &self,
+        key: &str,
+        name: &str,
+        dependents: &[&str],
+        token: G,
+        fetch: F,
+    ) -> Result<Secret, Error>
+    where
+        G: Fn() -> GFut,
+        GFut: Future<Output = Result<Arc<Token>, Error>>,
+        F: Fn(Secret) -> Fut,
+        Fut: Future<Output = Result<AccessToken, Error>>,
+    {
+        let mut replayed = false;
+        loop {
+            let current = token().await?;
+            let value_key = dependent_key(key, name, current.entry.version);
+            let expires_at_ms = current.expires_at_ms;
+            let value = self
+                .managed(&value_key, || async {
+                    let mut answer = fetch(current.token.clone()).await?;
+                    // Never past the token it was fetched with.
+                    let left = Duration::from_millis((expires_at_ms - now_ms()).max(1) as u64);
+                    answer.expires_in = answer.expires_in.min(left);
+                    Ok(answer)
+                })
+                .await;
+            match value {
+                Err(err) if credential_rejected(&err) && !replayed => {
+                    tracing::debug!(target: "corp_auth", name, code = err.code(), "credential rejected: refreshing");
+                    self.invalidate_with(key, &current, dependents).await;
+                    replayed = true;
+                }
+                other => return other.map(|t| t.token.clone()),
+            }
+        }
+    }
+
+    /// [`invalidate`](Self::invalidate), and the values cached under
+    /// `stale` (their names: `dependents`).
+    pub(crate) async fn invalidate_with(&self, key: &str, stale: &Arc<Token>, dependents: &[&str]) {
+        self.forget_dependents(key, stale.entry.version, dependents).await;
+        self.invalidate(key, stale).await;
+    }
+
     /// Drops the token `stale` under `key` after a call rejected it, unless
     /// it was already replaced (another task's fresh token is never dropped).
-    pub(crate) async fn drop_if_current(&self, key: &str, stale: &Secret) {
+    pub(crate) async fn drop_if_current(&self, key: &str, stale: &Secret, dependents: &[&str]) {
         let held = self.local.lock().expect("local cache").get(key).cloned();
         if let Some(token) = held.filter(|t| &t.token == stale) {
-            self.invalidate(key, &token).await;
+            self.invalidate_with(key, &token, dependents).await;
         } else if let Some(token) = self.store.get(key).await.and_then(Token::decode)
             && &token.token == stale
         {
-            self.invalidate(key, &Arc::new(token)).await;
+            self.invalidate_with(key, &Arc::new(token), dependents).await;
         }
     }
 
@@ -479,6 +554,12 @@ impl Token {
     fn unexpired(&self, now_ms: i64) -> bool {
         now_ms < self.expires_at_ms
     }
+}
+
+/// Where the value `name` fetched with version `version` of the token under
+/// `key` is stored: `<key>/<name>/<version>` (no secret in it).
+fn dependent_key(key: &str, name: &str, version: i64) -> String {
+    format!("{key}/{name}/{version}")
 }
 
 pub(crate) fn now_ms() -> i64 {

@@ -40,6 +40,7 @@ mod installs;
 pub mod jssdk;
 mod managed;
 mod provider;
+pub mod raw;
 mod suite;
 mod tokens;
 
@@ -49,10 +50,11 @@ pub use install::install_url;
 pub use installs::{
     CorpRecord, CorpStatus, DEFAULT_LEASE, InDoubt, Installs, InstallsBuilder, Outcome, STATE_VALIDITY,
 };
+pub use jssdk::PageSignature;
 pub use managed::{DEFAULT_LOCK_TTL, DEFAULT_REFRESH_MARGIN};
 pub use provider::{Provider, ProviderBuilder};
 pub use suite::{CORP_TOKEN_REJECTED, SUITE_TICKET_VALIDITY, Suite, SuiteBuilder};
-pub use tokens::{AccessToken, AuthType, PreAuthCode};
+pub use tokens::{AccessToken, AuthType, JsapiTicket, PreAuthCode};
 
 use crate::client::{ClientBuilder, Parts, Shared, impl_client_hooks, sealed};
 use crate::response::Call;

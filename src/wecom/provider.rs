@@ -155,7 +155,7 @@ impl crate::facade::ManagedCredential for Provider {
     {
         self.inner
             .tokens
-            .call_with(operation, &self.inner.key, || self.token(), call)
+            .call_with(operation, &self.inner.key, Self::CACHED, || self.token(), call)
             .await
     }
 }

@@ -191,10 +191,14 @@ impl Suite {
     }
 
     /// Applies a callback event: a [`Event::SuiteTicket`] of this suite is
-    /// stored (newer wins; returns whether it was). Every other event is the
-    /// application's to act on (returns false).
+    /// stored (newer wins; returns whether it was); on a [`Event::CancelAuth`]
+    /// of this suite the corp's cached token and tickets are dropped
+    /// everywhere ([`forget_corp`](Suite::forget_corp); returns false: the
+    /// rest, such as deleting the corp's data, is the application's). Every
+    /// other event is the application's to act on (returns false).
     ///
     /// [`Event::SuiteTicket`]: super::callback::Event::SuiteTicket
+    /// [`Event::CancelAuth`]: super::callback::Event::CancelAuth
     pub async fn handle_event(&self, event: &super::callback::Event) -> Result<bool, Error> {
         match event {
             super::callback::Event::SuiteTicket {
@@ -207,6 +211,12 @@ impl Suite {
             super::callback::Event::SuiteTicket { suite_id, .. } => {
                 tracing::warn!(target: "corp_auth", event_suite = %suite_id, suite = %self.inner.suite_id,
                     "suite_ticket for another suite ignored");
+                Ok(false)
+            }
+            super::callback::Event::CancelAuth {
+                suite_id, auth_corp_id, ..
+            } if suite_id == &self.inner.suite_id => {
+                self.forget_corp(auth_corp_id).await?;
                 Ok(false)
             }
             _ => Ok(false),
@@ -322,16 +332,16 @@ impl Suite {
     /// was already replaced (another task's fresh token is never dropped).
     pub async fn invalidate_corp_token(&self, auth_corpid: &str, stale: &Secret) -> Result<(), Error> {
         let key = self.corp_key(auth_corpid)?;
-        self.inner.tokens.drop_if_current(&key, stale).await;
+        self.inner.tokens.drop_if_current(&key, stale, Corp::CACHED).await;
         Ok(())
     }
 
-    /// Drops the cached corp token of `auth_corpid` everywhere (the corp
-    /// removed the suite).
-    #[cfg(feature = "postgres")]
-    pub(crate) async fn forget_corp_token(&self, auth_corpid: &str) -> Result<(), Error> {
+    /// Drops the cached corp token of `auth_corpid` and the JS-SDK tickets
+    /// fetched with it, here and in the store (the corp removed the suite:
+    /// [`handle_event`](Suite::handle_event) does this on `cancel_auth`).
+    pub async fn forget_corp(&self, auth_corpid: &str) -> Result<(), Error> {
         let key = self.corp_key(auth_corpid)?;
-        self.inner.tokens.forget(&key).await;
+        self.inner.tokens.forget(&key, Corp::CACHED).await;
         Ok(())
     }
 
@@ -362,7 +372,13 @@ impl crate::facade::ManagedCredential for Suite {
         let inner = &self.inner;
         inner
             .tokens
-            .call_with(operation, &inner.suite_token_key, || self.suite_token(), call)
+            .call_with(
+                operation,
+                &inner.suite_token_key,
+                Self::CACHED,
+                || self.suite_token(),
+                call,
+            )
             .await
     }
 }

@@ -34,6 +34,59 @@ impl AccessToken {
     }
 }
 
+impl crate::facade::Cacheable for AccessToken {
+    fn into_token(self) -> AccessToken {
+        self
+    }
+}
+
+/// A JS-SDK ticket ([`Client::get_jsapi_ticket`],
+/// [`Client::get_agent_config_ticket`]): what JS-SDK signatures are made with
+/// ([`jssdk::sign`](super::jssdk::sign)). Most callers want the managed
+/// [`Corp::jsapi_ticket`](super::Corp::jsapi_ticket) and
+/// [`Corp::agent_config_ticket`](super::Corp::agent_config_ticket) instead:
+/// WeCom allows 400 fetches per corp per hour.
+///
+/// Serializes as WeCom writes it: `{"ticket": "…", "expires_in": 7200}`.
+/// `Debug` never shows the ticket.
+///
+/// [`Client::get_jsapi_ticket`]: super::Client::get_jsapi_ticket
+/// [`Client::get_agent_config_ticket`]: super::Client::get_agent_config_ticket
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[non_exhaustive]
+pub struct JsapiTicket {
+    /// The ticket.
+    pub ticket: Secret,
+    /// How long it is valid from when WeCom answered (7200 s in practice).
+    #[serde(with = "seconds")]
+    #[schemars(with = "u64")]
+    pub expires_in: Duration,
+}
+
+impl JsapiTicket {
+    pub(crate) fn new(call: &Call<'_>, ticket: Secret, expires_in: i64) -> Result<Self, Error> {
+        Ok(Self {
+            ticket: nonempty(call, ticket, "ticket")?,
+            expires_in: lifetime(call, expires_in)?,
+        })
+    }
+}
+
+impl crate::facade::Cacheable for JsapiTicket {
+    fn into_token(self) -> AccessToken {
+        AccessToken {
+            access_token: self.ticket,
+            expires_in: self.expires_in,
+        }
+    }
+}
+
+impl super::jssdk::Ticket for JsapiTicket {
+    fn ticket(&self) -> &str {
+        self.ticket.expose_secret()
+    }
+}
+
 /// A pre-auth code ([`Client::get_pre_auth_code`]) for one install link.
 ///
 /// [`Client::get_pre_auth_code`]: super::Client::get_pre_auth_code

@@ -52,6 +52,8 @@ const TOKEN_PATHS: &[(&str, &str, &str)] = &[
     ("/cgi-bin/service/get_suite_token", "suite_access_token", "suite-token"),
     ("/cgi-bin/service/get_corp_token", "access_token", "corp-token"),
     ("/cgi-bin/gettoken", "access_token", "dk-corp-token"),
+    ("/cgi-bin/get_jsapi_ticket", "ticket", "jsapi-ticket"),
+    ("/cgi-bin/ticket/get", "ticket", "agent-ticket"),
 ];
 
 impl StandIn {

@@ -51,6 +51,8 @@ pub fn facade_code(
     let mut answer_arms = TokenStream::new();
     let mut decoders = TokenStream::new();
     let mut issuers: BTreeMap<String, String> = BTreeMap::new();
+    // managed type → the names of its cached values (`x-cached-as`).
+    let mut cached: BTreeMap<String, Vec<String>> = BTreeMap::new();
 
     for (path, item) in spec.paths.iter() {
         let ReferenceOr::Item(item) = item else { continue };
@@ -112,12 +114,22 @@ pub fn facade_code(
                 && fact.issues.is_none()
             {
                 let def = credentials.iter().find(|c| &c.name == credential).unwrap();
-                managed
-                    .entry(def.managed_by.clone())
-                    .or_default()
-                    .extend(constructor(&plan, Some(def)));
-                calls.extend(into_future(&plan, &returns, Some(def), facts)?);
-                on_managed = Some(def);
+                if let Some(name) = &ext.cached_as {
+                    // A cached value: the managed type's method returns it;
+                    // the operation stays on the raw client.
+                    managed
+                        .entry(def.managed_by.clone())
+                        .or_default()
+                        .extend(cached_method(&plan, name, &place)?);
+                    cached.entry(def.managed_by.clone()).or_default().push(name.clone());
+                } else {
+                    managed
+                        .entry(def.managed_by.clone())
+                        .or_default()
+                        .extend(constructor(&plan, Some(def)));
+                    calls.extend(into_future(&plan, &returns, Some(def), facts)?);
+                    on_managed = Some(def);
+                }
             }
             raw_credential |= plan.credential_wire.is_some();
             requests.extend(request_struct(&plan, on_managed));
@@ -143,9 +155,26 @@ pub fn facade_code(
     );
     let envelope_doc = docs("The platform's error envelope (the schema marked `x-error-envelope`).");
     let (code, message) = (&envelope.code, &envelope.message);
+    // Every managed type of the spec says which values it caches (dropped
+    // with the credential they were fetched with).
+    for def in credentials {
+        managed.entry(def.managed_by.clone()).or_default();
+    }
     let managed_impls = managed.iter().map(|(ty, methods)| {
+        let names = cached.get(ty).cloned().unwrap_or_default();
         let ty = ident(ty);
-        quote!(impl #ty { #methods })
+        let about = docs(
+            "The values this type caches (`x-cached-as`), each under its credential:\n\
+             dropped with the credential they were fetched with.",
+        );
+        quote! {
+            impl #ty {
+                #about
+                #[allow(dead_code)]
+                pub(crate) const CACHED: &'static [&'static str] = &[#(#names),*];
+                #methods
+            }
+        }
     });
     let decode_doc = docs(
         "Offline decoders, one per operation with a JSON answer: the body of an\n\
@@ -845,6 +874,43 @@ fn constructor(plan: &OpPlan<'_>, managed: Option<&CredentialDef>) -> TokenStrea
             calls::#name { on: #on_value, _inputs: ::std::marker::PhantomData, #(#fields),* }
         }
     }
+}
+
+/// The managed type's method of a cached value (`x-cached-as`): the
+/// answer of the operation, fetched with the managed credential once per
+/// fleet, cached under that credential until shortly before it (or the
+/// credential) expires, and fetched again with a fresh credential when the
+/// platform rejects it.
+fn cached_method(plan: &OpPlan<'_>, name: &str, place: &str) -> Result<TokenStream, String> {
+    let id = &plan.fact.operation_id;
+    if let Some(arg) = plan.args.iter().find(|a| a.required) {
+        return Err(format!(
+            "{place}: `x-cached-as` needs an operation whose only required input is its credential; `{}` is required",
+            arg.wire
+        ));
+    }
+    let (method, send, variant) = (ident(name), format_ident!("send_{}", id), ident(&camel(id)));
+    let unset = plan.args.iter().map(|_| quote!(None));
+    let summary = plan.op.summary.clone().unwrap_or_default();
+    let about = docs(&format!(
+        "{summary} (`{id}`), cached (`x-cached-as`): fetched with the managed\n\
+         credential once across tasks and instances (through the store), kept\n\
+         until shortly before it or the credential it was fetched with\n\
+         expires, and fetched again with a fresh credential when the platform\n\
+         rejects that one. The uncached call is [`Client::{id}`]."
+    ));
+    Ok(quote! {
+        #about
+        pub async fn #method(&self) -> Result<crate::Secret, crate::Error> {
+            crate::facade::CachedValues::cached(self, #name, crate::Operation::#variant, |credential| async move {
+                self.client()
+                    .#send(credential.expose_secret(), #(#unset),*)
+                    .await
+                    .map(crate::facade::Cacheable::into_token)
+            })
+            .await
+        }
+    })
 }
 
 /// How the managed types fetch a credential: `issue_<credential>` (or
