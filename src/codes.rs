@@ -122,6 +122,11 @@ static WECOM: &[CodeInfo] = &[
     c(40084, "不合法的permanent_code参数", false),
     c(40085, "不合法的的suite_ticket参数", false),
     // A suite token sent to a corp API lands here: not a refresh case.
+    c(
+        40093,
+        "jsapi签名错误 (check the ticket and that the URL has no #…; sign the URL the page is at)",
+        false,
+    ),
     c(41001, "缺少access_token参数", false),
     c(41022, "缺少suite_access_token参数", false),
     c(41023, "缺少suite_ticket参数", false),
@@ -129,6 +134,11 @@ static WECOM: &[CodeInfo] = &[
     c(42001, "access_token已过期", false),
     c(42007, "pre_auth_code已过期", false),
     c(42009, "suite_access_token已过期", false),
+    c(
+        42012,
+        "jsapi_ticket不可用 (agentConfig must be signed with the app ticket: Corp::js_agent_sign)",
+        false,
+    ),
     c(44004, "文本消息content参数为空", false),
     // A quota (per minute/hour/day), not a momentary condition: retrying
     // soon does not help; calls of this kind cool down.
@@ -152,7 +162,96 @@ static WECOM: &[CodeInfo] = &[
     c(82001, "指定的成员/部门/标签全部为空", false),
     c(84014, "成员票据过期", false),
     c(84015, "成员票据无效", false),
+    c(91040, "获取ticket的类型无效", false),
     c(301002, "无权限操作指定的应用", false),
+    // 接口许可. 701030 is on an official page (97188); the other texts come
+    // from a copy of the global error page (zsmhub/workweixin
+    // apis/api_error.go) and their wording is unconfirmed. The part after
+    // the dash is what to do.
+    c(701001, "不是license基础帐号", false),
+    c(701002, "不合法的license帐号", false),
+    c(
+        701003,
+        "激活码已绑定 — read it with get_active_info_by_code: a repeated activation may land here",
+        false,
+    ),
+    c(701004, "激活码未绑定", false),
+    c(701005, "无效的license订单", false),
+    c(701006, "不合法的帐号类型", false),
+    c(701007, "不合法的license帐号类型", false),
+    c(
+        701008,
+        "没有合法的有互通license的用户 — buy and activate a 互通账号 for the member",
+        false,
+    ),
+    c(701010, "所有的account_code都非法", false),
+    c(701011, "userid已经绑定", false),
+    c(
+        701012,
+        "active_code 超过绑定有效期 — a code must be activated within 365 days of its creation",
+        false,
+    ),
+    c(
+        701014,
+        "jobid最多关联100w个userid — start a new job (create_renew_order_job without jobid)",
+        false,
+    ),
+    c(
+        701015,
+        "没有第三方或者代开发授权，不允许下单 — the corp must have installed the app",
+        false,
+    ),
+    c(701016, "帐号未激活或者已经过期", false),
+    c(701017, "帐号30天内迁移过 — transfer again after 30 days", false),
+    c(
+        701018,
+        "迁移帐号重叠 — the receiver may only have 20 days or less left of the same type",
+        false,
+    ),
+    c(701019, "用户userid非法或者跨企业", false),
+    c(701020, "有重复的userid", false),
+    c(701021, "非法的激活码", false),
+    c(
+        701022,
+        "激活码还在生成中 — codes are generated after payment: try again later",
+        false,
+    ),
+    c(701023, "有重复的激活码", false),
+    c(
+        701024,
+        "批量操作全部失败了 — see each item's errcode in the answer",
+        false,
+    ),
+    c(701025, "批量操作传了空列表", false),
+    c(701026, "列表数量超过最大值 — at most 1000 items per call", false),
+    c(701030, "激活码叠加后有效期超过5年", false),
+    c(
+        701082,
+        "旧码剩余时长超过20天 — stack a new code only when the old one has 20 days or less left",
+        false,
+    ),
+    c(
+        701083,
+        "订单未支付 — pay it in the 服务商管理端 (or submit_pay_job), then list_order_account",
+        false,
+    ),
+    c(
+        701084,
+        "订单不是未支付状态 — only unpaid, unexpired orders can be cancelled",
+        false,
+    ),
+    c(701086, "订单不属于该企业", false),
+    c(701087, "企业没有安装互通权限应用", false),
+    c(701088, "用户不在应用可见范围", false),
+    c(701089, "用户不在互通应用可见范围", false),
+    // As a `support_policy_query` reason 701090 means something else
+    // (认证/验证状态不符合): that list is a namespace of its own.
+    c(701090, "续期订单中全部账号的续期天数都等于0", false),
+    c(
+        701099,
+        "用户没有有效的接口许可 — activate a licence for the member (active_account)",
+        false,
+    ),
 ];
 
 #[cfg(test)]

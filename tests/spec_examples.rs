@@ -70,7 +70,7 @@ fn every_spec_example_decodes_into_its_generated_type() {
     // specs has an answer example, and every one decodes as a success.
     assert_eq!(
         checked,
-        (4, 16, 28),
+        (4, 33, 47),
         "examples checked: (components, requests, answers)"
     );
 }

@@ -454,8 +454,8 @@ impl Installs {
                 suite.forget_corp(auth_corp_id).await?;
                 Ok(outcome)
             }
-            Event::Other { info_type, .. } => Ok(Outcome::Ignored {
-                info_type: info_type.clone(),
+            other => Ok(Outcome::Ignored {
+                info_type: other.info_type().to_string(),
             }),
         }
     }
@@ -923,7 +923,7 @@ fn describe(event: &Event, default_suite: &str) -> (String, String, Option<Strin
             suite_id, auth_corp_id, ..
         } => (suite_id.clone(), "cancel_auth".into(), Some(auth_corp_id.clone())),
         Event::ResetPermanentCode { suite_id, .. } => (suite_id.clone(), "reset_permanent_code".into(), None),
-        Event::Other { info_type, .. } => (default_suite.to_string(), info_type.clone(), None),
+        other => (default_suite.to_string(), other.info_type().to_string(), None),
     }
 }
 

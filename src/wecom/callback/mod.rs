@@ -35,7 +35,7 @@ use cbc::cipher::{BlockDecryptMut, BlockEncryptMut, KeyIvInit};
 use sha1::{Digest, Sha1};
 use subtle::ConstantTimeEq;
 
-pub use event::Event;
+pub use event::{AutoActivatedAccount, Event};
 
 use crate::{Error, Secret};
 
