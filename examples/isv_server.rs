@@ -13,7 +13,15 @@
 //!   stored in PostgreSQL, a redirect to WeCom's install page;
 //! - `GET  /wecom/installed` WeCom's redirect back: the `state` is checked
 //!   (any instance issued it, once), then the `auth_code` is exchanged once
-//!   across every instance.
+//!   across every instance;
+//! - `POST /wecom/system`    the 系统事件接收URL (服务商管理端 → 应用管理 →
+//!   通用开发参数): provider-level system events, encrypted for the
+//!   provider's corpid — the 接口许可 events `license_pay_success`,
+//!   `license_refund` and `auto_activate` arrive here;
+//! - `POST /wecom/app`       the app's own callback URL (数据回调URL):
+//!   messages and events of each installed corp, encrypted for that corp —
+//!   `unlicensed_notify` (a member without a licence opened the app) arrives
+//!   here. Only corps of the install registry are accepted.
 //!
 //! A worker task processes the inbox every few seconds (and right after each
 //! callback), and logs every outcome until it is acknowledged: replace the
@@ -21,6 +29,8 @@
 //!
 //! Configuration (environment): `WECOM_SUITE_ID`, `WECOM_SUITE_SECRET`,
 //! `WECOM_PROVIDER_CORPID`, `WECOM_CALLBACK_TOKEN`, `WECOM_ENCODING_AES_KEY`,
+//! `WECOM_SYSTEM_TOKEN` and `WECOM_SYSTEM_AES_KEY` (the system-event URL's own
+//! pair; default: the callback's),
 //! `PUBLIC_URL` (how WeCom reaches this server, e.g. `https://isv.example`),
 //! `DATABASE_URL` (PostgreSQL), `CORP_AUTH_KEY_ID` and `CORP_AUTH_KEY` (64 hex
 //! digits: the key permanent codes are sealed with; `CORP_AUTH_OLD_KEY_ID`
@@ -39,8 +49,8 @@ use axum::Router;
 use axum::extract::{Query, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
-use corp_auth::wecom::callback::Crypto;
+use axum::routing::{get, post};
+use corp_auth::wecom::callback::{self, Crypto, Event};
 use corp_auth::wecom::{self, AuthType, Installs, Suite};
 use corp_auth::{Error, store};
 use tokio::sync::Notify;
@@ -48,6 +58,11 @@ use tokio::sync::Notify;
 struct App {
     suite: Suite,
     installs: Installs,
+    /// The system-event URL's receiver (for the provider's corpid).
+    system: Crypto,
+    /// The callback token and key, for each corp's app receiver.
+    app_token: String,
+    app_key: String,
     public_url: String,
     test_auth: bool,
     /// Wakes the worker after a callback was committed.
@@ -106,9 +121,18 @@ async fn main() -> Result<(), String> {
         installs = installs.encryption_key(&id, &old);
     }
     let installs = installs.build().map_err(|e| e.to_string())?;
+    let system = Crypto::new(
+        &env("WECOM_SYSTEM_TOKEN").or_else(|_| env("WECOM_CALLBACK_TOKEN"))?,
+        &env("WECOM_SYSTEM_AES_KEY").or_else(|_| env("WECOM_ENCODING_AES_KEY"))?,
+        &env("WECOM_PROVIDER_CORPID")?,
+    )
+    .map_err(|e| e.to_string())?;
     let app = Arc::new(App {
         suite,
         installs,
+        system,
+        app_token: env("WECOM_CALLBACK_TOKEN")?,
+        app_key: env("WECOM_ENCODING_AES_KEY")?,
         public_url: env("PUBLIC_URL")?.trim_end_matches('/').to_string(),
         test_auth: env("WECOM_TEST_AUTH").as_deref() == Ok("1"),
         work: Notify::new(),
@@ -118,6 +142,8 @@ async fn main() -> Result<(), String> {
         .route("/wecom/callback", get(verify_url).post(callback))
         .route("/wecom/install", get(install))
         .route("/wecom/installed", get(installed))
+        .route("/wecom/system", get(verify_system_url).post(system_event))
+        .route("/wecom/app", post(app_event))
         .with_state(app);
     let listen = env("LISTEN").unwrap_or_else(|_| "127.0.0.1:8080".to_string());
     let listener = tokio::net::TcpListener::bind(&listen)
@@ -209,6 +235,73 @@ async fn installed(State(app): State<Arc<App>>, q: Params) -> Response {
         Ok(other) => format!("{other:?}").into_response(),
         Err(e) => refuse(&e),
     }
+}
+
+async fn verify_system_url(State(app): State<Arc<App>>, q: Params) -> Response {
+    let (signature, timestamp, nonce) = (param(&q, "msg_signature"), param(&q, "timestamp"), param(&q, "nonce"));
+    match app.system.verify_url(signature, timestamp, nonce, param(&q, "echostr")) {
+        Ok(echo) => echo.into_response(),
+        Err(e) => refuse(&e),
+    }
+}
+
+/// The 系统事件接收URL: the licence events. They are facts to record (an
+/// order was paid: its activation codes exist; a refund was decided;
+/// accounts were activated automatically); WeCom delivers again until it
+/// gets `success`.
+async fn system_event(State(app): State<Arc<App>>, q: Params, body: String) -> Response {
+    let (signature, timestamp, nonce) = (param(&q, "msg_signature"), param(&q, "timestamp"), param(&q, "nonce"));
+    match app.system.decrypt_event(signature, timestamp, nonce, &body) {
+        Ok(Event::LicensePaySuccess {
+            auth_corp_id, order_id, ..
+        }) => {
+            // Next: Provider::list_order_account(order_id), then active_account.
+            tracing::info!(%auth_corp_id, %order_id, "licence order paid: its activation codes exist");
+        }
+        Ok(Event::LicenseRefund {
+            auth_corp_id,
+            order_id,
+            order_status,
+            ..
+        }) => {
+            tracing::info!(%auth_corp_id, %order_id, order_status, "licence refund decided");
+        }
+        Ok(Event::AutoActivate {
+            auth_corp_id, accounts, ..
+        }) => {
+            tracing::info!(%auth_corp_id, activated = accounts.len(), "licences activated automatically");
+        }
+        Ok(other) => tracing::info!(event = other.info_type(), "system event"),
+        Err(e) => return refuse(&e),
+    }
+    "success".into_response()
+}
+
+/// The app's own callback URL: each corp's messages and events, encrypted
+/// for that corp. The envelope names the corp; only an installed corp gets a
+/// receiver, whose check proves the message was encrypted for it.
+async fn app_event(State(app): State<Arc<App>>, q: Params, body: String) -> Response {
+    let Some(corpid) = callback::addressed_corp(&body) else {
+        return (StatusCode::FORBIDDEN, "error").into_response();
+    };
+    if let Err(e) = app.installs.corp(&corpid).await {
+        return refuse(&e);
+    }
+    let crypto = match Crypto::new(&app.app_token, &app.app_key, &corpid) {
+        Ok(crypto) => crypto,
+        Err(e) => return refuse(&e),
+    };
+    let (signature, timestamp, nonce) = (param(&q, "msg_signature"), param(&q, "timestamp"), param(&q, "nonce"));
+    match crypto.decrypt_event(signature, timestamp, nonce, &body) {
+        Ok(Event::UnlicensedNotify { corpid, userid, .. }) => {
+            // A member without a licence opened the app: activate one
+            // (Provider::active_account) or tell the corp's admin.
+            tracing::info!(%corpid, %userid, "unlicensed member opened the app");
+        }
+        Ok(other) => tracing::info!(%corpid, event = other.info_type(), "app event"),
+        Err(e) => return refuse(&e),
+    }
+    "success".into_response()
 }
 
 /// Handles the inbox after the callbacks were answered, and reports every

@@ -48,6 +48,7 @@ async fn serve(app: Router) -> String {
 #[derive(Default)]
 struct WeCom {
     ticket: String,
+    ticket_fetches: usize,
     auth_codes: HashMap<String, ()>,
 }
 
@@ -104,6 +105,28 @@ async fn wecom_auth_info() -> Json<Value> {
 
 async fn wecom_corp_token() -> Json<Value> {
     Json(json!({"access_token": "corp-token-accessTok3n0000", "expires_in": 7200}))
+}
+
+/// The corp's own API, with the corp token: a contacts read.
+async fn wecom_user_get(Query(q): Query<HashMap<String, String>>) -> Json<Value> {
+    if q.get("access_token").map(String::as_str) != Some("corp-token-accessTok3n0000") {
+        return Json(json!({"errcode": 41001, "errmsg": "access_token missing"}));
+    }
+    Json(
+        json!({"errcode": 0, "errmsg": "ok", "userid": q["userid"], "name": q["userid"],
+        "department": [1], "open_userid": "woAJ2GCAAAXtWyujaWJHDDGi0mACHAAA", "status": 1}),
+    )
+}
+
+/// The JS-SDK ticket of the corp (fetched once, then cached by the suite).
+const JSAPI_TICKET: &str = "sM4AOVdWfPE4DxkXGEs8VMCPGGVi4C3VM0P37wVUCFvkVAy_90u5h9nbSlYy3-Sl-HhTdfl2fzFy1AOcHKP7qg";
+
+async fn wecom_jsapi_ticket(State(w): State<WeComState>, Query(q): Query<HashMap<String, String>>) -> Json<Value> {
+    if q.get("access_token").map(String::as_str) != Some("corp-token-accessTok3n0000") {
+        return Json(json!({"errcode": 40014, "errmsg": "invalid access_token"}));
+    }
+    w.lock().unwrap().ticket_fetches += 1;
+    Json(json!({"errcode": 0, "errmsg": "ok", "ticket": JSAPI_TICKET, "expires_in": 7200}))
 }
 
 /// WeCom pushing an event to the ISV's callback URL, encrypted and signed.
@@ -215,6 +238,8 @@ async fn main() -> Result<(), Error> {
             .route("/cgi-bin/service/v2/get_permanent_code", post(wecom_permanent_code))
             .route("/cgi-bin/service/v2/get_auth_info", post(wecom_auth_info))
             .route("/cgi-bin/service/get_corp_token", post(wecom_corp_token))
+            .route("/cgi-bin/user/get", get(wecom_user_get))
+            .route("/cgi-bin/get_jsapi_ticket", get(wecom_jsapi_ticket))
             .route("/3rdapp/install", get(wecom_install))
             .with_state(wecom_state.clone()),
     )
@@ -318,7 +343,33 @@ async fn main() -> Result<(), Error> {
     let corp_token = suite.corp_access_token(CORPID, code.expose_secret()).await?;
     println!("   corp access_token {}", corp_token.masked());
 
-    println!("7. the corp changes, then cancels the authorization");
+    println!("7. after the install: the corp's own API on the managed corp token");
+    let corp = suite.corp(CORPID, code.expose_secret());
+    let user = corp.get_user("zhangsan").await?;
+    println!(
+        "   get_user: {} (open_userid {}; a third-party app sees the userid as the name)",
+        user.userid,
+        user.open_userid.unwrap_or_default()
+    );
+    let url = "https://isv.example/h5/index.html?from=menu#/detail";
+    let page = corp.js_sign(url).await?;
+    println!(
+        "   the page's ww.register signature: timestamp {}, nonceStr {}, signature {}",
+        page.timestamp, page.nonce_str, page.signature
+    );
+    // What WeCom's JS-SDK checks in the browser: the same algorithm over the
+    // ticket, the nonce, the timestamp and the URL without its #fragment.
+    assert_eq!(
+        page.signature,
+        wecom::jssdk::sign(JSAPI_TICKET, &page.nonce_str, page.timestamp, url)
+    );
+    let again = corp.js_sign(url).await?;
+    assert_ne!(again.nonce_str, page.nonce_str);
+    let fetches = wecom_state.lock().unwrap().ticket_fetches;
+    println!("   two signatures, {fetches} ticket fetch (cached per suite and corp, under its corp token)");
+    assert_eq!(fetches, 1);
+
+    println!("8. the corp changes, then cancels the authorization");
     push(&callback_url, &format!("<xml><SuiteId><![CDATA[{SUITE_ID}]]></SuiteId><InfoType><![CDATA[change_auth]]></InfoType><TimeStamp>{}</TimeStamp><AuthCorpId><![CDATA[{CORPID}]]></AuthCorpId></xml>", now())).await;
     push(&callback_url, &format!("<xml><SuiteId><![CDATA[{SUITE_ID}]]></SuiteId><InfoType><![CDATA[cancel_auth]]></InfoType><TimeStamp>{}</TimeStamp><AuthCorpId><![CDATA[{CORPID}]]></AuthCorpId></xml>", now())).await;
 

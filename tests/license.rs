@@ -519,17 +519,35 @@ fn unlicensed_notify_is_an_app_event_of_the_corp() {
     assert!(
         matches!(&other, Event::App { event: Some(e), corpid: Some(c), .. } if e == "enter_agent" && c == "wwcorpA")
     );
-    // The app's crypto is the corp's: decrypting for the corpid works.
+    // The app's crypto is the corp's. The envelope WeCom POSTs names the
+    // corp in plaintext: it picks the receiver, whose check proves it.
     let sender = Crypto::new(TOKEN, KEY, "wwcorpA").unwrap();
-    let body = sender.encrypt(xml, "1654502003", "n").unwrap();
-    let signature = sender.signature(
-        "1654502003",
-        "n",
-        body.split("CDATA[").nth(1).unwrap().split("]]>").next().unwrap(),
+    let sealed = sender.encrypt(xml, "1654502003", "n").unwrap();
+    let encrypted = sealed.split("CDATA[").nth(1).unwrap().split("]]>").next().unwrap();
+    let signature = sender.signature("1654502003", "n", encrypted);
+    let body = format!(
+        "<xml><ToUserName><![CDATA[wwcorpA]]></ToUserName><AgentID><![CDATA[1000002]]></AgentID><Encrypt><![CDATA[{encrypted}]]></Encrypt></xml>"
     );
-    let receiver = Crypto::new(TOKEN, KEY, "wwcorpA").unwrap();
+    let corpid = corp_auth::wecom::callback::addressed_corp(&body).unwrap();
+    assert_eq!(corpid, "wwcorpA");
+    let receiver = Crypto::new(TOKEN, KEY, &corpid).unwrap();
     assert_eq!(
         receiver.decrypt_event(&signature, "1654502003", "n", &body).unwrap(),
         event
+    );
+    // A forged envelope naming another corp: that corp's receiver refuses it.
+    let forged = body.replace("<![CDATA[wwcorpA]]></ToUserName>", "<![CDATA[wwcorpB]]></ToUserName>");
+    let other = Crypto::new(
+        TOKEN,
+        KEY,
+        &corp_auth::wecom::callback::addressed_corp(&forged).unwrap(),
+    )
+    .unwrap();
+    let err = other.decrypt_event(&signature, "1654502003", "n", &forged).unwrap_err();
+    assert!(matches!(err, Error::Callback { .. }), "{err}");
+    assert_eq!(
+        corp_auth::wecom::callback::addressed_corp(&sealed),
+        None,
+        "a 指令回调 envelope names no corp"
     );
 }

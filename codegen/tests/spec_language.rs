@@ -131,6 +131,7 @@ fn the_base_spec_builds_with_its_facts() {
     let ops: Vec<_> = out
         .operations
         .iter()
+        .filter(|o| !o.raw)
         .map(|o| (o.operation_id.as_str(), o.idempotent))
         .collect();
     assert_eq!(ops, [("read_thing", true), ("exchange", false)]);
@@ -247,7 +248,7 @@ fn values_of_the_wrong_type_are_refused() {
     assert_says(
         &refused(&returns),
         &[
-            "paths./read.get: `x-returns` must be one of `AccessToken`, `PreAuthCode` or `{field: <answer field>}`, not 5",
+            "paths./read.get: `x-returns` must be one of `AccessToken`, `PreAuthCode`, `JsapiTicket` or `{field: <answer field>}`, not 5",
         ],
     );
     let unknown_type = read_with("x-returns: Token");
@@ -437,4 +438,110 @@ fn an_all_of_success_answer_needs_the_code_in_one_of_its_parts() {
     );
     let spec = parse(&with).unwrap();
     corp_auth_codegen::model::Model::read(&spec).unwrap();
+}
+
+#[test]
+fn x_cached_as_caches_an_expiring_read_on_the_managed_type_only() {
+    // A read whose answer is a secret with a lifetime.
+    let ticket = base()
+        .replace(
+            "        #THING",
+            "        ticket: {type: string, format: password}\n        expires_in: {type: integer, format: int64}",
+        )
+        .replace(
+            "      required: [name]\n",
+            "      required: [name, ticket, expires_in]\n",
+        );
+    let without_label = ticket.replace(
+        "        - name: label\n          in: query\n          required: true\n          schema: {type: string, maxLength: 8}\n",
+        "",
+    );
+    let ok = without_label.replace(
+        "      summary: a read\n",
+        "      summary: a read\n      x-returns: JsapiTicket\n      x-cached-as: read_ticket\n",
+    );
+    let spec = parse(&ok).unwrap();
+    let outputs = build_outputs("wecom", &spec).unwrap_or_else(|e| panic!("{e}"));
+    assert!(
+        outputs.facade.contains("pub async fn read_ticket(&self)"),
+        "the managed method"
+    );
+    assert!(outputs.facade.contains("CachedValues::cached"));
+    assert!(
+        outputs
+            .facade
+            .contains(r#"const CACHED: &'static [&'static str] = &["read_ticket"]"#)
+    );
+    // The operation stays on the raw client, not on the managed type.
+    assert!(
+        outputs
+            .facade
+            .contains("pub fn read_thing<'a>(\n        &'a self,\n        suite_access_token: &'a str")
+    );
+    assert!(!outputs.facade.contains("calls::ReadThing<'a, &'a Self>"));
+    let fact = outputs
+        .operations
+        .iter()
+        .find(|o| o.operation_id == "read_thing")
+        .unwrap();
+    assert_eq!(fact.cached_as.as_deref(), Some("read_ticket"));
+
+    // Refused: without an expiring x-returns; on a write; not snake_case;
+    // with a required input the managed method could not take.
+    let with =
+        |spec: &str, lines: &str| spec.replace("      summary: a read\n", &format!("      summary: a read\n{lines}"));
+    assert_says(
+        &refused(&with(&without_label, "      x-cached-as: read_ticket\n")),
+        &[
+            "paths./read.get: `x-cached-as` caches a value with a lifetime: it needs `x-returns: AccessToken` or `JsapiTicket`",
+        ],
+    );
+    assert_says(
+        &refused(&with(
+            &without_label,
+            "      x-returns: JsapiTicket\n      x-cached-as: read_ticket\n      x-idempotent: false\n",
+        )),
+        &["`x-cached-as` on a one-shot call or a write"],
+    );
+    assert_says(
+        &refused(&with(
+            &without_label,
+            "      x-returns: JsapiTicket\n      x-cached-as: ReadTicket\n",
+        )),
+        &["`x-cached-as: ReadTicket` must be a snake_case method name"],
+    );
+    assert_says(
+        &refused(&with(
+            &ticket,
+            "      x-returns: JsapiTicket\n      x-cached-as: read_ticket\n",
+        )),
+        &["`x-cached-as` needs an operation whose only required input is its credential; `label` is required"],
+    );
+    // In the wrong place: on a schema.
+    let misplaced = ok.replace(
+        "    Thing:\n      type: object",
+        "    Thing:\n      x-cached-as: t\n      type: object",
+    );
+    assert_says(
+        &refused(&misplaced),
+        &["`x-cached-as` is not allowed here: it belongs on an operation"],
+    );
+}
+
+#[test]
+fn every_managed_type_gets_raw_read_and_write_operations() {
+    let spec = parse(&base()).unwrap();
+    let outputs = build_outputs("wecom", &spec).unwrap();
+    let raw: Vec<(&str, bool)> = outputs
+        .operations
+        .iter()
+        .filter(|o| o.raw)
+        .map(|o| (o.operation_id.as_str(), o.idempotent))
+        .collect();
+    assert_eq!(raw, [("raw_suite_read", true), ("raw_suite_write", false)]);
+    let table = corp_auth_codegen::operations_table(&outputs.operations, &outputs.credentials);
+    assert!(
+        table.contains("[`Suite::post`](Suite::post) | `POST (any path)` | **write** |"),
+        "{table}"
+    );
 }

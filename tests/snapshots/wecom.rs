@@ -6,6 +6,825 @@ use progenitor_client::{encode_path, ClientHooks, OperationInfo, RequestBuilderE
 /// Types used as operation parameters and responses.
 #[allow(clippy::all)]
 pub mod types {
+    ///账号个数 (each at most 1000000, 1000 for a test corp; not both 0)
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        Default,
+        schemars::JsonSchema
+    )]
+    pub struct AccountCount {
+        ///基础账号个数
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub base_count: ::std::option::Option<i64>,
+        ///互通账号个数
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub external_contact_count: ::std::option::Option<i64>,
+    }
+    ///账号购买时长 (months*31+days days in all, 31 to 1860; a test corp buys 1 month, no days)
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        Default,
+        schemars::JsonSchema
+    )]
+    pub struct AccountDuration {
+        ///购买的天数
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub days: ::std::option::Option<i64>,
+        ///购买的月数,每个月按照31天计算
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub months: ::std::option::Option<i64>,
+        ///续期的新到期时间 (submit_order_job, get_order of a renewal), unix seconds
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub new_expire_time: ::std::option::Option<i64>,
+    }
+    ///`ActiveAccountRequest`
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        schemars::JsonSchema
+    )]
+    pub struct ActiveAccountRequest {
+        ///账号激活码
+        pub active_code: ActiveAccountRequestActiveCode,
+        ///待绑定激活的成员所属企业corpid,只支持加密的corpid
+        pub corpid: ActiveAccountRequestCorpid,
+        ///待绑定激活的企业成员userid,只支持加密的userid
+        pub userid: ActiveAccountRequestUserid,
+    }
+    ///账号激活码
+    #[derive(
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        Eq,
+        Hash,
+        Ord,
+        PartialEq,
+        PartialOrd,
+        schemars::JsonSchema
+    )]
+    #[serde(transparent)]
+    pub struct ActiveAccountRequestActiveCode(::std::string::String);
+    impl ::std::ops::Deref for ActiveAccountRequestActiveCode {
+        type Target = ::std::string::String;
+        fn deref(&self) -> &::std::string::String {
+            &self.0
+        }
+    }
+    impl ::std::convert::From<ActiveAccountRequestActiveCode> for ::std::string::String {
+        fn from(value: ActiveAccountRequestActiveCode) -> Self {
+            value.0
+        }
+    }
+    impl ::std::str::FromStr for ActiveAccountRequestActiveCode {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            if value.chars().count() > 128usize {
+                return Err("longer than 128 characters".into());
+            }
+            if value.chars().count() < 1usize {
+                return Err("shorter than 1 characters".into());
+            }
+            Ok(Self(value.to_string()))
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for ActiveAccountRequestActiveCode {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String>
+    for ActiveAccountRequestActiveCode {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for ActiveAccountRequestActiveCode {
+        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+        where
+            D: ::serde::Deserializer<'de>,
+        {
+            ::std::string::String::deserialize(deserializer)?
+                .parse()
+                .map_err(|e: self::error::ConversionError| {
+                    <D::Error as ::serde::de::Error>::custom(e.to_string())
+                })
+        }
+    }
+    ///待绑定激活的成员所属企业corpid,只支持加密的corpid
+    #[derive(
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        Eq,
+        Hash,
+        Ord,
+        PartialEq,
+        PartialOrd,
+        schemars::JsonSchema
+    )]
+    #[serde(transparent)]
+    pub struct ActiveAccountRequestCorpid(::std::string::String);
+    impl ::std::ops::Deref for ActiveAccountRequestCorpid {
+        type Target = ::std::string::String;
+        fn deref(&self) -> &::std::string::String {
+            &self.0
+        }
+    }
+    impl ::std::convert::From<ActiveAccountRequestCorpid> for ::std::string::String {
+        fn from(value: ActiveAccountRequestCorpid) -> Self {
+            value.0
+        }
+    }
+    impl ::std::str::FromStr for ActiveAccountRequestCorpid {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            if value.chars().count() > 128usize {
+                return Err("longer than 128 characters".into());
+            }
+            if value.chars().count() < 1usize {
+                return Err("shorter than 1 characters".into());
+            }
+            Ok(Self(value.to_string()))
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for ActiveAccountRequestCorpid {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String> for ActiveAccountRequestCorpid {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for ActiveAccountRequestCorpid {
+        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+        where
+            D: ::serde::Deserializer<'de>,
+        {
+            ::std::string::String::deserialize(deserializer)?
+                .parse()
+                .map_err(|e: self::error::ConversionError| {
+                    <D::Error as ::serde::de::Error>::custom(e.to_string())
+                })
+        }
+    }
+    ///待绑定激活的企业成员userid,只支持加密的userid
+    #[derive(
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        Eq,
+        Hash,
+        Ord,
+        PartialEq,
+        PartialOrd,
+        schemars::JsonSchema
+    )]
+    #[serde(transparent)]
+    pub struct ActiveAccountRequestUserid(::std::string::String);
+    impl ::std::ops::Deref for ActiveAccountRequestUserid {
+        type Target = ::std::string::String;
+        fn deref(&self) -> &::std::string::String {
+            &self.0
+        }
+    }
+    impl ::std::convert::From<ActiveAccountRequestUserid> for ::std::string::String {
+        fn from(value: ActiveAccountRequestUserid) -> Self {
+            value.0
+        }
+    }
+    impl ::std::str::FromStr for ActiveAccountRequestUserid {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            if value.chars().count() > 64usize {
+                return Err("longer than 64 characters".into());
+            }
+            if value.chars().count() < 1usize {
+                return Err("shorter than 1 characters".into());
+            }
+            Ok(Self(value.to_string()))
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for ActiveAccountRequestUserid {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String> for ActiveAccountRequestUserid {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for ActiveAccountRequestUserid {
+        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+        where
+            D: ::serde::Deserializer<'de>,
+        {
+            ::std::string::String::deserialize(deserializer)?
+                .parse()
+                .map_err(|e: self::error::ConversionError| {
+                    <D::Error as ::serde::de::Error>::custom(e.to_string())
+                })
+        }
+    }
+    ///`ActiveInfo`
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        schemars::JsonSchema
+    )]
+    #[non_exhaustive]
+    pub struct ActiveInfo {
+        ///账号激活码
+        pub active_code: ::std::string::String,
+        ///首次激活绑定用户的时间,未激活则不返回该字段
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub active_time: ::std::option::Option<i64>,
+        ///创建时间,订单支付成功后立即创建
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub create_time: ::std::option::Option<i64>,
+        ///过期时间。为首次激活绑定的时间加上购买时长。未激活则不返回该字段
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub expire_time: ::std::option::Option<i64>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub merge_info: ::std::option::Option<MergeInfo>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub share_info: ::std::option::Option<ShareInfo>,
+        ///账号状态:1:未绑定,2:已绑定且有效,3:已过期,4:待转移,5:已合并(dead),6:已分配给下游
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub status: ::std::option::Option<i64>,
+        ///账号类型:1:基础账号,2:互通账号
+        #[serde(rename = "type", skip_serializing_if = "::std::option::Option::is_none")]
+        pub type_: ::std::option::Option<i64>,
+        ///账号绑定激活的企业成员userid,未激活则不返回该字段。返回加密的userid
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub userid: ::std::option::Option<::std::string::String>,
+    }
+    ///`ActiveInfoAnswer`
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        schemars::JsonSchema
+    )]
+    #[non_exhaustive]
+    pub struct ActiveInfoAnswer {
+        pub active_info: ActiveInfo,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub errcode: ::std::option::Option<i64>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub errmsg: ::std::option::Option<::std::string::String>,
+    }
+    ///`ActiveInfoByCodeRequest`
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        schemars::JsonSchema
+    )]
+    pub struct ActiveInfoByCodeRequest {
+        ///账号激活码
+        pub active_code: ActiveInfoByCodeRequestActiveCode,
+        ///要查询的企业的corpid,只支持加密的corpid
+        pub corpid: ActiveInfoByCodeRequestCorpid,
+    }
+    ///账号激活码
+    #[derive(
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        Eq,
+        Hash,
+        Ord,
+        PartialEq,
+        PartialOrd,
+        schemars::JsonSchema
+    )]
+    #[serde(transparent)]
+    pub struct ActiveInfoByCodeRequestActiveCode(::std::string::String);
+    impl ::std::ops::Deref for ActiveInfoByCodeRequestActiveCode {
+        type Target = ::std::string::String;
+        fn deref(&self) -> &::std::string::String {
+            &self.0
+        }
+    }
+    impl ::std::convert::From<ActiveInfoByCodeRequestActiveCode>
+    for ::std::string::String {
+        fn from(value: ActiveInfoByCodeRequestActiveCode) -> Self {
+            value.0
+        }
+    }
+    impl ::std::str::FromStr for ActiveInfoByCodeRequestActiveCode {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            if value.chars().count() > 128usize {
+                return Err("longer than 128 characters".into());
+            }
+            if value.chars().count() < 1usize {
+                return Err("shorter than 1 characters".into());
+            }
+            Ok(Self(value.to_string()))
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for ActiveInfoByCodeRequestActiveCode {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String>
+    for ActiveInfoByCodeRequestActiveCode {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for ActiveInfoByCodeRequestActiveCode {
+        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+        where
+            D: ::serde::Deserializer<'de>,
+        {
+            ::std::string::String::deserialize(deserializer)?
+                .parse()
+                .map_err(|e: self::error::ConversionError| {
+                    <D::Error as ::serde::de::Error>::custom(e.to_string())
+                })
+        }
+    }
+    ///要查询的企业的corpid,只支持加密的corpid
+    #[derive(
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        Eq,
+        Hash,
+        Ord,
+        PartialEq,
+        PartialOrd,
+        schemars::JsonSchema
+    )]
+    #[serde(transparent)]
+    pub struct ActiveInfoByCodeRequestCorpid(::std::string::String);
+    impl ::std::ops::Deref for ActiveInfoByCodeRequestCorpid {
+        type Target = ::std::string::String;
+        fn deref(&self) -> &::std::string::String {
+            &self.0
+        }
+    }
+    impl ::std::convert::From<ActiveInfoByCodeRequestCorpid> for ::std::string::String {
+        fn from(value: ActiveInfoByCodeRequestCorpid) -> Self {
+            value.0
+        }
+    }
+    impl ::std::str::FromStr for ActiveInfoByCodeRequestCorpid {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            if value.chars().count() > 128usize {
+                return Err("longer than 128 characters".into());
+            }
+            if value.chars().count() < 1usize {
+                return Err("shorter than 1 characters".into());
+            }
+            Ok(Self(value.to_string()))
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for ActiveInfoByCodeRequestCorpid {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String>
+    for ActiveInfoByCodeRequestCorpid {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for ActiveInfoByCodeRequestCorpid {
+        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+        where
+            D: ::serde::Deserializer<'de>,
+        {
+            ::std::string::String::deserialize(deserializer)?
+                .parse()
+                .map_err(|e: self::error::ConversionError| {
+                    <D::Error as ::serde::de::Error>::custom(e.to_string())
+                })
+        }
+    }
+    ///`ActiveInfoByUserAnswer`
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        Default,
+        schemars::JsonSchema
+    )]
+    #[non_exhaustive]
+    pub struct ActiveInfoByUserAnswer {
+        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
+        pub active_info_list: ::std::vec::Vec<ActiveInfo>,
+        ///账号激活状态。0:未激活、1:已激活
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub active_status: ::std::option::Option<i64>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub errcode: ::std::option::Option<i64>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub errmsg: ::std::option::Option<::std::string::String>,
+    }
+    ///`ActiveInfoByUserRequest`
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        schemars::JsonSchema
+    )]
+    pub struct ActiveInfoByUserRequest {
+        ///企业的corpid,只支持加密的corpid
+        pub corpid: ActiveInfoByUserRequestCorpid,
+        ///待查询员工的userid,只支持加密的userid
+        pub userid: ActiveInfoByUserRequestUserid,
+    }
+    ///企业的corpid,只支持加密的corpid
+    #[derive(
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        Eq,
+        Hash,
+        Ord,
+        PartialEq,
+        PartialOrd,
+        schemars::JsonSchema
+    )]
+    #[serde(transparent)]
+    pub struct ActiveInfoByUserRequestCorpid(::std::string::String);
+    impl ::std::ops::Deref for ActiveInfoByUserRequestCorpid {
+        type Target = ::std::string::String;
+        fn deref(&self) -> &::std::string::String {
+            &self.0
+        }
+    }
+    impl ::std::convert::From<ActiveInfoByUserRequestCorpid> for ::std::string::String {
+        fn from(value: ActiveInfoByUserRequestCorpid) -> Self {
+            value.0
+        }
+    }
+    impl ::std::str::FromStr for ActiveInfoByUserRequestCorpid {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            if value.chars().count() > 128usize {
+                return Err("longer than 128 characters".into());
+            }
+            if value.chars().count() < 1usize {
+                return Err("shorter than 1 characters".into());
+            }
+            Ok(Self(value.to_string()))
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for ActiveInfoByUserRequestCorpid {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String>
+    for ActiveInfoByUserRequestCorpid {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for ActiveInfoByUserRequestCorpid {
+        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+        where
+            D: ::serde::Deserializer<'de>,
+        {
+            ::std::string::String::deserialize(deserializer)?
+                .parse()
+                .map_err(|e: self::error::ConversionError| {
+                    <D::Error as ::serde::de::Error>::custom(e.to_string())
+                })
+        }
+    }
+    ///待查询员工的userid,只支持加密的userid
+    #[derive(
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        Eq,
+        Hash,
+        Ord,
+        PartialEq,
+        PartialOrd,
+        schemars::JsonSchema
+    )]
+    #[serde(transparent)]
+    pub struct ActiveInfoByUserRequestUserid(::std::string::String);
+    impl ::std::ops::Deref for ActiveInfoByUserRequestUserid {
+        type Target = ::std::string::String;
+        fn deref(&self) -> &::std::string::String {
+            &self.0
+        }
+    }
+    impl ::std::convert::From<ActiveInfoByUserRequestUserid> for ::std::string::String {
+        fn from(value: ActiveInfoByUserRequestUserid) -> Self {
+            value.0
+        }
+    }
+    impl ::std::str::FromStr for ActiveInfoByUserRequestUserid {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            if value.chars().count() > 64usize {
+                return Err("longer than 64 characters".into());
+            }
+            if value.chars().count() < 1usize {
+                return Err("shorter than 1 characters".into());
+            }
+            Ok(Self(value.to_string()))
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for ActiveInfoByUserRequestUserid {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String>
+    for ActiveInfoByUserRequestUserid {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for ActiveInfoByUserRequestUserid {
+        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+        where
+            D: ::serde::Deserializer<'de>,
+        {
+            ::std::string::String::deserialize(deserializer)?
+                .parse()
+                .map_err(|e: self::error::ConversionError| {
+                    <D::Error as ::serde::de::Error>::custom(e.to_string())
+                })
+        }
+    }
+    ///`ActiveItem`
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        schemars::JsonSchema
+    )]
+    pub struct ActiveItem {
+        ///账号激活码
+        pub active_code: ActiveItemActiveCode,
+        ///待绑定激活的企业成员userid,只支持加密的userid
+        pub userid: ActiveItemUserid,
+    }
+    ///账号激活码
+    #[derive(
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        Eq,
+        Hash,
+        Ord,
+        PartialEq,
+        PartialOrd,
+        schemars::JsonSchema
+    )]
+    #[serde(transparent)]
+    pub struct ActiveItemActiveCode(::std::string::String);
+    impl ::std::ops::Deref for ActiveItemActiveCode {
+        type Target = ::std::string::String;
+        fn deref(&self) -> &::std::string::String {
+            &self.0
+        }
+    }
+    impl ::std::convert::From<ActiveItemActiveCode> for ::std::string::String {
+        fn from(value: ActiveItemActiveCode) -> Self {
+            value.0
+        }
+    }
+    impl ::std::str::FromStr for ActiveItemActiveCode {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            if value.chars().count() > 128usize {
+                return Err("longer than 128 characters".into());
+            }
+            if value.chars().count() < 1usize {
+                return Err("shorter than 1 characters".into());
+            }
+            Ok(Self(value.to_string()))
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for ActiveItemActiveCode {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String> for ActiveItemActiveCode {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for ActiveItemActiveCode {
+        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+        where
+            D: ::serde::Deserializer<'de>,
+        {
+            ::std::string::String::deserialize(deserializer)?
+                .parse()
+                .map_err(|e: self::error::ConversionError| {
+                    <D::Error as ::serde::de::Error>::custom(e.to_string())
+                })
+        }
+    }
+    ///待绑定激活的企业成员userid,只支持加密的userid
+    #[derive(
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        Eq,
+        Hash,
+        Ord,
+        PartialEq,
+        PartialOrd,
+        schemars::JsonSchema
+    )]
+    #[serde(transparent)]
+    pub struct ActiveItemUserid(::std::string::String);
+    impl ::std::ops::Deref for ActiveItemUserid {
+        type Target = ::std::string::String;
+        fn deref(&self) -> &::std::string::String {
+            &self.0
+        }
+    }
+    impl ::std::convert::From<ActiveItemUserid> for ::std::string::String {
+        fn from(value: ActiveItemUserid) -> Self {
+            value.0
+        }
+    }
+    impl ::std::str::FromStr for ActiveItemUserid {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            if value.chars().count() > 64usize {
+                return Err("longer than 64 characters".into());
+            }
+            if value.chars().count() < 1usize {
+                return Err("shorter than 1 characters".into());
+            }
+            Ok(Self(value.to_string()))
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for ActiveItemUserid {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String> for ActiveItemUserid {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for ActiveItemUserid {
+        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+        where
+            D: ::serde::Deserializer<'de>,
+        {
+            ::std::string::String::deserialize(deserializer)?
+                .parse()
+                .map_err(|e: self::error::ConversionError| {
+                    <D::Error as ::serde::de::Error>::custom(e.to_string())
+                })
+        }
+    }
+    ///`ActiveResult`
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        Default,
+        schemars::JsonSchema
+    )]
+    #[non_exhaustive]
+    pub struct ActiveResult {
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub active_code: ::std::option::Option<::std::string::String>,
+        ///该激活码的激活结果,0 成功
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub errcode: ::std::option::Option<i64>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub userid: ::std::option::Option<::std::string::String>,
+    }
+    ///`ActivedAccount`
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        Default,
+        schemars::JsonSchema
+    )]
+    #[non_exhaustive]
+    pub struct ActivedAccount {
+        ///激活时间
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub active_time: ::std::option::Option<i64>,
+        ///过期时间
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub expire_time: ::std::option::Option<i64>,
+        ///账号类型:1:基础账号,2:互通账号
+        #[serde(rename = "type", skip_serializing_if = "::std::option::Option::is_none")]
+        pub type_: ::std::option::Option<i64>,
+        ///企业的成员userid。返回加密的userid
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub userid: ::std::option::Option<::std::string::String>,
+    }
     ///应用对应的权限
     #[derive(
         ::serde::Deserialize,
@@ -232,6 +1051,653 @@ pub mod types {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub userid: ::std::option::Option<::std::string::String>,
     }
+    ///`AutoActiveStatusAnswer`
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        Default,
+        schemars::JsonSchema
+    )]
+    #[non_exhaustive]
+    pub struct AutoActiveStatusAnswer {
+        ///许可自动激活状态。0:关闭,1:打开
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub auto_active_status: ::std::option::Option<i64>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub errcode: ::std::option::Option<i64>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub errmsg: ::std::option::Option<::std::string::String>,
+    }
+    ///`BatchActiveAccountAnswer`
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        Default,
+        schemars::JsonSchema
+    )]
+    #[non_exhaustive]
+    pub struct BatchActiveAccountAnswer {
+        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
+        pub active_result: ::std::vec::Vec<ActiveResult>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub errcode: ::std::option::Option<i64>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub errmsg: ::std::option::Option<::std::string::String>,
+    }
+    ///`BatchActiveAccountRequest`
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        schemars::JsonSchema
+    )]
+    pub struct BatchActiveAccountRequest {
+        ///需要激活的账号列表,一次最多1000个
+        pub active_list: ::std::vec::Vec<ActiveItem>,
+        ///待绑定激活的成员所属企业corpid,只支持加密的corpid
+        pub corpid: BatchActiveAccountRequestCorpid,
+    }
+    ///待绑定激活的成员所属企业corpid,只支持加密的corpid
+    #[derive(
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        Eq,
+        Hash,
+        Ord,
+        PartialEq,
+        PartialOrd,
+        schemars::JsonSchema
+    )]
+    #[serde(transparent)]
+    pub struct BatchActiveAccountRequestCorpid(::std::string::String);
+    impl ::std::ops::Deref for BatchActiveAccountRequestCorpid {
+        type Target = ::std::string::String;
+        fn deref(&self) -> &::std::string::String {
+            &self.0
+        }
+    }
+    impl ::std::convert::From<BatchActiveAccountRequestCorpid>
+    for ::std::string::String {
+        fn from(value: BatchActiveAccountRequestCorpid) -> Self {
+            value.0
+        }
+    }
+    impl ::std::str::FromStr for BatchActiveAccountRequestCorpid {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            if value.chars().count() > 128usize {
+                return Err("longer than 128 characters".into());
+            }
+            if value.chars().count() < 1usize {
+                return Err("shorter than 1 characters".into());
+            }
+            Ok(Self(value.to_string()))
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for BatchActiveAccountRequestCorpid {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String>
+    for BatchActiveAccountRequestCorpid {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for BatchActiveAccountRequestCorpid {
+        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+        where
+            D: ::serde::Deserializer<'de>,
+        {
+            ::std::string::String::deserialize(deserializer)?
+                .parse()
+                .map_err(|e: self::error::ConversionError| {
+                    <D::Error as ::serde::de::Error>::custom(e.to_string())
+                })
+        }
+    }
+    ///`BatchActiveInfoAnswer`
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        Default,
+        schemars::JsonSchema
+    )]
+    #[non_exhaustive]
+    pub struct BatchActiveInfoAnswer {
+        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
+        pub active_info_list: ::std::vec::Vec<ActiveInfo>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub errcode: ::std::option::Option<i64>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub errmsg: ::std::option::Option<::std::string::String>,
+        ///无效的激活码列表
+        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
+        pub invalid_active_code_list: ::std::vec::Vec<::std::string::String>,
+    }
+    ///`BatchActiveInfoByCodeRequest`
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        schemars::JsonSchema
+    )]
+    pub struct BatchActiveInfoByCodeRequest {
+        ///激活码列表,最多不超过1000个
+        pub active_code_list: ::std::vec::Vec<::std::string::String>,
+        ///要查询的企业的corpid,只支持加密的corpid
+        pub corpid: BatchActiveInfoByCodeRequestCorpid,
+    }
+    ///要查询的企业的corpid,只支持加密的corpid
+    #[derive(
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        Eq,
+        Hash,
+        Ord,
+        PartialEq,
+        PartialOrd,
+        schemars::JsonSchema
+    )]
+    #[serde(transparent)]
+    pub struct BatchActiveInfoByCodeRequestCorpid(::std::string::String);
+    impl ::std::ops::Deref for BatchActiveInfoByCodeRequestCorpid {
+        type Target = ::std::string::String;
+        fn deref(&self) -> &::std::string::String {
+            &self.0
+        }
+    }
+    impl ::std::convert::From<BatchActiveInfoByCodeRequestCorpid>
+    for ::std::string::String {
+        fn from(value: BatchActiveInfoByCodeRequestCorpid) -> Self {
+            value.0
+        }
+    }
+    impl ::std::str::FromStr for BatchActiveInfoByCodeRequestCorpid {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            if value.chars().count() > 128usize {
+                return Err("longer than 128 characters".into());
+            }
+            if value.chars().count() < 1usize {
+                return Err("shorter than 1 characters".into());
+            }
+            Ok(Self(value.to_string()))
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for BatchActiveInfoByCodeRequestCorpid {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String>
+    for BatchActiveInfoByCodeRequestCorpid {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for BatchActiveInfoByCodeRequestCorpid {
+        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+        where
+            D: ::serde::Deserializer<'de>,
+        {
+            ::std::string::String::deserialize(deserializer)?
+                .parse()
+                .map_err(|e: self::error::ConversionError| {
+                    <D::Error as ::serde::de::Error>::custom(e.to_string())
+                })
+        }
+    }
+    ///`BatchShareActiveCodeAnswer`
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        Default,
+        schemars::JsonSchema
+    )]
+    #[non_exhaustive]
+    pub struct BatchShareActiveCodeAnswer {
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub errcode: ::std::option::Option<i64>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub errmsg: ::std::option::Option<::std::string::String>,
+        ///分享失败的激活码 (only the codes that failed)
+        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
+        pub share_result: ::std::vec::Vec<ShareResult>,
+    }
+    ///`BatchShareActiveCodeRequest`
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        schemars::JsonSchema
+    )]
+    pub struct BatchShareActiveCodeRequest {
+        ///上下游/企业互联场景标识。0:上下游企业(默认),1:企业互联企业
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub corp_link_type: ::std::option::Option<i64>,
+        ///上级/上游企业corpid,只支持加密的corpid
+        pub from_corpid: BatchShareActiveCodeRequestFromCorpid,
+        ///分享的接口许可列表,单次分享激活码不可超过1000个,且不可超过下游企业人数上限的2倍
+        pub share_list: ::std::vec::Vec<ShareItem>,
+        ///下级/下游企业corpid,只支持加密的corpid
+        pub to_corpid: BatchShareActiveCodeRequestToCorpid,
+    }
+    ///上级/上游企业corpid,只支持加密的corpid
+    #[derive(
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        Eq,
+        Hash,
+        Ord,
+        PartialEq,
+        PartialOrd,
+        schemars::JsonSchema
+    )]
+    #[serde(transparent)]
+    pub struct BatchShareActiveCodeRequestFromCorpid(::std::string::String);
+    impl ::std::ops::Deref for BatchShareActiveCodeRequestFromCorpid {
+        type Target = ::std::string::String;
+        fn deref(&self) -> &::std::string::String {
+            &self.0
+        }
+    }
+    impl ::std::convert::From<BatchShareActiveCodeRequestFromCorpid>
+    for ::std::string::String {
+        fn from(value: BatchShareActiveCodeRequestFromCorpid) -> Self {
+            value.0
+        }
+    }
+    impl ::std::str::FromStr for BatchShareActiveCodeRequestFromCorpid {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            if value.chars().count() > 128usize {
+                return Err("longer than 128 characters".into());
+            }
+            if value.chars().count() < 1usize {
+                return Err("shorter than 1 characters".into());
+            }
+            Ok(Self(value.to_string()))
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for BatchShareActiveCodeRequestFromCorpid {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String>
+    for BatchShareActiveCodeRequestFromCorpid {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for BatchShareActiveCodeRequestFromCorpid {
+        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+        where
+            D: ::serde::Deserializer<'de>,
+        {
+            ::std::string::String::deserialize(deserializer)?
+                .parse()
+                .map_err(|e: self::error::ConversionError| {
+                    <D::Error as ::serde::de::Error>::custom(e.to_string())
+                })
+        }
+    }
+    ///下级/下游企业corpid,只支持加密的corpid
+    #[derive(
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        Eq,
+        Hash,
+        Ord,
+        PartialEq,
+        PartialOrd,
+        schemars::JsonSchema
+    )]
+    #[serde(transparent)]
+    pub struct BatchShareActiveCodeRequestToCorpid(::std::string::String);
+    impl ::std::ops::Deref for BatchShareActiveCodeRequestToCorpid {
+        type Target = ::std::string::String;
+        fn deref(&self) -> &::std::string::String {
+            &self.0
+        }
+    }
+    impl ::std::convert::From<BatchShareActiveCodeRequestToCorpid>
+    for ::std::string::String {
+        fn from(value: BatchShareActiveCodeRequestToCorpid) -> Self {
+            value.0
+        }
+    }
+    impl ::std::str::FromStr for BatchShareActiveCodeRequestToCorpid {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            if value.chars().count() > 128usize {
+                return Err("longer than 128 characters".into());
+            }
+            if value.chars().count() < 1usize {
+                return Err("shorter than 1 characters".into());
+            }
+            Ok(Self(value.to_string()))
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for BatchShareActiveCodeRequestToCorpid {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String>
+    for BatchShareActiveCodeRequestToCorpid {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for BatchShareActiveCodeRequestToCorpid {
+        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+        where
+            D: ::serde::Deserializer<'de>,
+        {
+            ::std::string::String::deserialize(deserializer)?
+                .parse()
+                .map_err(|e: self::error::ConversionError| {
+                    <D::Error as ::serde::de::Error>::custom(e.to_string())
+                })
+        }
+    }
+    ///`BatchTransferLicenseAnswer`
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        Default,
+        schemars::JsonSchema
+    )]
+    #[non_exhaustive]
+    pub struct BatchTransferLicenseAnswer {
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub errcode: ::std::option::Option<i64>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub errmsg: ::std::option::Option<::std::string::String>,
+        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
+        pub transfer_result: ::std::vec::Vec<TransferResult>,
+    }
+    ///`BatchTransferLicenseRequest`
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        schemars::JsonSchema
+    )]
+    pub struct BatchTransferLicenseRequest {
+        ///待绑定激活的成员所属企业corpid,只支持加密的corpid
+        pub corpid: BatchTransferLicenseRequestCorpid,
+        ///待转移成员列表,一次最多1000个
+        pub transfer_list: ::std::vec::Vec<TransferItem>,
+    }
+    ///待绑定激活的成员所属企业corpid,只支持加密的corpid
+    #[derive(
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        Eq,
+        Hash,
+        Ord,
+        PartialEq,
+        PartialOrd,
+        schemars::JsonSchema
+    )]
+    #[serde(transparent)]
+    pub struct BatchTransferLicenseRequestCorpid(::std::string::String);
+    impl ::std::ops::Deref for BatchTransferLicenseRequestCorpid {
+        type Target = ::std::string::String;
+        fn deref(&self) -> &::std::string::String {
+            &self.0
+        }
+    }
+    impl ::std::convert::From<BatchTransferLicenseRequestCorpid>
+    for ::std::string::String {
+        fn from(value: BatchTransferLicenseRequestCorpid) -> Self {
+            value.0
+        }
+    }
+    impl ::std::str::FromStr for BatchTransferLicenseRequestCorpid {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            if value.chars().count() > 128usize {
+                return Err("longer than 128 characters".into());
+            }
+            if value.chars().count() < 1usize {
+                return Err("shorter than 1 characters".into());
+            }
+            Ok(Self(value.to_string()))
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for BatchTransferLicenseRequestCorpid {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String>
+    for BatchTransferLicenseRequestCorpid {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for BatchTransferLicenseRequestCorpid {
+        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+        where
+            D: ::serde::Deserializer<'de>,
+        {
+            ::std::string::String::deserialize(deserializer)?
+                .parse()
+                .map_err(|e: self::error::ConversionError| {
+                    <D::Error as ::serde::de::Error>::custom(e.to_string())
+                })
+        }
+    }
+    ///`CancelOrderRequest`
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        schemars::JsonSchema
+    )]
+    pub struct CancelOrderRequest {
+        ///企业id (required except for a multi-corp new order)
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub corpid: ::std::option::Option<CancelOrderRequestCorpid>,
+        ///订单号
+        pub order_id: CancelOrderRequestOrderId,
+    }
+    ///企业id (required except for a multi-corp new order)
+    #[derive(
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        Eq,
+        Hash,
+        Ord,
+        PartialEq,
+        PartialOrd,
+        schemars::JsonSchema
+    )]
+    #[serde(transparent)]
+    pub struct CancelOrderRequestCorpid(::std::string::String);
+    impl ::std::ops::Deref for CancelOrderRequestCorpid {
+        type Target = ::std::string::String;
+        fn deref(&self) -> &::std::string::String {
+            &self.0
+        }
+    }
+    impl ::std::convert::From<CancelOrderRequestCorpid> for ::std::string::String {
+        fn from(value: CancelOrderRequestCorpid) -> Self {
+            value.0
+        }
+    }
+    impl ::std::str::FromStr for CancelOrderRequestCorpid {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            if value.chars().count() > 128usize {
+                return Err("longer than 128 characters".into());
+            }
+            Ok(Self(value.to_string()))
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for CancelOrderRequestCorpid {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String> for CancelOrderRequestCorpid {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for CancelOrderRequestCorpid {
+        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+        where
+            D: ::serde::Deserializer<'de>,
+        {
+            ::std::string::String::deserialize(deserializer)?
+                .parse()
+                .map_err(|e: self::error::ConversionError| {
+                    <D::Error as ::serde::de::Error>::custom(e.to_string())
+                })
+        }
+    }
+    ///订单号
+    #[derive(
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        Eq,
+        Hash,
+        Ord,
+        PartialEq,
+        PartialOrd,
+        schemars::JsonSchema
+    )]
+    #[serde(transparent)]
+    pub struct CancelOrderRequestOrderId(::std::string::String);
+    impl ::std::ops::Deref for CancelOrderRequestOrderId {
+        type Target = ::std::string::String;
+        fn deref(&self) -> &::std::string::String {
+            &self.0
+        }
+    }
+    impl ::std::convert::From<CancelOrderRequestOrderId> for ::std::string::String {
+        fn from(value: CancelOrderRequestOrderId) -> Self {
+            value.0
+        }
+    }
+    impl ::std::str::FromStr for CancelOrderRequestOrderId {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            if value.chars().count() > 128usize {
+                return Err("longer than 128 characters".into());
+            }
+            if value.chars().count() < 1usize {
+                return Err("shorter than 1 characters".into());
+            }
+            Ok(Self(value.to_string()))
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for CancelOrderRequestOrderId {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String> for CancelOrderRequestOrderId {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for CancelOrderRequestOrderId {
+        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+        where
+            D: ::serde::Deserializer<'de>,
+        {
+            ::std::string::String::deserialize(deserializer)?
+                .parse()
+                .map_err(|e: self::error::ConversionError| {
+                    <D::Error as ::serde::de::Error>::custom(e.to_string())
+                })
+        }
+    }
     ///get_corp_token 的成功返回. access_token and expires_in are guaranteed on success.
     #[derive(
         ::serde::Deserialize,
@@ -285,6 +1751,389 @@ pub mod types {
     for CorpExNameList {
         fn from(value: ::std::vec::Vec<::std::string::String>) -> Self {
             Self::Array(value)
+        }
+    }
+    ///`CorpidRequest`
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        schemars::JsonSchema
+    )]
+    pub struct CorpidRequest {
+        ///企业corpid,只支持加密的corpid
+        pub corpid: CorpidRequestCorpid,
+    }
+    ///企业corpid,只支持加密的corpid
+    #[derive(
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        Eq,
+        Hash,
+        Ord,
+        PartialEq,
+        PartialOrd,
+        schemars::JsonSchema
+    )]
+    #[serde(transparent)]
+    pub struct CorpidRequestCorpid(::std::string::String);
+    impl ::std::ops::Deref for CorpidRequestCorpid {
+        type Target = ::std::string::String;
+        fn deref(&self) -> &::std::string::String {
+            &self.0
+        }
+    }
+    impl ::std::convert::From<CorpidRequestCorpid> for ::std::string::String {
+        fn from(value: CorpidRequestCorpid) -> Self {
+            value.0
+        }
+    }
+    impl ::std::str::FromStr for CorpidRequestCorpid {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            if value.chars().count() > 128usize {
+                return Err("longer than 128 characters".into());
+            }
+            if value.chars().count() < 1usize {
+                return Err("shorter than 1 characters".into());
+            }
+            Ok(Self(value.to_string()))
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for CorpidRequestCorpid {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String> for CorpidRequestCorpid {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for CorpidRequestCorpid {
+        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+        where
+            D: ::serde::Deserializer<'de>,
+        {
+            ::std::string::String::deserialize(deserializer)?
+                .parse()
+                .map_err(|e: self::error::ConversionError| {
+                    <D::Error as ::serde::de::Error>::custom(e.to_string())
+                })
+        }
+    }
+    ///`CreateNewOrderRequest`
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        schemars::JsonSchema
+    )]
+    pub struct CreateNewOrderRequest {
+        pub account_count: AccountCount,
+        pub account_duration: AccountDuration,
+        ///下单人。服务商企业内成员的明文userid。该userid必须登录过企业微信,并且企业微信已绑定微信。最终也支持由其他人支付
+        pub buyer_userid: CreateNewOrderRequestBuyerUserid,
+        ///企业id,只支持加密的corpid
+        pub corpid: CreateNewOrderRequestCorpid,
+    }
+    ///下单人。服务商企业内成员的明文userid。该userid必须登录过企业微信,并且企业微信已绑定微信。最终也支持由其他人支付
+    #[derive(
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        Eq,
+        Hash,
+        Ord,
+        PartialEq,
+        PartialOrd,
+        schemars::JsonSchema
+    )]
+    #[serde(transparent)]
+    pub struct CreateNewOrderRequestBuyerUserid(::std::string::String);
+    impl ::std::ops::Deref for CreateNewOrderRequestBuyerUserid {
+        type Target = ::std::string::String;
+        fn deref(&self) -> &::std::string::String {
+            &self.0
+        }
+    }
+    impl ::std::convert::From<CreateNewOrderRequestBuyerUserid>
+    for ::std::string::String {
+        fn from(value: CreateNewOrderRequestBuyerUserid) -> Self {
+            value.0
+        }
+    }
+    impl ::std::str::FromStr for CreateNewOrderRequestBuyerUserid {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            if value.chars().count() > 64usize {
+                return Err("longer than 64 characters".into());
+            }
+            if value.chars().count() < 1usize {
+                return Err("shorter than 1 characters".into());
+            }
+            Ok(Self(value.to_string()))
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for CreateNewOrderRequestBuyerUserid {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String>
+    for CreateNewOrderRequestBuyerUserid {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for CreateNewOrderRequestBuyerUserid {
+        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+        where
+            D: ::serde::Deserializer<'de>,
+        {
+            ::std::string::String::deserialize(deserializer)?
+                .parse()
+                .map_err(|e: self::error::ConversionError| {
+                    <D::Error as ::serde::de::Error>::custom(e.to_string())
+                })
+        }
+    }
+    ///企业id,只支持加密的corpid
+    #[derive(
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        Eq,
+        Hash,
+        Ord,
+        PartialEq,
+        PartialOrd,
+        schemars::JsonSchema
+    )]
+    #[serde(transparent)]
+    pub struct CreateNewOrderRequestCorpid(::std::string::String);
+    impl ::std::ops::Deref for CreateNewOrderRequestCorpid {
+        type Target = ::std::string::String;
+        fn deref(&self) -> &::std::string::String {
+            &self.0
+        }
+    }
+    impl ::std::convert::From<CreateNewOrderRequestCorpid> for ::std::string::String {
+        fn from(value: CreateNewOrderRequestCorpid) -> Self {
+            value.0
+        }
+    }
+    impl ::std::str::FromStr for CreateNewOrderRequestCorpid {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            if value.chars().count() > 128usize {
+                return Err("longer than 128 characters".into());
+            }
+            if value.chars().count() < 1usize {
+                return Err("shorter than 1 characters".into());
+            }
+            Ok(Self(value.to_string()))
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for CreateNewOrderRequestCorpid {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String> for CreateNewOrderRequestCorpid {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for CreateNewOrderRequestCorpid {
+        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+        where
+            D: ::serde::Deserializer<'de>,
+        {
+            ::std::string::String::deserialize(deserializer)?
+                .parse()
+                .map_err(|e: self::error::ConversionError| {
+                    <D::Error as ::serde::de::Error>::custom(e.to_string())
+                })
+        }
+    }
+    ///`CreateRenewOrderJobRequest`
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        schemars::JsonSchema
+    )]
+    pub struct CreateRenewOrderJobRequest {
+        ///续期的账号列表,每次最多1000个
+        pub account_list: ::std::vec::Vec<RenewAccount>,
+        ///企业id,只支持加密的corpid
+        pub corpid: CreateRenewOrderJobRequestCorpid,
+        ///任务id,若不传则默认创建一个新任务。若指定第一次调用后拿到jobid,可以通过该接口将jobid关联多个userid
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub jobid: ::std::option::Option<CreateRenewOrderJobRequestJobid>,
+    }
+    ///企业id,只支持加密的corpid
+    #[derive(
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        Eq,
+        Hash,
+        Ord,
+        PartialEq,
+        PartialOrd,
+        schemars::JsonSchema
+    )]
+    #[serde(transparent)]
+    pub struct CreateRenewOrderJobRequestCorpid(::std::string::String);
+    impl ::std::ops::Deref for CreateRenewOrderJobRequestCorpid {
+        type Target = ::std::string::String;
+        fn deref(&self) -> &::std::string::String {
+            &self.0
+        }
+    }
+    impl ::std::convert::From<CreateRenewOrderJobRequestCorpid>
+    for ::std::string::String {
+        fn from(value: CreateRenewOrderJobRequestCorpid) -> Self {
+            value.0
+        }
+    }
+    impl ::std::str::FromStr for CreateRenewOrderJobRequestCorpid {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            if value.chars().count() > 128usize {
+                return Err("longer than 128 characters".into());
+            }
+            if value.chars().count() < 1usize {
+                return Err("shorter than 1 characters".into());
+            }
+            Ok(Self(value.to_string()))
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for CreateRenewOrderJobRequestCorpid {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String>
+    for CreateRenewOrderJobRequestCorpid {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for CreateRenewOrderJobRequestCorpid {
+        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+        where
+            D: ::serde::Deserializer<'de>,
+        {
+            ::std::string::String::deserialize(deserializer)?
+                .parse()
+                .map_err(|e: self::error::ConversionError| {
+                    <D::Error as ::serde::de::Error>::custom(e.to_string())
+                })
+        }
+    }
+    ///任务id,若不传则默认创建一个新任务。若指定第一次调用后拿到jobid,可以通过该接口将jobid关联多个userid
+    #[derive(
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        Eq,
+        Hash,
+        Ord,
+        PartialEq,
+        PartialOrd,
+        schemars::JsonSchema
+    )]
+    #[serde(transparent)]
+    pub struct CreateRenewOrderJobRequestJobid(::std::string::String);
+    impl ::std::ops::Deref for CreateRenewOrderJobRequestJobid {
+        type Target = ::std::string::String;
+        fn deref(&self) -> &::std::string::String {
+            &self.0
+        }
+    }
+    impl ::std::convert::From<CreateRenewOrderJobRequestJobid>
+    for ::std::string::String {
+        fn from(value: CreateRenewOrderJobRequestJobid) -> Self {
+            value.0
+        }
+    }
+    impl ::std::str::FromStr for CreateRenewOrderJobRequestJobid {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            if value.chars().count() > 128usize {
+                return Err("longer than 128 characters".into());
+            }
+            Ok(Self(value.to_string()))
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for CreateRenewOrderJobRequestJobid {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String>
+    for CreateRenewOrderJobRequestJobid {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for CreateRenewOrderJobRequestJobid {
+        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+        where
+            D: ::serde::Deserializer<'de>,
+        {
+            ::std::string::String::deserialize(deserializer)?
+                .parse()
+                .map_err(|e: self::error::ConversionError| {
+                    <D::Error as ::serde::de::Error>::custom(e.to_string())
+                })
         }
     }
     ///get_customized_auth_url 的成功返回. qrcode_url and expires_in are guaranteed.
@@ -648,6 +2497,58 @@ answer of set_session_info (errcode 0).*/
             value: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
         ) -> Self {
             Self(value)
+        }
+    }
+    ///`GetAgentConfigTicketType`
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Copy,
+        Debug,
+        Eq,
+        Hash,
+        Ord,
+        PartialEq,
+        PartialOrd,
+        schemars::JsonSchema
+    )]
+    pub enum GetAgentConfigTicketType {
+        #[serde(rename = "agent_config")]
+        AgentConfig,
+    }
+    impl ::std::fmt::Display for GetAgentConfigTicketType {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            match *self {
+                Self::AgentConfig => f.write_str("agent_config"),
+            }
+        }
+    }
+    impl ::std::str::FromStr for GetAgentConfigTicketType {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            match value {
+                "agent_config" => Ok(Self::AgentConfig),
+                _ => Err("invalid value".into()),
+            }
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for GetAgentConfigTicketType {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String> for GetAgentConfigTicketType {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
         }
     }
     ///`GetAppQrcodeRequest`
@@ -1408,6 +3309,221 @@ the official page (and the platform) require both fields.*/
                 })
         }
     }
+    ///`InvalidAccount`
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        Default,
+        schemars::JsonSchema
+    )]
+    #[non_exhaustive]
+    pub struct InvalidAccount {
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub errcode: ::std::option::Option<i64>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub errmsg: ::std::option::Option<::std::string::String>,
+        #[serde(rename = "type", skip_serializing_if = "::std::option::Option::is_none")]
+        pub type_: ::std::option::Option<i64>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub userid: ::std::option::Option<::std::string::String>,
+    }
+    ///A JS-SDK ticket and its lifetime.
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        schemars::JsonSchema
+    )]
+    #[non_exhaustive]
+    pub struct JsapiTicketAnswer {
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub errcode: ::std::option::Option<i64>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub errmsg: ::std::option::Option<::std::string::String>,
+        ///凭证的有效时间(秒)
+        pub expires_in: i64,
+        ///生成签名所需的jsapi_ticket,最长为512字节
+        pub ticket: crate::Secret,
+    }
+    ///`ListActivedAccountAnswer`
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        Default,
+        schemars::JsonSchema
+    )]
+    #[non_exhaustive]
+    pub struct ListActivedAccountAnswer {
+        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
+        pub account_list: ::std::vec::Vec<ActivedAccount>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub errcode: ::std::option::Option<i64>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub errmsg: ::std::option::Option<::std::string::String>,
+        ///是否有更多。0:没有,1:有
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub has_more: ::std::option::Option<i64>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub next_cursor: ::std::option::Option<::std::string::String>,
+    }
+    ///`ListActivedAccountRequest`
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        schemars::JsonSchema
+    )]
+    pub struct ListActivedAccountRequest {
+        ///企业corpid,只支持加密的corpid (上下游, the upstream corp)
+        pub corpid: ListActivedAccountRequestCorpid,
+        ///用于分页查询的游标,字符串类型,由上一次调用返回,首次调用可不填
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub cursor: ::std::option::Option<ListActivedAccountRequestCursor>,
+        ///返回的最大记录数,整型,最大值1000,默认值500
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub limit: ::std::option::Option<i64>,
+    }
+    ///企业corpid,只支持加密的corpid (上下游, the upstream corp)
+    #[derive(
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        Eq,
+        Hash,
+        Ord,
+        PartialEq,
+        PartialOrd,
+        schemars::JsonSchema
+    )]
+    #[serde(transparent)]
+    pub struct ListActivedAccountRequestCorpid(::std::string::String);
+    impl ::std::ops::Deref for ListActivedAccountRequestCorpid {
+        type Target = ::std::string::String;
+        fn deref(&self) -> &::std::string::String {
+            &self.0
+        }
+    }
+    impl ::std::convert::From<ListActivedAccountRequestCorpid>
+    for ::std::string::String {
+        fn from(value: ListActivedAccountRequestCorpid) -> Self {
+            value.0
+        }
+    }
+    impl ::std::str::FromStr for ListActivedAccountRequestCorpid {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            if value.chars().count() > 128usize {
+                return Err("longer than 128 characters".into());
+            }
+            if value.chars().count() < 1usize {
+                return Err("shorter than 1 characters".into());
+            }
+            Ok(Self(value.to_string()))
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for ListActivedAccountRequestCorpid {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String>
+    for ListActivedAccountRequestCorpid {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for ListActivedAccountRequestCorpid {
+        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+        where
+            D: ::serde::Deserializer<'de>,
+        {
+            ::std::string::String::deserialize(deserializer)?
+                .parse()
+                .map_err(|e: self::error::ConversionError| {
+                    <D::Error as ::serde::de::Error>::custom(e.to_string())
+                })
+        }
+    }
+    ///用于分页查询的游标,字符串类型,由上一次调用返回,首次调用可不填
+    #[derive(
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        Eq,
+        Hash,
+        Ord,
+        PartialEq,
+        PartialOrd,
+        schemars::JsonSchema
+    )]
+    #[serde(transparent)]
+    pub struct ListActivedAccountRequestCursor(::std::string::String);
+    impl ::std::ops::Deref for ListActivedAccountRequestCursor {
+        type Target = ::std::string::String;
+        fn deref(&self) -> &::std::string::String {
+            &self.0
+        }
+    }
+    impl ::std::convert::From<ListActivedAccountRequestCursor>
+    for ::std::string::String {
+        fn from(value: ListActivedAccountRequestCursor) -> Self {
+            value.0
+        }
+    }
+    impl ::std::str::FromStr for ListActivedAccountRequestCursor {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            if value.chars().count() > 1024usize {
+                return Err("longer than 1024 characters".into());
+            }
+            Ok(Self(value.to_string()))
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for ListActivedAccountRequestCursor {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String>
+    for ListActivedAccountRequestCursor {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for ListActivedAccountRequestCursor {
+        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+        where
+            D: ::serde::Deserializer<'de>,
+        {
+            ::std::string::String::deserialize(deserializer)?
+                .parse()
+                .map_err(|e: self::error::ConversionError| {
+                    <D::Error as ::serde::de::Error>::custom(e.to_string())
+                })
+        }
+    }
     ///`ListMemberIdsAnswer`
     #[derive(
         ::serde::Deserialize,
@@ -1510,6 +3626,358 @@ the official page (and the platform) require both fields.*/
                 })
         }
     }
+    ///`ListOrderAccountAnswer`
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        Default,
+        schemars::JsonSchema
+    )]
+    #[non_exhaustive]
+    pub struct ListOrderAccountAnswer {
+        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
+        pub account_list: ::std::vec::Vec<OrderAccount>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub errcode: ::std::option::Option<i64>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub errmsg: ::std::option::Option<::std::string::String>,
+        ///是否有更多。0:没有,1:有
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub has_more: ::std::option::Option<i64>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub next_cursor: ::std::option::Option<::std::string::String>,
+    }
+    ///`ListOrderAccountRequest`
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        schemars::JsonSchema
+    )]
+    pub struct ListOrderAccountRequest {
+        ///用于分页查询的游标,字符串类型,由上一次调用返回,首次调用可不填
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub cursor: ::std::option::Option<ListOrderAccountRequestCursor>,
+        ///返回的最大记录数,整型,最大值1000,默认值500
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub limit: ::std::option::Option<i64>,
+        ///订单号 (the sub-order id of a multi-corp order)
+        pub order_id: ListOrderAccountRequestOrderId,
+    }
+    ///用于分页查询的游标,字符串类型,由上一次调用返回,首次调用可不填
+    #[derive(
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        Eq,
+        Hash,
+        Ord,
+        PartialEq,
+        PartialOrd,
+        schemars::JsonSchema
+    )]
+    #[serde(transparent)]
+    pub struct ListOrderAccountRequestCursor(::std::string::String);
+    impl ::std::ops::Deref for ListOrderAccountRequestCursor {
+        type Target = ::std::string::String;
+        fn deref(&self) -> &::std::string::String {
+            &self.0
+        }
+    }
+    impl ::std::convert::From<ListOrderAccountRequestCursor> for ::std::string::String {
+        fn from(value: ListOrderAccountRequestCursor) -> Self {
+            value.0
+        }
+    }
+    impl ::std::str::FromStr for ListOrderAccountRequestCursor {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            if value.chars().count() > 1024usize {
+                return Err("longer than 1024 characters".into());
+            }
+            Ok(Self(value.to_string()))
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for ListOrderAccountRequestCursor {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String>
+    for ListOrderAccountRequestCursor {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for ListOrderAccountRequestCursor {
+        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+        where
+            D: ::serde::Deserializer<'de>,
+        {
+            ::std::string::String::deserialize(deserializer)?
+                .parse()
+                .map_err(|e: self::error::ConversionError| {
+                    <D::Error as ::serde::de::Error>::custom(e.to_string())
+                })
+        }
+    }
+    ///订单号 (the sub-order id of a multi-corp order)
+    #[derive(
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        Eq,
+        Hash,
+        Ord,
+        PartialEq,
+        PartialOrd,
+        schemars::JsonSchema
+    )]
+    #[serde(transparent)]
+    pub struct ListOrderAccountRequestOrderId(::std::string::String);
+    impl ::std::ops::Deref for ListOrderAccountRequestOrderId {
+        type Target = ::std::string::String;
+        fn deref(&self) -> &::std::string::String {
+            &self.0
+        }
+    }
+    impl ::std::convert::From<ListOrderAccountRequestOrderId> for ::std::string::String {
+        fn from(value: ListOrderAccountRequestOrderId) -> Self {
+            value.0
+        }
+    }
+    impl ::std::str::FromStr for ListOrderAccountRequestOrderId {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            if value.chars().count() > 128usize {
+                return Err("longer than 128 characters".into());
+            }
+            if value.chars().count() < 1usize {
+                return Err("shorter than 1 characters".into());
+            }
+            Ok(Self(value.to_string()))
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for ListOrderAccountRequestOrderId {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String>
+    for ListOrderAccountRequestOrderId {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for ListOrderAccountRequestOrderId {
+        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+        where
+            D: ::serde::Deserializer<'de>,
+        {
+            ::std::string::String::deserialize(deserializer)?
+                .parse()
+                .map_err(|e: self::error::ConversionError| {
+                    <D::Error as ::serde::de::Error>::custom(e.to_string())
+                })
+        }
+    }
+    ///`ListOrderAnswer`
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        Default,
+        schemars::JsonSchema
+    )]
+    #[non_exhaustive]
+    pub struct ListOrderAnswer {
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub errcode: ::std::option::Option<i64>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub errmsg: ::std::option::Option<::std::string::String>,
+        ///是否有更多。0:没有,1:有
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub has_more: ::std::option::Option<i64>,
+        ///分页游标,再下次请求时填写以获取之后分页的记录
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub next_cursor: ::std::option::Option<::std::string::String>,
+        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
+        pub order_list: ::std::vec::Vec<OrderBrief>,
+    }
+    ///`ListOrderRequest`
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        Default,
+        schemars::JsonSchema
+    )]
+    pub struct ListOrderRequest {
+        ///企业id,只支持加密的corpid。若指定企业id,则只查询该企业的订单(测试企业只返回测试订单)
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub corpid: ::std::option::Option<ListOrderRequestCorpid>,
+        ///用于分页查询的游标,字符串类型,由上一次调用返回,首次调用可不填
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub cursor: ::std::option::Option<ListOrderRequestCursor>,
+        ///结束时间,下单时间。起始时间跟结束时间不能超过31天
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub end_time: ::std::option::Option<i64>,
+        ///返回的最大记录数,整型,最大值1000,默认值500
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub limit: ::std::option::Option<i64>,
+        ///开始时间,下单时间。可不填。但是不能单独指定该字段,start_time跟end_time必须同时指定
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub start_time: ::std::option::Option<i64>,
+    }
+    ///企业id,只支持加密的corpid。若指定企业id,则只查询该企业的订单(测试企业只返回测试订单)
+    #[derive(
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        Eq,
+        Hash,
+        Ord,
+        PartialEq,
+        PartialOrd,
+        schemars::JsonSchema
+    )]
+    #[serde(transparent)]
+    pub struct ListOrderRequestCorpid(::std::string::String);
+    impl ::std::ops::Deref for ListOrderRequestCorpid {
+        type Target = ::std::string::String;
+        fn deref(&self) -> &::std::string::String {
+            &self.0
+        }
+    }
+    impl ::std::convert::From<ListOrderRequestCorpid> for ::std::string::String {
+        fn from(value: ListOrderRequestCorpid) -> Self {
+            value.0
+        }
+    }
+    impl ::std::str::FromStr for ListOrderRequestCorpid {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            if value.chars().count() > 128usize {
+                return Err("longer than 128 characters".into());
+            }
+            Ok(Self(value.to_string()))
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for ListOrderRequestCorpid {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String> for ListOrderRequestCorpid {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for ListOrderRequestCorpid {
+        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+        where
+            D: ::serde::Deserializer<'de>,
+        {
+            ::std::string::String::deserialize(deserializer)?
+                .parse()
+                .map_err(|e: self::error::ConversionError| {
+                    <D::Error as ::serde::de::Error>::custom(e.to_string())
+                })
+        }
+    }
+    ///用于分页查询的游标,字符串类型,由上一次调用返回,首次调用可不填
+    #[derive(
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        Eq,
+        Hash,
+        Ord,
+        PartialEq,
+        PartialOrd,
+        schemars::JsonSchema
+    )]
+    #[serde(transparent)]
+    pub struct ListOrderRequestCursor(::std::string::String);
+    impl ::std::ops::Deref for ListOrderRequestCursor {
+        type Target = ::std::string::String;
+        fn deref(&self) -> &::std::string::String {
+            &self.0
+        }
+    }
+    impl ::std::convert::From<ListOrderRequestCursor> for ::std::string::String {
+        fn from(value: ListOrderRequestCursor) -> Self {
+            value.0
+        }
+    }
+    impl ::std::str::FromStr for ListOrderRequestCursor {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            if value.chars().count() > 1024usize {
+                return Err("longer than 1024 characters".into());
+            }
+            Ok(Self(value.to_string()))
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for ListOrderRequestCursor {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String> for ListOrderRequestCursor {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for ListOrderRequestCursor {
+        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+        where
+            D: ::serde::Deserializer<'de>,
+        {
+            ::std::string::String::deserialize(deserializer)?
+                .parse()
+                .map_err(|e: self::error::ConversionError| {
+                    <D::Error as ::serde::de::Error>::custom(e.to_string())
+                })
+        }
+    }
     ///`MarkdownMessage`
     #[derive(
         ::serde::Deserialize,
@@ -1584,6 +4052,24 @@ the official page (and the platform) require both fields.*/
         pub thumb_avatar: ::std::option::Option<::std::string::String>,
         pub userid: ::std::string::String,
     }
+    ///`MergeInfo`
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        Default,
+        schemars::JsonSchema
+    )]
+    #[non_exhaustive]
+    pub struct MergeInfo {
+        ///激活码激活userid时,若userid原来已经绑定了一个激活码,则会返回该字段
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub from_active_code: ::std::option::Option<::std::string::String>,
+        ///该激活码合并到的新激活码信息
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub to_active_code: ::std::option::Option<::std::string::String>,
+    }
     ///一个成员的转换结果
     #[derive(
         ::serde::Deserialize,
@@ -1601,6 +4087,189 @@ the official page (and the platform) require both fields.*/
         ///转换成功的userid
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub userid: ::std::option::Option<::std::string::String>,
+    }
+    ///`Order`
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        schemars::JsonSchema
+    )]
+    #[non_exhaustive]
+    pub struct Order {
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub account_count: ::std::option::Option<AccountCount>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub account_duration: ::std::option::Option<AccountDuration>,
+        ///客户企业id,返回加密的corpid
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub corpid: ::std::option::Option<::std::string::String>,
+        ///创建时间,unix秒
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub create_time: ::std::option::Option<i64>,
+        pub order_id: ::std::string::String,
+        ///订单状态,0:待支付,1:已支付,2:已取消(未支付,订单已关闭),3:未支付,订单已过期,4:申请退款中,5:退款成功,6:退款被拒绝,7:订单已失效
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub order_status: ::std::option::Option<i64>,
+        ///订单类型,1:购买账号,2:续期账号,5:应用版本付费迁移订单,6:历史合同迁移订单
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub order_type: ::std::option::Option<i64>,
+        ///支付时间,unix秒。迁移订单不返回该字段
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub pay_time: ::std::option::Option<i64>,
+        ///订单金额,单位分
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub price: ::std::option::Option<i64>,
+    }
+    ///`OrderAccount`
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        Default,
+        schemars::JsonSchema
+    )]
+    #[non_exhaustive]
+    pub struct OrderAccount {
+        ///账号码,订单类型为购买账号时,返回该字段
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub active_code: ::std::option::Option<::std::string::String>,
+        ///账号类型:1:基础账号,2:互通账号
+        #[serde(rename = "type", skip_serializing_if = "::std::option::Option::is_none")]
+        pub type_: ::std::option::Option<i64>,
+        ///企业续期成员userid,订单类型为续期账号时,返回该字段。返回加密的userid
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub userid: ::std::option::Option<::std::string::String>,
+    }
+    ///`OrderAnswer`
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        schemars::JsonSchema
+    )]
+    #[non_exhaustive]
+    pub struct OrderAnswer {
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub errcode: ::std::option::Option<i64>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub errmsg: ::std::option::Option<::std::string::String>,
+        pub order: Order,
+    }
+    ///`OrderBrief`
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        schemars::JsonSchema
+    )]
+    #[non_exhaustive]
+    pub struct OrderBrief {
+        ///订单id
+        pub order_id: ::std::string::String,
+        ///订单类型,1:购买账号,2:续期账号,5:应用版本付费迁移订单,6:历史合同迁移订单,8:多企业新购订单
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub order_type: ::std::option::Option<i64>,
+    }
+    ///`OrderIdAnswer`
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        schemars::JsonSchema
+    )]
+    #[non_exhaustive]
+    pub struct OrderIdAnswer {
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub errcode: ::std::option::Option<i64>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub errmsg: ::std::option::Option<::std::string::String>,
+        ///订单号
+        pub order_id: ::std::string::String,
+    }
+    ///`OrderIdRequest`
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        schemars::JsonSchema
+    )]
+    pub struct OrderIdRequest {
+        ///订单id
+        pub order_id: OrderIdRequestOrderId,
+    }
+    ///订单id
+    #[derive(
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        Eq,
+        Hash,
+        Ord,
+        PartialEq,
+        PartialOrd,
+        schemars::JsonSchema
+    )]
+    #[serde(transparent)]
+    pub struct OrderIdRequestOrderId(::std::string::String);
+    impl ::std::ops::Deref for OrderIdRequestOrderId {
+        type Target = ::std::string::String;
+        fn deref(&self) -> &::std::string::String {
+            &self.0
+        }
+    }
+    impl ::std::convert::From<OrderIdRequestOrderId> for ::std::string::String {
+        fn from(value: OrderIdRequestOrderId) -> Self {
+            value.0
+        }
+    }
+    impl ::std::str::FromStr for OrderIdRequestOrderId {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            if value.chars().count() > 128usize {
+                return Err("longer than 128 characters".into());
+            }
+            if value.chars().count() < 1usize {
+                return Err("shorter than 1 characters".into());
+            }
+            Ok(Self(value.to_string()))
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for OrderIdRequestOrderId {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String> for OrderIdRequestOrderId {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for OrderIdRequestOrderId {
+        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+        where
+            D: ::serde::Deserializer<'de>,
+        {
+            ::std::string::String::deserialize(deserializer)?
+                .parse()
+                .map_err(|e: self::error::ConversionError| {
+                    <D::Error as ::serde::de::Error>::custom(e.to_string())
+                })
+        }
     }
     /**get_permanent_code (v1) 的成功返回. permanent_code is guaranteed on
 success; access_token and expires_in are absent for 代开发自建应用.*/
@@ -1813,6 +4482,108 @@ success; access_token and expires_in are absent for 代开发自建应用.*/
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub template_id: ::std::option::Option<::std::string::String>,
     }
+    ///`RenewAccount`
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        schemars::JsonSchema
+    )]
+    pub struct RenewAccount {
+        ///续期账号类型。1:基础账号,2:互通账号
+        #[serde(rename = "type")]
+        pub type_: i64,
+        ///续期企业的成员userid,只支持加密的userid
+        pub userid: RenewAccountUserid,
+    }
+    ///续期企业的成员userid,只支持加密的userid
+    #[derive(
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        Eq,
+        Hash,
+        Ord,
+        PartialEq,
+        PartialOrd,
+        schemars::JsonSchema
+    )]
+    #[serde(transparent)]
+    pub struct RenewAccountUserid(::std::string::String);
+    impl ::std::ops::Deref for RenewAccountUserid {
+        type Target = ::std::string::String;
+        fn deref(&self) -> &::std::string::String {
+            &self.0
+        }
+    }
+    impl ::std::convert::From<RenewAccountUserid> for ::std::string::String {
+        fn from(value: RenewAccountUserid) -> Self {
+            value.0
+        }
+    }
+    impl ::std::str::FromStr for RenewAccountUserid {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            if value.chars().count() > 64usize {
+                return Err("longer than 64 characters".into());
+            }
+            if value.chars().count() < 1usize {
+                return Err("shorter than 1 characters".into());
+            }
+            Ok(Self(value.to_string()))
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for RenewAccountUserid {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String> for RenewAccountUserid {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for RenewAccountUserid {
+        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+        where
+            D: ::serde::Deserializer<'de>,
+        {
+            ::std::string::String::deserialize(deserializer)?
+                .parse()
+                .map_err(|e: self::error::ConversionError| {
+                    <D::Error as ::serde::de::Error>::custom(e.to_string())
+                })
+        }
+    }
+    ///`RenewOrderJobAnswer`
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        schemars::JsonSchema
+    )]
+    #[non_exhaustive]
+    pub struct RenewOrderJobAnswer {
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub errcode: ::std::option::Option<i64>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub errmsg: ::std::option::Option<::std::string::String>,
+        ///不合法的续期账号列表
+        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
+        pub invalid_account_list: ::std::vec::Vec<InvalidAccount>,
+        ///任务id,请求包中未指定jobid时,会生成一个新的jobid返回
+        pub jobid: ::std::string::String,
+    }
     ///发送应用消息的结果 (`|`-joined lists, as WeCom sends them).
     #[derive(
         ::serde::Deserialize,
@@ -2003,6 +4774,89 @@ success; access_token and expires_in are absent for 代开发自建应用.*/
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub auth_type: ::std::option::Option<i64>,
     }
+    ///`SetAutoActiveStatusRequest`
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        schemars::JsonSchema
+    )]
+    pub struct SetAutoActiveStatusRequest {
+        ///许可自动激活状态。0:关闭,1:打开
+        pub auto_active_status: i64,
+        ///企业corpid,只支持加密的corpid
+        pub corpid: SetAutoActiveStatusRequestCorpid,
+    }
+    ///企业corpid,只支持加密的corpid
+    #[derive(
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        Eq,
+        Hash,
+        Ord,
+        PartialEq,
+        PartialOrd,
+        schemars::JsonSchema
+    )]
+    #[serde(transparent)]
+    pub struct SetAutoActiveStatusRequestCorpid(::std::string::String);
+    impl ::std::ops::Deref for SetAutoActiveStatusRequestCorpid {
+        type Target = ::std::string::String;
+        fn deref(&self) -> &::std::string::String {
+            &self.0
+        }
+    }
+    impl ::std::convert::From<SetAutoActiveStatusRequestCorpid>
+    for ::std::string::String {
+        fn from(value: SetAutoActiveStatusRequestCorpid) -> Self {
+            value.0
+        }
+    }
+    impl ::std::str::FromStr for SetAutoActiveStatusRequestCorpid {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            if value.chars().count() > 128usize {
+                return Err("longer than 128 characters".into());
+            }
+            if value.chars().count() < 1usize {
+                return Err("shorter than 1 characters".into());
+            }
+            Ok(Self(value.to_string()))
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for SetAutoActiveStatusRequestCorpid {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String>
+    for SetAutoActiveStatusRequestCorpid {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for SetAutoActiveStatusRequestCorpid {
+        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+        where
+            D: ::serde::Deserializer<'de>,
+        {
+            ::std::string::String::deserialize(deserializer)?
+                .parse()
+                .map_err(|e: self::error::ConversionError| {
+                    <D::Error as ::serde::de::Error>::custom(e.to_string())
+                })
+        }
+    }
     ///`SetSessionInfoRequest`
     #[derive(
         ::serde::Deserialize,
@@ -2015,6 +4869,121 @@ success; access_token and expires_in are absent for 代开发自建应用.*/
         ///预授权码
         pub pre_auth_code: crate::Secret,
         pub session_info: SessionInfo,
+    }
+    ///`ShareInfo`
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        Default,
+        schemars::JsonSchema
+    )]
+    #[non_exhaustive]
+    pub struct ShareInfo {
+        ///上游企业corpid
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub from_corpid: ::std::option::Option<::std::string::String>,
+        ///下游企业corpid
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub to_corpid: ::std::option::Option<::std::string::String>,
+    }
+    ///`ShareItem`
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        schemars::JsonSchema
+    )]
+    pub struct ShareItem {
+        ///账号激活码
+        pub active_code: ShareItemActiveCode,
+    }
+    ///账号激活码
+    #[derive(
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        Eq,
+        Hash,
+        Ord,
+        PartialEq,
+        PartialOrd,
+        schemars::JsonSchema
+    )]
+    #[serde(transparent)]
+    pub struct ShareItemActiveCode(::std::string::String);
+    impl ::std::ops::Deref for ShareItemActiveCode {
+        type Target = ::std::string::String;
+        fn deref(&self) -> &::std::string::String {
+            &self.0
+        }
+    }
+    impl ::std::convert::From<ShareItemActiveCode> for ::std::string::String {
+        fn from(value: ShareItemActiveCode) -> Self {
+            value.0
+        }
+    }
+    impl ::std::str::FromStr for ShareItemActiveCode {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            if value.chars().count() > 128usize {
+                return Err("longer than 128 characters".into());
+            }
+            if value.chars().count() < 1usize {
+                return Err("shorter than 1 characters".into());
+            }
+            Ok(Self(value.to_string()))
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for ShareItemActiveCode {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String> for ShareItemActiveCode {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for ShareItemActiveCode {
+        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+        where
+            D: ::serde::Deserializer<'de>,
+        {
+            ::std::string::String::deserialize(deserializer)?
+                .parse()
+                .map_err(|e: self::error::ConversionError| {
+                    <D::Error as ::serde::de::Error>::custom(e.to_string())
+                })
+        }
+    }
+    ///`ShareResult`
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        Default,
+        schemars::JsonSchema
+    )]
+    #[non_exhaustive]
+    pub struct ShareResult {
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub active_code: ::std::option::Option<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub errcode: ::std::option::Option<i64>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub errmsg: ::std::option::Option<::std::string::String>,
     }
     ///共享了应用的企业信息,仅当由企业互联或者上下游共享应用触发的安装时才返回
     #[derive(
@@ -2071,6 +5040,157 @@ success; access_token and expires_in are absent for 代开发自建应用.*/
         pub errmsg: ::std::option::Option<::std::string::String>,
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
         pub userlist: ::std::vec::Vec<SimpleMember>,
+    }
+    ///`SubmitOrderJobRequest`
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        schemars::JsonSchema
+    )]
+    pub struct SubmitOrderJobRequest {
+        pub account_duration: AccountDuration,
+        ///下单人,服务商企业内成员的明文userid
+        pub buyer_userid: SubmitOrderJobRequestBuyerUserid,
+        ///任务id
+        pub jobid: SubmitOrderJobRequestJobid,
+    }
+    ///下单人,服务商企业内成员的明文userid
+    #[derive(
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        Eq,
+        Hash,
+        Ord,
+        PartialEq,
+        PartialOrd,
+        schemars::JsonSchema
+    )]
+    #[serde(transparent)]
+    pub struct SubmitOrderJobRequestBuyerUserid(::std::string::String);
+    impl ::std::ops::Deref for SubmitOrderJobRequestBuyerUserid {
+        type Target = ::std::string::String;
+        fn deref(&self) -> &::std::string::String {
+            &self.0
+        }
+    }
+    impl ::std::convert::From<SubmitOrderJobRequestBuyerUserid>
+    for ::std::string::String {
+        fn from(value: SubmitOrderJobRequestBuyerUserid) -> Self {
+            value.0
+        }
+    }
+    impl ::std::str::FromStr for SubmitOrderJobRequestBuyerUserid {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            if value.chars().count() > 64usize {
+                return Err("longer than 64 characters".into());
+            }
+            if value.chars().count() < 1usize {
+                return Err("shorter than 1 characters".into());
+            }
+            Ok(Self(value.to_string()))
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for SubmitOrderJobRequestBuyerUserid {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String>
+    for SubmitOrderJobRequestBuyerUserid {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for SubmitOrderJobRequestBuyerUserid {
+        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+        where
+            D: ::serde::Deserializer<'de>,
+        {
+            ::std::string::String::deserialize(deserializer)?
+                .parse()
+                .map_err(|e: self::error::ConversionError| {
+                    <D::Error as ::serde::de::Error>::custom(e.to_string())
+                })
+        }
+    }
+    ///任务id
+    #[derive(
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        Eq,
+        Hash,
+        Ord,
+        PartialEq,
+        PartialOrd,
+        schemars::JsonSchema
+    )]
+    #[serde(transparent)]
+    pub struct SubmitOrderJobRequestJobid(::std::string::String);
+    impl ::std::ops::Deref for SubmitOrderJobRequestJobid {
+        type Target = ::std::string::String;
+        fn deref(&self) -> &::std::string::String {
+            &self.0
+        }
+    }
+    impl ::std::convert::From<SubmitOrderJobRequestJobid> for ::std::string::String {
+        fn from(value: SubmitOrderJobRequestJobid) -> Self {
+            value.0
+        }
+    }
+    impl ::std::str::FromStr for SubmitOrderJobRequestJobid {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            if value.chars().count() > 128usize {
+                return Err("longer than 128 characters".into());
+            }
+            if value.chars().count() < 1usize {
+                return Err("shorter than 1 characters".into());
+            }
+            Ok(Self(value.to_string()))
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for SubmitOrderJobRequestJobid {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String> for SubmitOrderJobRequestJobid {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for SubmitOrderJobRequestJobid {
+        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+        where
+            D: ::serde::Deserializer<'de>,
+        {
+            ::std::string::String::deserialize(deserializer)?
+                .parse()
+                .map_err(|e: self::error::ConversionError| {
+                    <D::Error as ::serde::de::Error>::custom(e.to_string())
+                })
+        }
     }
     ///get_suite_token 的成功返回. suite_access_token and expires_in are guaranteed on success.
     #[derive(
@@ -2376,6 +5496,173 @@ success; access_token and expires_in are absent for 代开发自建应用.*/
     pub struct TextMessage {
         ///消息内容,最长不超过2048个字节,超过将截断(支持id转译)
         pub content: ::std::string::String,
+    }
+    ///`TransferItem`
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        schemars::JsonSchema
+    )]
+    pub struct TransferItem {
+        ///转移成员的userid。只支持加密的userid
+        pub handover_userid: TransferItemHandoverUserid,
+        ///接收成员的userid。只支持加密的userid
+        pub takeover_userid: TransferItemTakeoverUserid,
+    }
+    ///转移成员的userid。只支持加密的userid
+    #[derive(
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        Eq,
+        Hash,
+        Ord,
+        PartialEq,
+        PartialOrd,
+        schemars::JsonSchema
+    )]
+    #[serde(transparent)]
+    pub struct TransferItemHandoverUserid(::std::string::String);
+    impl ::std::ops::Deref for TransferItemHandoverUserid {
+        type Target = ::std::string::String;
+        fn deref(&self) -> &::std::string::String {
+            &self.0
+        }
+    }
+    impl ::std::convert::From<TransferItemHandoverUserid> for ::std::string::String {
+        fn from(value: TransferItemHandoverUserid) -> Self {
+            value.0
+        }
+    }
+    impl ::std::str::FromStr for TransferItemHandoverUserid {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            if value.chars().count() > 64usize {
+                return Err("longer than 64 characters".into());
+            }
+            if value.chars().count() < 1usize {
+                return Err("shorter than 1 characters".into());
+            }
+            Ok(Self(value.to_string()))
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for TransferItemHandoverUserid {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String> for TransferItemHandoverUserid {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for TransferItemHandoverUserid {
+        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+        where
+            D: ::serde::Deserializer<'de>,
+        {
+            ::std::string::String::deserialize(deserializer)?
+                .parse()
+                .map_err(|e: self::error::ConversionError| {
+                    <D::Error as ::serde::de::Error>::custom(e.to_string())
+                })
+        }
+    }
+    ///接收成员的userid。只支持加密的userid
+    #[derive(
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        Eq,
+        Hash,
+        Ord,
+        PartialEq,
+        PartialOrd,
+        schemars::JsonSchema
+    )]
+    #[serde(transparent)]
+    pub struct TransferItemTakeoverUserid(::std::string::String);
+    impl ::std::ops::Deref for TransferItemTakeoverUserid {
+        type Target = ::std::string::String;
+        fn deref(&self) -> &::std::string::String {
+            &self.0
+        }
+    }
+    impl ::std::convert::From<TransferItemTakeoverUserid> for ::std::string::String {
+        fn from(value: TransferItemTakeoverUserid) -> Self {
+            value.0
+        }
+    }
+    impl ::std::str::FromStr for TransferItemTakeoverUserid {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            if value.chars().count() > 64usize {
+                return Err("longer than 64 characters".into());
+            }
+            if value.chars().count() < 1usize {
+                return Err("shorter than 1 characters".into());
+            }
+            Ok(Self(value.to_string()))
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for TransferItemTakeoverUserid {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String> for TransferItemTakeoverUserid {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for TransferItemTakeoverUserid {
+        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+        where
+            D: ::serde::Deserializer<'de>,
+        {
+            ::std::string::String::deserialize(deserializer)?
+                .parse()
+                .map_err(|e: self::error::ConversionError| {
+                    <D::Error as ::serde::de::Error>::custom(e.to_string())
+                })
+        }
+    }
+    ///`TransferResult`
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        Default,
+        schemars::JsonSchema
+    )]
+    #[non_exhaustive]
+    pub struct TransferResult {
+        ///该组用户的转移结果,0 成功
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub errcode: ::std::option::Option<i64>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub handover_userid: ::std::option::Option<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub takeover_userid: ::std::option::Option<::std::string::String>,
     }
     ///读取成员 (get_user): the member's fields beside the envelope. For a third-party app most are empty or absent (see get_user); only userid is guaranteed.
     #[derive(
@@ -4071,6 +7358,984 @@ Arguments:
             .build()?;
         let info = OperationInfo {
             operation_id: "recall_message",
+        };
+        self.pre(&mut request, &info).await?;
+        let result = self.exec(request, &info).await;
+        self.post(&result, &info).await?;
+        let response = result?;
+        match response.status().as_u16() {
+            200u16 => ResponseValue::from_response(response).await,
+            _ => Err(Error::UnexpectedResponse(response)),
+        }
+    }
+    /**获取企业的jsapi_ticket
+
+生成签名之前必须先了解一下jsapi_ticket,jsapi_ticket是H5应用调用企业微信JS接口的临时票据。正常情况下,jsapi_ticket的有效期为7200秒,通过access_token来获取。由于获取jsapi_ticket的api调用次数非常有限(一小时内,一个企业最多可获取400次,且单个应用不能超过100次),频繁刷新jsapi_ticket会导致api调用受限,影响自身业务,开发者必须在自己的服务全局缓存jsapi_ticket。
+
+Signs `wx.config` / `ww.register` (getConfigSignature). Takes the authorized corp's token, never the suite token (40014), and no `type` (91040). `Corp::jsapi_ticket` caches it per suite and corp, under the corp token it was fetched with.
+
+Sends a `GET` request to `/cgi-bin/get_jsapi_ticket`
+
+Arguments:
+- `access_token`: 授权企业的access_token
+*/
+    pub async fn get_jsapi_ticket<'a>(
+        &'a self,
+        access_token: &'a crate::Secret,
+    ) -> Result<ResponseValue<types::JsapiTicketAnswer>, Error<()>> {
+        let url = format!("{}/cgi-bin/get_jsapi_ticket", self.baseurl,);
+        let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+        header_map
+            .append(
+                ::reqwest::header::HeaderName::from_static("api-version"),
+                ::reqwest::header::HeaderValue::from_static(Self::api_version()),
+            );
+        #[allow(unused_mut)]
+        let mut request = self
+            .client
+            .get(url)
+            .header(
+                ::reqwest::header::ACCEPT,
+                ::reqwest::header::HeaderValue::from_static("application/json"),
+            )
+            .query(&progenitor_client::QueryParam::new("access_token", &access_token))
+            .headers(header_map)
+            .build()?;
+        let info = OperationInfo {
+            operation_id: "get_jsapi_ticket",
+        };
+        self.pre(&mut request, &info).await?;
+        let result = self.exec(request, &info).await;
+        self.post(&result, &info).await?;
+        let response = result?;
+        match response.status().as_u16() {
+            200u16 => ResponseValue::from_response(response).await,
+            _ => Err(Error::UnexpectedResponse(response)),
+        }
+    }
+    /**获取应用的jsapi_ticket
+
+应用的jsapi_ticket用于计算agentConfig的签名。正常情况下,应用的jsapi_ticket的有效期为7200秒,通过access_token来获取。由于获取jsapi_ticket的api调用次数非常有限(一小时内,一个企业最多可获取400次,且单个应用不能超过100次),频繁刷新jsapi_ticket会导致api调用受限,影响自身业务,开发者必须在自己的服务全局缓存jsapi_ticket。
+
+Signs `wx.agentConfig`. The corp token is per app, so this is the ticket of the app that token belongs to; signing agentConfig with the corp ticket fails with 42012. `Corp::agent_config_ticket` caches it per suite and corp, under the corp token it was fetched with.
+
+Sends a `GET` request to `/cgi-bin/ticket/get`
+
+Arguments:
+- `access_token`: 授权企业的access_token
+- `type_`: 固定为agent_config (sent by the client)
+*/
+    pub async fn get_agent_config_ticket<'a>(
+        &'a self,
+        access_token: &'a crate::Secret,
+        type_: types::GetAgentConfigTicketType,
+    ) -> Result<ResponseValue<types::JsapiTicketAnswer>, Error<()>> {
+        let url = format!("{}/cgi-bin/ticket/get", self.baseurl,);
+        let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+        header_map
+            .append(
+                ::reqwest::header::HeaderName::from_static("api-version"),
+                ::reqwest::header::HeaderValue::from_static(Self::api_version()),
+            );
+        #[allow(unused_mut)]
+        let mut request = self
+            .client
+            .get(url)
+            .header(
+                ::reqwest::header::ACCEPT,
+                ::reqwest::header::HeaderValue::from_static("application/json"),
+            )
+            .query(&progenitor_client::QueryParam::new("access_token", &access_token))
+            .query(&progenitor_client::QueryParam::new("type", &type_))
+            .headers(header_map)
+            .build()?;
+        let info = OperationInfo {
+            operation_id: "get_agent_config_ticket",
+        };
+        self.pre(&mut request, &info).await?;
+        let result = self.exec(request, &info).await;
+        self.post(&result, &info).await?;
+        let response = result?;
+        match response.status().as_u16() {
+            200u16 => ResponseValue::from_response(response).await,
+            _ => Err(Error::UnexpectedResponse(response)),
+        }
+    }
+    /**下单购买账号
+
+服务商下单为企业购买新的账号,可以同时购买基础账号与互通账号。下单之后,需要到服务商管理端发起支付,支付完成之后,订单才能生效。Codes exist only after payment (by hand in the 服务商管理端, or from the balance with submit_pay_job); then list_order_account. Since 2023-06-30 the corp's app orders are checked; a failed link shows as WARNING inside errmsg.
+
+A write: a second request would place a second order. After an error that says it may have been processed, look for the order with list_order before ordering again.
+
+Sends a `POST` request to `/cgi-bin/license/create_new_order`
+
+Arguments:
+- `provider_access_token`: 应用服务商的接口调用凭证 (get_provider_token)
+- `body`
+*/
+    pub async fn create_new_order<'a>(
+        &'a self,
+        provider_access_token: &'a crate::Secret,
+        body: &'a types::CreateNewOrderRequest,
+    ) -> Result<ResponseValue<types::OrderIdAnswer>, Error<()>> {
+        let url = format!("{}/cgi-bin/license/create_new_order", self.baseurl,);
+        let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+        header_map
+            .append(
+                ::reqwest::header::HeaderName::from_static("api-version"),
+                ::reqwest::header::HeaderValue::from_static(Self::api_version()),
+            );
+        #[allow(unused_mut)]
+        let mut request = self
+            .client
+            .post(url)
+            .header(
+                ::reqwest::header::ACCEPT,
+                ::reqwest::header::HeaderValue::from_static("application/json"),
+            )
+            .json(&body)
+            .query(
+                &progenitor_client::QueryParam::new(
+                    "provider_access_token",
+                    &provider_access_token,
+                ),
+            )
+            .headers(header_map)
+            .build()?;
+        let info = OperationInfo {
+            operation_id: "create_new_order",
+        };
+        self.pre(&mut request, &info).await?;
+        let result = self.exec(request, &info).await;
+        self.post(&result, &info).await?;
+        let response = result?;
+        match response.status().as_u16() {
+            200u16 => ResponseValue::from_response(response).await,
+            _ => Err(Error::UnexpectedResponse(response)),
+        }
+    }
+    /**创建续期任务
+
+在同一个订单里,首次创建任务无须指定jobid,后续指定同一个jobid,表示往同一个订单任务追加续期的成员。At most 1000 accounts per call; invalid ones come back in invalid_account_list (partial success). Then submit_order_job.
+
+A write: without a jobid a second request creates a second job.
+
+Sends a `POST` request to `/cgi-bin/license/create_renew_order_job`
+
+Arguments:
+- `provider_access_token`: 应用服务商的接口调用凭证 (get_provider_token)
+- `body`
+*/
+    pub async fn create_renew_order_job<'a>(
+        &'a self,
+        provider_access_token: &'a crate::Secret,
+        body: &'a types::CreateRenewOrderJobRequest,
+    ) -> Result<ResponseValue<types::RenewOrderJobAnswer>, Error<()>> {
+        let url = format!("{}/cgi-bin/license/create_renew_order_job", self.baseurl,);
+        let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+        header_map
+            .append(
+                ::reqwest::header::HeaderName::from_static("api-version"),
+                ::reqwest::header::HeaderValue::from_static(Self::api_version()),
+            );
+        #[allow(unused_mut)]
+        let mut request = self
+            .client
+            .post(url)
+            .header(
+                ::reqwest::header::ACCEPT,
+                ::reqwest::header::HeaderValue::from_static("application/json"),
+            )
+            .json(&body)
+            .query(
+                &progenitor_client::QueryParam::new(
+                    "provider_access_token",
+                    &provider_access_token,
+                ),
+            )
+            .headers(header_map)
+            .build()?;
+        let info = OperationInfo {
+            operation_id: "create_renew_order_job",
+        };
+        self.pre(&mut request, &info).await?;
+        let result = self.exec(request, &info).await;
+        self.post(&result, &info).await?;
+        let response = result?;
+        match response.status().as_u16() {
+            200u16 => ResponseValue::from_response(response).await,
+            _ => Err(Error::UnexpectedResponse(response)),
+        }
+    }
+    /**提交续期订单
+
+创建续期任务之后,需要调用该接口,以提交订单任务。注意,提交之后,需要到服务商管理端发起支付,支付完成之后,订单才能生效。
+
+A write: a second request could submit a second order.
+
+Sends a `POST` request to `/cgi-bin/license/submit_order_job`
+
+Arguments:
+- `provider_access_token`: 应用服务商的接口调用凭证 (get_provider_token)
+- `body`
+*/
+    pub async fn submit_order_job<'a>(
+        &'a self,
+        provider_access_token: &'a crate::Secret,
+        body: &'a types::SubmitOrderJobRequest,
+    ) -> Result<ResponseValue<types::OrderIdAnswer>, Error<()>> {
+        let url = format!("{}/cgi-bin/license/submit_order_job", self.baseurl,);
+        let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+        header_map
+            .append(
+                ::reqwest::header::HeaderName::from_static("api-version"),
+                ::reqwest::header::HeaderValue::from_static(Self::api_version()),
+            );
+        #[allow(unused_mut)]
+        let mut request = self
+            .client
+            .post(url)
+            .header(
+                ::reqwest::header::ACCEPT,
+                ::reqwest::header::HeaderValue::from_static("application/json"),
+            )
+            .json(&body)
+            .query(
+                &progenitor_client::QueryParam::new(
+                    "provider_access_token",
+                    &provider_access_token,
+                ),
+            )
+            .headers(header_map)
+            .build()?;
+        let info = OperationInfo {
+            operation_id: "submit_order_job",
+        };
+        self.pre(&mut request, &info).await?;
+        let result = self.exec(request, &info).await;
+        self.post(&result, &info).await?;
+        let response = result?;
+        match response.status().as_u16() {
+            200u16 => ResponseValue::from_response(response).await,
+            _ => Err(Error::UnexpectedResponse(response)),
+        }
+    }
+    /**获取订单列表
+
+服务商查询自己某段时间内的平台能力服务订单列表。start_time and end_time go together and are at most 31 days apart; a test corp's corpid lists its test orders only. A POST read: retried like any read.
+
+Sends a `POST` request to `/cgi-bin/license/list_order`
+
+Arguments:
+- `provider_access_token`: 应用服务商的接口调用凭证 (get_provider_token)
+- `body`
+*/
+    pub async fn list_order<'a>(
+        &'a self,
+        provider_access_token: &'a crate::Secret,
+        body: &'a types::ListOrderRequest,
+    ) -> Result<ResponseValue<types::ListOrderAnswer>, Error<()>> {
+        let url = format!("{}/cgi-bin/license/list_order", self.baseurl,);
+        let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+        header_map
+            .append(
+                ::reqwest::header::HeaderName::from_static("api-version"),
+                ::reqwest::header::HeaderValue::from_static(Self::api_version()),
+            );
+        #[allow(unused_mut)]
+        let mut request = self
+            .client
+            .post(url)
+            .header(
+                ::reqwest::header::ACCEPT,
+                ::reqwest::header::HeaderValue::from_static("application/json"),
+            )
+            .json(&body)
+            .query(
+                &progenitor_client::QueryParam::new(
+                    "provider_access_token",
+                    &provider_access_token,
+                ),
+            )
+            .headers(header_map)
+            .build()?;
+        let info = OperationInfo {
+            operation_id: "list_order",
+        };
+        self.pre(&mut request, &info).await?;
+        let result = self.exec(request, &info).await;
+        self.post(&result, &info).await?;
+        let response = result?;
+        match response.status().as_u16() {
+            200u16 => ResponseValue::from_response(response).await,
+            _ => Err(Error::UnexpectedResponse(response)),
+        }
+    }
+    /**获取订单详情
+
+查询某个订单的详情,包括订单的状态、基础账号个数、互通账号个数、账号购买时长等。注意,该接口不返回订单中的账号激活码列表或者续期的账号成员列表,请调用获取订单中的账号列表接口以获取账号列表. Not for multi-corp orders. A POST read.
+
+Sends a `POST` request to `/cgi-bin/license/get_order`
+
+Arguments:
+- `provider_access_token`: 应用服务商的接口调用凭证 (get_provider_token)
+- `body`
+*/
+    pub async fn get_order<'a>(
+        &'a self,
+        provider_access_token: &'a crate::Secret,
+        body: &'a types::OrderIdRequest,
+    ) -> Result<ResponseValue<types::OrderAnswer>, Error<()>> {
+        let url = format!("{}/cgi-bin/license/get_order", self.baseurl,);
+        let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+        header_map
+            .append(
+                ::reqwest::header::HeaderName::from_static("api-version"),
+                ::reqwest::header::HeaderValue::from_static(Self::api_version()),
+            );
+        #[allow(unused_mut)]
+        let mut request = self
+            .client
+            .post(url)
+            .header(
+                ::reqwest::header::ACCEPT,
+                ::reqwest::header::HeaderValue::from_static("application/json"),
+            )
+            .json(&body)
+            .query(
+                &progenitor_client::QueryParam::new(
+                    "provider_access_token",
+                    &provider_access_token,
+                ),
+            )
+            .headers(header_map)
+            .build()?;
+        let info = OperationInfo {
+            operation_id: "get_order",
+        };
+        self.pre(&mut request, &info).await?;
+        let result = self.exec(request, &info).await;
+        self.post(&result, &info).await?;
+        let response = result?;
+        match response.status().as_u16() {
+            200u16 => ResponseValue::from_response(response).await,
+            _ => Err(Error::UnexpectedResponse(response)),
+        }
+    }
+    /**获取订单中的账号列表
+
+查询指定订单下的平台能力服务账号列表。若为购买账号的订单或者存量企业的版本付费迁移订单,则返回账号激活码列表;若为续期账号的订单,不返回激活码列表,直接返回续期的用户id列表。No codes before the order is paid. A POST read.
+
+Sends a `POST` request to `/cgi-bin/license/list_order_account`
+
+Arguments:
+- `provider_access_token`: 应用服务商的接口调用凭证 (get_provider_token)
+- `body`
+*/
+    pub async fn list_order_account<'a>(
+        &'a self,
+        provider_access_token: &'a crate::Secret,
+        body: &'a types::ListOrderAccountRequest,
+    ) -> Result<ResponseValue<types::ListOrderAccountAnswer>, Error<()>> {
+        let url = format!("{}/cgi-bin/license/list_order_account", self.baseurl,);
+        let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+        header_map
+            .append(
+                ::reqwest::header::HeaderName::from_static("api-version"),
+                ::reqwest::header::HeaderValue::from_static(Self::api_version()),
+            );
+        #[allow(unused_mut)]
+        let mut request = self
+            .client
+            .post(url)
+            .header(
+                ::reqwest::header::ACCEPT,
+                ::reqwest::header::HeaderValue::from_static("application/json"),
+            )
+            .json(&body)
+            .query(
+                &progenitor_client::QueryParam::new(
+                    "provider_access_token",
+                    &provider_access_token,
+                ),
+            )
+            .headers(header_map)
+            .build()?;
+        let info = OperationInfo {
+            operation_id: "list_order_account",
+        };
+        self.pre(&mut request, &info).await?;
+        let result = self.exec(request, &info).await;
+        self.post(&result, &info).await?;
+        let response = result?;
+        match response.status().as_u16() {
+            200u16 => ResponseValue::from_response(response).await,
+            _ => Err(Error::UnexpectedResponse(response)),
+        }
+    }
+    /**取消订单
+
+取消接口许可购买和续费订单,只可取消未支付且未失效的订单。corpid is required except for a multi-corp new order.
+
+A write (it changes the order).
+
+Sends a `POST` request to `/cgi-bin/license/cancel_order`
+
+Arguments:
+- `provider_access_token`: 应用服务商的接口调用凭证 (get_provider_token)
+- `body`
+*/
+    pub async fn cancel_order<'a>(
+        &'a self,
+        provider_access_token: &'a crate::Secret,
+        body: &'a types::CancelOrderRequest,
+    ) -> Result<ResponseValue<types::ErrcodeAnswer>, Error<()>> {
+        let url = format!("{}/cgi-bin/license/cancel_order", self.baseurl,);
+        let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+        header_map
+            .append(
+                ::reqwest::header::HeaderName::from_static("api-version"),
+                ::reqwest::header::HeaderValue::from_static(Self::api_version()),
+            );
+        #[allow(unused_mut)]
+        let mut request = self
+            .client
+            .post(url)
+            .header(
+                ::reqwest::header::ACCEPT,
+                ::reqwest::header::HeaderValue::from_static("application/json"),
+            )
+            .json(&body)
+            .query(
+                &progenitor_client::QueryParam::new(
+                    "provider_access_token",
+                    &provider_access_token,
+                ),
+            )
+            .headers(header_map)
+            .build()?;
+        let info = OperationInfo {
+            operation_id: "cancel_order",
+        };
+        self.pre(&mut request, &info).await?;
+        let result = self.exec(request, &info).await;
+        self.post(&result, &info).await?;
+        let response = result?;
+        match response.status().as_u16() {
+            200u16 => ResponseValue::from_response(response).await,
+            _ => Err(Error::UnexpectedResponse(response)),
+        }
+    }
+    /**激活账号
+
+下单购买账号并支付完成之后,先调用获取订单中的账号列表接口获取到账号激活码,然后可以调用该接口将激活码绑定到某个企业员工,以对其激活相应的平台服务能力。一个userid最多激活一个基础账号与一个互通账号; a same-type code on an active member stacks the remaining time (only when the old code has 20 days or less left; at most 5 years in all, else 701030).
+
+A write: what a replay returns is not documented.
+
+Sends a `POST` request to `/cgi-bin/license/active_account`
+
+Arguments:
+- `provider_access_token`: 应用服务商的接口调用凭证 (get_provider_token)
+- `body`
+*/
+    pub async fn active_account<'a>(
+        &'a self,
+        provider_access_token: &'a crate::Secret,
+        body: &'a types::ActiveAccountRequest,
+    ) -> Result<ResponseValue<types::ErrcodeAnswer>, Error<()>> {
+        let url = format!("{}/cgi-bin/license/active_account", self.baseurl,);
+        let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+        header_map
+            .append(
+                ::reqwest::header::HeaderName::from_static("api-version"),
+                ::reqwest::header::HeaderValue::from_static(Self::api_version()),
+            );
+        #[allow(unused_mut)]
+        let mut request = self
+            .client
+            .post(url)
+            .header(
+                ::reqwest::header::ACCEPT,
+                ::reqwest::header::HeaderValue::from_static("application/json"),
+            )
+            .json(&body)
+            .query(
+                &progenitor_client::QueryParam::new(
+                    "provider_access_token",
+                    &provider_access_token,
+                ),
+            )
+            .headers(header_map)
+            .build()?;
+        let info = OperationInfo {
+            operation_id: "active_account",
+        };
+        self.pre(&mut request, &info).await?;
+        let result = self.exec(request, &info).await;
+        self.post(&result, &info).await?;
+        let response = result?;
+        match response.status().as_u16() {
+            200u16 => ResponseValue::from_response(response).await,
+            _ => Err(Error::UnexpectedResponse(response)),
+        }
+    }
+    /**批量激活账号
+
+可在一次请求里为一个企业的多个成员激活许可账号,便于服务商批量化处理。At most 1000 per call; each item's result is in active_result (partial success).
+
+A write.
+
+Sends a `POST` request to `/cgi-bin/license/batch_active_account`
+
+Arguments:
+- `provider_access_token`: 应用服务商的接口调用凭证 (get_provider_token)
+- `body`
+*/
+    pub async fn batch_active_account<'a>(
+        &'a self,
+        provider_access_token: &'a crate::Secret,
+        body: &'a types::BatchActiveAccountRequest,
+    ) -> Result<ResponseValue<types::BatchActiveAccountAnswer>, Error<()>> {
+        let url = format!("{}/cgi-bin/license/batch_active_account", self.baseurl,);
+        let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+        header_map
+            .append(
+                ::reqwest::header::HeaderName::from_static("api-version"),
+                ::reqwest::header::HeaderValue::from_static(Self::api_version()),
+            );
+        #[allow(unused_mut)]
+        let mut request = self
+            .client
+            .post(url)
+            .header(
+                ::reqwest::header::ACCEPT,
+                ::reqwest::header::HeaderValue::from_static("application/json"),
+            )
+            .json(&body)
+            .query(
+                &progenitor_client::QueryParam::new(
+                    "provider_access_token",
+                    &provider_access_token,
+                ),
+            )
+            .headers(header_map)
+            .build()?;
+        let info = OperationInfo {
+            operation_id: "batch_active_account",
+        };
+        self.pre(&mut request, &info).await?;
+        let result = self.exec(request, &info).await;
+        self.post(&result, &info).await?;
+        let response = result?;
+        match response.status().as_u16() {
+            200u16 => ResponseValue::from_response(response).await,
+            _ => Err(Error::UnexpectedResponse(response)),
+        }
+    }
+    /**获取激活码详情
+
+查询某个账号激活码的状态以及激活绑定情况。Codes must be activated within 365 days of their creation. A POST read.
+
+Sends a `POST` request to `/cgi-bin/license/get_active_info_by_code`
+
+Arguments:
+- `provider_access_token`: 应用服务商的接口调用凭证 (get_provider_token)
+- `body`
+*/
+    pub async fn get_active_info_by_code<'a>(
+        &'a self,
+        provider_access_token: &'a crate::Secret,
+        body: &'a types::ActiveInfoByCodeRequest,
+    ) -> Result<ResponseValue<types::ActiveInfoAnswer>, Error<()>> {
+        let url = format!("{}/cgi-bin/license/get_active_info_by_code", self.baseurl,);
+        let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+        header_map
+            .append(
+                ::reqwest::header::HeaderName::from_static("api-version"),
+                ::reqwest::header::HeaderValue::from_static(Self::api_version()),
+            );
+        #[allow(unused_mut)]
+        let mut request = self
+            .client
+            .post(url)
+            .header(
+                ::reqwest::header::ACCEPT,
+                ::reqwest::header::HeaderValue::from_static("application/json"),
+            )
+            .json(&body)
+            .query(
+                &progenitor_client::QueryParam::new(
+                    "provider_access_token",
+                    &provider_access_token,
+                ),
+            )
+            .headers(header_map)
+            .build()?;
+        let info = OperationInfo {
+            operation_id: "get_active_info_by_code",
+        };
+        self.pre(&mut request, &info).await?;
+        let result = self.exec(request, &info).await;
+        self.post(&result, &info).await?;
+        let response = result?;
+        match response.status().as_u16() {
+            200u16 => ResponseValue::from_response(response).await,
+            _ => Err(Error::UnexpectedResponse(response)),
+        }
+    }
+    /**批量获取激活码详情
+
+批量查询账号激活码的状态以及激活绑定情况。At most 1000 codes per call; unknown ones come back in invalid_active_code_list. A POST read.
+
+Sends a `POST` request to `/cgi-bin/license/batch_get_active_info_by_code`
+
+Arguments:
+- `provider_access_token`: 应用服务商的接口调用凭证 (get_provider_token)
+- `body`
+*/
+    pub async fn batch_get_active_info_by_code<'a>(
+        &'a self,
+        provider_access_token: &'a crate::Secret,
+        body: &'a types::BatchActiveInfoByCodeRequest,
+    ) -> Result<ResponseValue<types::BatchActiveInfoAnswer>, Error<()>> {
+        let url = format!(
+            "{}/cgi-bin/license/batch_get_active_info_by_code", self.baseurl,
+        );
+        let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+        header_map
+            .append(
+                ::reqwest::header::HeaderName::from_static("api-version"),
+                ::reqwest::header::HeaderValue::from_static(Self::api_version()),
+            );
+        #[allow(unused_mut)]
+        let mut request = self
+            .client
+            .post(url)
+            .header(
+                ::reqwest::header::ACCEPT,
+                ::reqwest::header::HeaderValue::from_static("application/json"),
+            )
+            .json(&body)
+            .query(
+                &progenitor_client::QueryParam::new(
+                    "provider_access_token",
+                    &provider_access_token,
+                ),
+            )
+            .headers(header_map)
+            .build()?;
+        let info = OperationInfo {
+            operation_id: "batch_get_active_info_by_code",
+        };
+        self.pre(&mut request, &info).await?;
+        let result = self.exec(request, &info).await;
+        self.post(&result, &info).await?;
+        let response = result?;
+        match response.status().as_u16() {
+            200u16 => ResponseValue::from_response(response).await,
+            _ => Err(Error::UnexpectedResponse(response)),
+        }
+    }
+    /**获取企业的账号列表
+
+查询指定企业下的平台能力服务账号列表 (WeCom's spelling: actived). Expired accounts are included; for 上下游, corpid is the upstream corp. A POST read.
+
+Sends a `POST` request to `/cgi-bin/license/list_actived_account`
+
+Arguments:
+- `provider_access_token`: 应用服务商的接口调用凭证 (get_provider_token)
+- `body`
+*/
+    pub async fn list_actived_account<'a>(
+        &'a self,
+        provider_access_token: &'a crate::Secret,
+        body: &'a types::ListActivedAccountRequest,
+    ) -> Result<ResponseValue<types::ListActivedAccountAnswer>, Error<()>> {
+        let url = format!("{}/cgi-bin/license/list_actived_account", self.baseurl,);
+        let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+        header_map
+            .append(
+                ::reqwest::header::HeaderName::from_static("api-version"),
+                ::reqwest::header::HeaderValue::from_static(Self::api_version()),
+            );
+        #[allow(unused_mut)]
+        let mut request = self
+            .client
+            .post(url)
+            .header(
+                ::reqwest::header::ACCEPT,
+                ::reqwest::header::HeaderValue::from_static("application/json"),
+            )
+            .json(&body)
+            .query(
+                &progenitor_client::QueryParam::new(
+                    "provider_access_token",
+                    &provider_access_token,
+                ),
+            )
+            .headers(header_map)
+            .build()?;
+        let info = OperationInfo {
+            operation_id: "list_actived_account",
+        };
+        self.pre(&mut request, &info).await?;
+        let result = self.exec(request, &info).await;
+        self.post(&result, &info).await?;
+        let response = result?;
+        match response.status().as_u16() {
+            200u16 => ResponseValue::from_response(response).await,
+            _ => Err(Error::UnexpectedResponse(response)),
+        }
+    }
+    /**获取成员的激活详情
+
+查询某个企业成员的激活情况。A POST read.
+
+Sends a `POST` request to `/cgi-bin/license/get_active_info_by_user`
+
+Arguments:
+- `provider_access_token`: 应用服务商的接口调用凭证 (get_provider_token)
+- `body`
+*/
+    pub async fn get_active_info_by_user<'a>(
+        &'a self,
+        provider_access_token: &'a crate::Secret,
+        body: &'a types::ActiveInfoByUserRequest,
+    ) -> Result<ResponseValue<types::ActiveInfoByUserAnswer>, Error<()>> {
+        let url = format!("{}/cgi-bin/license/get_active_info_by_user", self.baseurl,);
+        let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+        header_map
+            .append(
+                ::reqwest::header::HeaderName::from_static("api-version"),
+                ::reqwest::header::HeaderValue::from_static(Self::api_version()),
+            );
+        #[allow(unused_mut)]
+        let mut request = self
+            .client
+            .post(url)
+            .header(
+                ::reqwest::header::ACCEPT,
+                ::reqwest::header::HeaderValue::from_static("application/json"),
+            )
+            .json(&body)
+            .query(
+                &progenitor_client::QueryParam::new(
+                    "provider_access_token",
+                    &provider_access_token,
+                ),
+            )
+            .headers(header_map)
+            .build()?;
+        let info = OperationInfo {
+            operation_id: "get_active_info_by_user",
+        };
+        self.pre(&mut request, &info).await?;
+        let result = self.exec(request, &info).await;
+        self.post(&result, &info).await?;
+        let response = result?;
+        match response.status().as_u16() {
+            200u16 => ResponseValue::from_response(response).await,
+            _ => Err(Error::UnexpectedResponse(response)),
+        }
+    }
+    /**账号继承
+
+在企业员工离职或者工作范围的有变更时,允许将其许可账号继承给其他员工。Same corp; the handover member's account must be active; at most 1000 per call; each item's result is in transfer_result.
+
+A write.
+
+Sends a `POST` request to `/cgi-bin/license/batch_transfer_license`
+
+Arguments:
+- `provider_access_token`: 应用服务商的接口调用凭证 (get_provider_token)
+- `body`
+*/
+    pub async fn batch_transfer_license<'a>(
+        &'a self,
+        provider_access_token: &'a crate::Secret,
+        body: &'a types::BatchTransferLicenseRequest,
+    ) -> Result<ResponseValue<types::BatchTransferLicenseAnswer>, Error<()>> {
+        let url = format!("{}/cgi-bin/license/batch_transfer_license", self.baseurl,);
+        let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+        header_map
+            .append(
+                ::reqwest::header::HeaderName::from_static("api-version"),
+                ::reqwest::header::HeaderValue::from_static(Self::api_version()),
+            );
+        #[allow(unused_mut)]
+        let mut request = self
+            .client
+            .post(url)
+            .header(
+                ::reqwest::header::ACCEPT,
+                ::reqwest::header::HeaderValue::from_static("application/json"),
+            )
+            .json(&body)
+            .query(
+                &progenitor_client::QueryParam::new(
+                    "provider_access_token",
+                    &provider_access_token,
+                ),
+            )
+            .headers(header_map)
+            .build()?;
+        let info = OperationInfo {
+            operation_id: "batch_transfer_license",
+        };
+        self.pre(&mut request, &info).await?;
+        let result = self.exec(request, &info).await;
+        self.post(&result, &info).await?;
+        let response = result?;
+        match response.status().as_u16() {
+            200u16 => ResponseValue::from_response(response).await,
+            _ => Err(Error::UnexpectedResponse(response)),
+        }
+    }
+    /**分配激活码给下游/下级企业
+
+服务商可调用该接口将为上游企业购买的激活码分配给下游企业或下级企业使用。At most 1000 codes per call; share_result lists only the codes that failed.
+
+A write.
+
+Sends a `POST` request to `/cgi-bin/license/batch_share_active_code`
+
+Arguments:
+- `provider_access_token`: 应用服务商的接口调用凭证 (get_provider_token)
+- `body`
+*/
+    pub async fn batch_share_active_code<'a>(
+        &'a self,
+        provider_access_token: &'a crate::Secret,
+        body: &'a types::BatchShareActiveCodeRequest,
+    ) -> Result<ResponseValue<types::BatchShareActiveCodeAnswer>, Error<()>> {
+        let url = format!("{}/cgi-bin/license/batch_share_active_code", self.baseurl,);
+        let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+        header_map
+            .append(
+                ::reqwest::header::HeaderName::from_static("api-version"),
+                ::reqwest::header::HeaderValue::from_static(Self::api_version()),
+            );
+        #[allow(unused_mut)]
+        let mut request = self
+            .client
+            .post(url)
+            .header(
+                ::reqwest::header::ACCEPT,
+                ::reqwest::header::HeaderValue::from_static("application/json"),
+            )
+            .json(&body)
+            .query(
+                &progenitor_client::QueryParam::new(
+                    "provider_access_token",
+                    &provider_access_token,
+                ),
+            )
+            .headers(header_map)
+            .build()?;
+        let info = OperationInfo {
+            operation_id: "batch_share_active_code",
+        };
+        self.pre(&mut request, &info).await?;
+        let result = self.exec(request, &info).await;
+        self.post(&result, &info).await?;
+        let response = result?;
+        match response.status().as_u16() {
+            200u16 => ResponseValue::from_response(response).await,
+            _ => Err(Error::UnexpectedResponse(response)),
+        }
+    }
+    /**设置企业的许可自动激活状态
+
+服务商可以调用该接口设置授权企业的许可自动激活状态。设置为自动激活后,对应授权企业的员工使用服务商应用时,接口许可表现为自动激活。Needs an earlier (paid) purchase for that corp. Setting it twice sets it once: idempotent.
+
+Sends a `POST` request to `/cgi-bin/license/set_auto_active_status`
+
+Arguments:
+- `provider_access_token`: 应用服务商的接口调用凭证 (get_provider_token)
+- `body`
+*/
+    pub async fn set_auto_active_status<'a>(
+        &'a self,
+        provider_access_token: &'a crate::Secret,
+        body: &'a types::SetAutoActiveStatusRequest,
+    ) -> Result<ResponseValue<types::ErrcodeAnswer>, Error<()>> {
+        let url = format!("{}/cgi-bin/license/set_auto_active_status", self.baseurl,);
+        let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+        header_map
+            .append(
+                ::reqwest::header::HeaderName::from_static("api-version"),
+                ::reqwest::header::HeaderValue::from_static(Self::api_version()),
+            );
+        #[allow(unused_mut)]
+        let mut request = self
+            .client
+            .post(url)
+            .header(
+                ::reqwest::header::ACCEPT,
+                ::reqwest::header::HeaderValue::from_static("application/json"),
+            )
+            .json(&body)
+            .query(
+                &progenitor_client::QueryParam::new(
+                    "provider_access_token",
+                    &provider_access_token,
+                ),
+            )
+            .headers(header_map)
+            .build()?;
+        let info = OperationInfo {
+            operation_id: "set_auto_active_status",
+        };
+        self.pre(&mut request, &info).await?;
+        let result = self.exec(request, &info).await;
+        self.post(&result, &info).await?;
+        let response = result?;
+        match response.status().as_u16() {
+            200u16 => ResponseValue::from_response(response).await,
+            _ => Err(Error::UnexpectedResponse(response)),
+        }
+    }
+    /**查询企业的许可自动激活状态
+
+服务商可以调用该接口查询授权企业的许可自动激活状态。A POST read.
+
+Sends a `POST` request to `/cgi-bin/license/get_auto_active_status`
+
+Arguments:
+- `provider_access_token`: 应用服务商的接口调用凭证 (get_provider_token)
+- `body`
+*/
+    pub async fn get_auto_active_status<'a>(
+        &'a self,
+        provider_access_token: &'a crate::Secret,
+        body: &'a types::CorpidRequest,
+    ) -> Result<ResponseValue<types::AutoActiveStatusAnswer>, Error<()>> {
+        let url = format!("{}/cgi-bin/license/get_auto_active_status", self.baseurl,);
+        let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+        header_map
+            .append(
+                ::reqwest::header::HeaderName::from_static("api-version"),
+                ::reqwest::header::HeaderValue::from_static(Self::api_version()),
+            );
+        #[allow(unused_mut)]
+        let mut request = self
+            .client
+            .post(url)
+            .header(
+                ::reqwest::header::ACCEPT,
+                ::reqwest::header::HeaderValue::from_static("application/json"),
+            )
+            .json(&body)
+            .query(
+                &progenitor_client::QueryParam::new(
+                    "provider_access_token",
+                    &provider_access_token,
+                ),
+            )
+            .headers(header_map)
+            .build()?;
+        let info = OperationInfo {
+            operation_id: "get_auto_active_status",
         };
         self.pre(&mut request, &info).await?;
         let result = self.exec(request, &info).await;

@@ -248,6 +248,207 @@ pub fn decode_schema_example(
                 ::serde_json::from_value::<types::RecallMessageRequest>(value).map(drop),
             )
         }
+        "JsapiTicketAnswer" => {
+            Some(::serde_json::from_value::<types::JsapiTicketAnswer>(value).map(drop))
+        }
+        "AccountCount" => {
+            Some(::serde_json::from_value::<types::AccountCount>(value).map(drop))
+        }
+        "AccountDuration" => {
+            Some(::serde_json::from_value::<types::AccountDuration>(value).map(drop))
+        }
+        "CreateNewOrderRequest" => {
+            Some(
+                ::serde_json::from_value::<types::CreateNewOrderRequest>(value).map(drop),
+            )
+        }
+        "OrderIdAnswer" => {
+            Some(::serde_json::from_value::<types::OrderIdAnswer>(value).map(drop))
+        }
+        "RenewAccount" => {
+            Some(::serde_json::from_value::<types::RenewAccount>(value).map(drop))
+        }
+        "CreateRenewOrderJobRequest" => {
+            Some(
+                ::serde_json::from_value::<types::CreateRenewOrderJobRequest>(value)
+                    .map(drop),
+            )
+        }
+        "InvalidAccount" => {
+            Some(::serde_json::from_value::<types::InvalidAccount>(value).map(drop))
+        }
+        "RenewOrderJobAnswer" => {
+            Some(::serde_json::from_value::<types::RenewOrderJobAnswer>(value).map(drop))
+        }
+        "SubmitOrderJobRequest" => {
+            Some(
+                ::serde_json::from_value::<types::SubmitOrderJobRequest>(value).map(drop),
+            )
+        }
+        "ListOrderRequest" => {
+            Some(::serde_json::from_value::<types::ListOrderRequest>(value).map(drop))
+        }
+        "OrderBrief" => {
+            Some(::serde_json::from_value::<types::OrderBrief>(value).map(drop))
+        }
+        "ListOrderAnswer" => {
+            Some(::serde_json::from_value::<types::ListOrderAnswer>(value).map(drop))
+        }
+        "OrderIdRequest" => {
+            Some(::serde_json::from_value::<types::OrderIdRequest>(value).map(drop))
+        }
+        "Order" => Some(::serde_json::from_value::<types::Order>(value).map(drop)),
+        "OrderAnswer" => {
+            Some(::serde_json::from_value::<types::OrderAnswer>(value).map(drop))
+        }
+        "ListOrderAccountRequest" => {
+            Some(
+                ::serde_json::from_value::<types::ListOrderAccountRequest>(value)
+                    .map(drop),
+            )
+        }
+        "OrderAccount" => {
+            Some(::serde_json::from_value::<types::OrderAccount>(value).map(drop))
+        }
+        "ListOrderAccountAnswer" => {
+            Some(
+                ::serde_json::from_value::<types::ListOrderAccountAnswer>(value)
+                    .map(drop),
+            )
+        }
+        "CancelOrderRequest" => {
+            Some(::serde_json::from_value::<types::CancelOrderRequest>(value).map(drop))
+        }
+        "ActiveAccountRequest" => {
+            Some(
+                ::serde_json::from_value::<types::ActiveAccountRequest>(value).map(drop),
+            )
+        }
+        "ActiveItem" => {
+            Some(::serde_json::from_value::<types::ActiveItem>(value).map(drop))
+        }
+        "BatchActiveAccountRequest" => {
+            Some(
+                ::serde_json::from_value::<types::BatchActiveAccountRequest>(value)
+                    .map(drop),
+            )
+        }
+        "ActiveResult" => {
+            Some(::serde_json::from_value::<types::ActiveResult>(value).map(drop))
+        }
+        "BatchActiveAccountAnswer" => {
+            Some(
+                ::serde_json::from_value::<types::BatchActiveAccountAnswer>(value)
+                    .map(drop),
+            )
+        }
+        "ActiveInfoByCodeRequest" => {
+            Some(
+                ::serde_json::from_value::<types::ActiveInfoByCodeRequest>(value)
+                    .map(drop),
+            )
+        }
+        "MergeInfo" => {
+            Some(::serde_json::from_value::<types::MergeInfo>(value).map(drop))
+        }
+        "ShareInfo" => {
+            Some(::serde_json::from_value::<types::ShareInfo>(value).map(drop))
+        }
+        "ActiveInfo" => {
+            Some(::serde_json::from_value::<types::ActiveInfo>(value).map(drop))
+        }
+        "ActiveInfoAnswer" => {
+            Some(::serde_json::from_value::<types::ActiveInfoAnswer>(value).map(drop))
+        }
+        "BatchActiveInfoByCodeRequest" => {
+            Some(
+                ::serde_json::from_value::<types::BatchActiveInfoByCodeRequest>(value)
+                    .map(drop),
+            )
+        }
+        "BatchActiveInfoAnswer" => {
+            Some(
+                ::serde_json::from_value::<types::BatchActiveInfoAnswer>(value).map(drop),
+            )
+        }
+        "ListActivedAccountRequest" => {
+            Some(
+                ::serde_json::from_value::<types::ListActivedAccountRequest>(value)
+                    .map(drop),
+            )
+        }
+        "ActivedAccount" => {
+            Some(::serde_json::from_value::<types::ActivedAccount>(value).map(drop))
+        }
+        "ListActivedAccountAnswer" => {
+            Some(
+                ::serde_json::from_value::<types::ListActivedAccountAnswer>(value)
+                    .map(drop),
+            )
+        }
+        "ActiveInfoByUserRequest" => {
+            Some(
+                ::serde_json::from_value::<types::ActiveInfoByUserRequest>(value)
+                    .map(drop),
+            )
+        }
+        "ActiveInfoByUserAnswer" => {
+            Some(
+                ::serde_json::from_value::<types::ActiveInfoByUserAnswer>(value)
+                    .map(drop),
+            )
+        }
+        "TransferItem" => {
+            Some(::serde_json::from_value::<types::TransferItem>(value).map(drop))
+        }
+        "BatchTransferLicenseRequest" => {
+            Some(
+                ::serde_json::from_value::<types::BatchTransferLicenseRequest>(value)
+                    .map(drop),
+            )
+        }
+        "TransferResult" => {
+            Some(::serde_json::from_value::<types::TransferResult>(value).map(drop))
+        }
+        "BatchTransferLicenseAnswer" => {
+            Some(
+                ::serde_json::from_value::<types::BatchTransferLicenseAnswer>(value)
+                    .map(drop),
+            )
+        }
+        "ShareItem" => {
+            Some(::serde_json::from_value::<types::ShareItem>(value).map(drop))
+        }
+        "BatchShareActiveCodeRequest" => {
+            Some(
+                ::serde_json::from_value::<types::BatchShareActiveCodeRequest>(value)
+                    .map(drop),
+            )
+        }
+        "ShareResult" => {
+            Some(::serde_json::from_value::<types::ShareResult>(value).map(drop))
+        }
+        "BatchShareActiveCodeAnswer" => {
+            Some(
+                ::serde_json::from_value::<types::BatchShareActiveCodeAnswer>(value)
+                    .map(drop),
+            )
+        }
+        "SetAutoActiveStatusRequest" => {
+            Some(
+                ::serde_json::from_value::<types::SetAutoActiveStatusRequest>(value)
+                    .map(drop),
+            )
+        }
+        "CorpidRequest" => {
+            Some(::serde_json::from_value::<types::CorpidRequest>(value).map(drop))
+        }
+        "AutoActiveStatusAnswer" => {
+            Some(
+                ::serde_json::from_value::<types::AutoActiveStatusAnswer>(value)
+                    .map(drop),
+            )
+        }
         _ => {
             let _ = value;
             None
@@ -295,6 +496,35 @@ pub fn decode_operation_answer(
         "get_tag_members" => Some(decode::get_tag_members(body).map(drop)),
         "send_message" => Some(decode::send_message(body).map(drop)),
         "recall_message" => Some(decode::recall_message(body).map(drop)),
+        "get_jsapi_ticket" => Some(decode::get_jsapi_ticket(body).map(drop)),
+        "get_agent_config_ticket" => {
+            Some(decode::get_agent_config_ticket(body).map(drop))
+        }
+        "create_new_order" => Some(decode::create_new_order(body).map(drop)),
+        "create_renew_order_job" => Some(decode::create_renew_order_job(body).map(drop)),
+        "submit_order_job" => Some(decode::submit_order_job(body).map(drop)),
+        "list_order" => Some(decode::list_order(body).map(drop)),
+        "get_order" => Some(decode::get_order(body).map(drop)),
+        "list_order_account" => Some(decode::list_order_account(body).map(drop)),
+        "cancel_order" => Some(decode::cancel_order(body).map(drop)),
+        "active_account" => Some(decode::active_account(body).map(drop)),
+        "batch_active_account" => Some(decode::batch_active_account(body).map(drop)),
+        "get_active_info_by_code" => {
+            Some(decode::get_active_info_by_code(body).map(drop))
+        }
+        "batch_get_active_info_by_code" => {
+            Some(decode::batch_get_active_info_by_code(body).map(drop))
+        }
+        "list_actived_account" => Some(decode::list_actived_account(body).map(drop)),
+        "get_active_info_by_user" => {
+            Some(decode::get_active_info_by_user(body).map(drop))
+        }
+        "batch_transfer_license" => Some(decode::batch_transfer_license(body).map(drop)),
+        "batch_share_active_code" => {
+            Some(decode::batch_share_active_code(body).map(drop))
+        }
+        "set_auto_active_status" => Some(decode::set_auto_active_status(body).map(drop)),
+        "get_auto_active_status" => Some(decode::get_auto_active_status(body).map(drop)),
         _ => {
             let _ = body;
             None
@@ -1821,8 +2051,1254 @@ impl Client {
             msgid,
         }
     }
+    /// Sends `get_jsapi_ticket` (the body of its request values).
+    pub(crate) async fn send_get_jsapi_ticket(
+        &self,
+        access_token: &str,
+    ) -> Result<JsapiTicket, crate::Error> {
+        crate::validate::Rule {
+            name: "access_token",
+            min_chars: 1,
+            max_chars: Some(1024),
+        }
+            .check(access_token)?;
+        let sent: &[&str] = &[access_token];
+        let p_access_token = crate::Secret::from(access_token);
+        self.call(crate::Operation::GetJsapiTicket, sent)
+            .run(
+                || self.api.get_jsapi_ticket(&p_access_token),
+                answers::get_jsapi_ticket,
+            )
+            .await
+    }
+    /// 获取企业的jsapi_ticket (`GET /cgi-bin/get_jsapi_ticket`).
+    ///
+    /// 生成签名之前必须先了解一下jsapi_ticket,jsapi_ticket是H5应用调用企业微信JS接口的临时票据。正常情况下,jsapi_ticket的有效期为7200秒,通过access_token来获取。由于获取jsapi_ticket的api调用次数非常有限(一小时内,一个企业最多可获取400次,且单个应用不能超过100次),频繁刷新jsapi_ticket会导致api调用受限,影响自身业务,开发者必须在自己的服务全局缓存jsapi_ticket。
+    ///
+    /// Signs `wx.config` / `ww.register` (getConfigSignature). Takes the authorized corp's token, never the suite token (40014), and no `type` (91040). `Corp::jsapi_ticket` caches it per suite and corp, under the corp token it was fetched with.
+    ///
+    ///
+    /// WeCom's page: <https://developer.work.weixin.qq.com/document/path/90539>
+    pub fn get_jsapi_ticket<'a>(
+        &'a self,
+        access_token: &'a str,
+    ) -> calls::GetJsapiTicket<'a, calls::Raw<'a>> {
+        calls::GetJsapiTicket {
+            on: calls::Raw {
+                client: self,
+                credential: access_token,
+            },
+            _inputs: ::std::marker::PhantomData,
+        }
+    }
+    /// Sends `get_agent_config_ticket` (the body of its request values).
+    pub(crate) async fn send_get_agent_config_ticket(
+        &self,
+        access_token: &str,
+    ) -> Result<JsapiTicket, crate::Error> {
+        crate::validate::Rule {
+            name: "access_token",
+            min_chars: 1,
+            max_chars: Some(1024),
+        }
+            .check(access_token)?;
+        let sent: &[&str] = &[access_token];
+        let p_access_token = crate::Secret::from(access_token);
+        let p_type_ = crate::facade::parse::<
+            types::GetAgentConfigTicketType,
+        >("type_", "agent_config")?;
+        self.call(crate::Operation::GetAgentConfigTicket, sent)
+            .run(
+                || self.api.get_agent_config_ticket(&p_access_token, p_type_),
+                answers::get_agent_config_ticket,
+            )
+            .await
+    }
+    /// 获取应用的jsapi_ticket (`GET /cgi-bin/ticket/get`).
+    ///
+    /// 应用的jsapi_ticket用于计算agentConfig的签名。正常情况下,应用的jsapi_ticket的有效期为7200秒,通过access_token来获取。由于获取jsapi_ticket的api调用次数非常有限(一小时内,一个企业最多可获取400次,且单个应用不能超过100次),频繁刷新jsapi_ticket会导致api调用受限,影响自身业务,开发者必须在自己的服务全局缓存jsapi_ticket。
+    ///
+    /// Signs `wx.agentConfig`. The corp token is per app, so this is the ticket of the app that token belongs to; signing agentConfig with the corp ticket fails with 42012. `Corp::agent_config_ticket` caches it per suite and corp, under the corp token it was fetched with.
+    ///
+    ///
+    /// WeCom's page: <https://developer.work.weixin.qq.com/document/path/90539>
+    pub fn get_agent_config_ticket<'a>(
+        &'a self,
+        access_token: &'a str,
+    ) -> calls::GetAgentConfigTicket<'a, calls::Raw<'a>> {
+        calls::GetAgentConfigTicket {
+            on: calls::Raw {
+                client: self,
+                credential: access_token,
+            },
+            _inputs: ::std::marker::PhantomData,
+        }
+    }
+    /// Sends `create_new_order` (the body of its request values).
+    pub(crate) async fn send_create_new_order(
+        &self,
+        provider_access_token: &str,
+        corpid: &str,
+        buyer_userid: &str,
+        account_count: &types::AccountCount,
+        account_duration: &types::AccountDuration,
+    ) -> Result<types::OrderIdAnswer, crate::Error> {
+        crate::validate::Rule {
+            name: "provider_access_token",
+            min_chars: 1,
+            max_chars: Some(1024),
+        }
+            .check(provider_access_token)?;
+        crate::validate::Rule {
+            name: "corpid",
+            min_chars: 1,
+            max_chars: Some(128),
+        }
+            .check(corpid)?;
+        crate::validate::Rule {
+            name: "buyer_userid",
+            min_chars: 1,
+            max_chars: Some(64),
+        }
+            .check(buyer_userid)?;
+        let sent: &[&str] = &[provider_access_token];
+        let p_provider_access_token = crate::Secret::from(provider_access_token);
+        let body = types::CreateNewOrderRequest {
+            account_count: account_count.clone(),
+            account_duration: account_duration.clone(),
+            buyer_userid: crate::facade::parse::<
+                types::CreateNewOrderRequestBuyerUserid,
+            >("buyer_userid", buyer_userid)?,
+            corpid: crate::facade::parse::<
+                types::CreateNewOrderRequestCorpid,
+            >("corpid", corpid)?,
+        };
+        self.call(crate::Operation::CreateNewOrder, sent)
+            .run(
+                || self.api.create_new_order(&p_provider_access_token, &body),
+                answers::create_new_order,
+            )
+            .await
+    }
+    /// 下单购买账号 (`POST /cgi-bin/license/create_new_order`).
+    ///
+    /// 服务商下单为企业购买新的账号,可以同时购买基础账号与互通账号。下单之后,需要到服务商管理端发起支付,支付完成之后,订单才能生效。Codes exist only after payment (by hand in the 服务商管理端, or from the balance with submit_pay_job); then list_order_account. Since 2023-06-30 the corp's app orders are checked; a failed link shows as WARNING inside errmsg.
+    ///
+    /// A write: a second request would place a second order. After an error that says it may have been processed, look for the order with list_order before ordering again.
+    ///
+    /// **A write** (`x-idempotent: false`): the library sends it at most once, retrying only after a connect error (nothing was sent). When it fails with [`Error::request_may_have_been_processed`](crate::Error::request_may_have_been_processed) true, it may have acted: check before sending it again.
+    ///
+    /// WeCom's page: <https://developer.work.weixin.qq.com/document/path/95644>
+    pub fn create_new_order<'a>(
+        &'a self,
+        provider_access_token: &'a str,
+        corpid: &'a str,
+        buyer_userid: &'a str,
+        account_count: &'a types::AccountCount,
+        account_duration: &'a types::AccountDuration,
+    ) -> calls::CreateNewOrder<'a, calls::Raw<'a>> {
+        calls::CreateNewOrder {
+            on: calls::Raw {
+                client: self,
+                credential: provider_access_token,
+            },
+            _inputs: ::std::marker::PhantomData,
+            corpid,
+            buyer_userid,
+            account_count,
+            account_duration,
+        }
+    }
+    /// Sends `create_renew_order_job` (the body of its request values).
+    pub(crate) async fn send_create_renew_order_job(
+        &self,
+        provider_access_token: &str,
+        corpid: &str,
+        account_list: &[types::RenewAccount],
+        jobid: Option<&str>,
+    ) -> Result<types::RenewOrderJobAnswer, crate::Error> {
+        crate::validate::Rule {
+            name: "provider_access_token",
+            min_chars: 1,
+            max_chars: Some(1024),
+        }
+            .check(provider_access_token)?;
+        crate::validate::Rule {
+            name: "corpid",
+            min_chars: 1,
+            max_chars: Some(128),
+        }
+            .check(corpid)?;
+        crate::validate::Count {
+            name: "account_list",
+            min_items: 1,
+            max_items: Some(1000),
+        }
+            .check(account_list.len())?;
+        if let Some(v) = jobid {
+            crate::validate::Rule {
+                name: "jobid",
+                min_chars: 0,
+                max_chars: Some(128),
+            }
+                .check(v)?;
+        }
+        let sent: &[&str] = &[provider_access_token];
+        let p_provider_access_token = crate::Secret::from(provider_access_token);
+        let body = types::CreateRenewOrderJobRequest {
+            account_list: <[types::RenewAccount]>::to_vec(account_list),
+            corpid: crate::facade::parse::<
+                types::CreateRenewOrderJobRequestCorpid,
+            >("corpid", corpid)?,
+            jobid: jobid
+                .map(|v| crate::facade::parse::<
+                    types::CreateRenewOrderJobRequestJobid,
+                >("jobid", v))
+                .transpose()?,
+        };
+        self.call(crate::Operation::CreateRenewOrderJob, sent)
+            .run(
+                || self.api.create_renew_order_job(&p_provider_access_token, &body),
+                answers::create_renew_order_job,
+            )
+            .await
+    }
+    /// 创建续期任务 (`POST /cgi-bin/license/create_renew_order_job`).
+    ///
+    /// 在同一个订单里,首次创建任务无须指定jobid,后续指定同一个jobid,表示往同一个订单任务追加续期的成员。At most 1000 accounts per call; invalid ones come back in invalid_account_list (partial success). Then submit_order_job.
+    ///
+    /// A write: without a jobid a second request creates a second job.
+    ///
+    /// **A write** (`x-idempotent: false`): the library sends it at most once, retrying only after a connect error (nothing was sent). When it fails with [`Error::request_may_have_been_processed`](crate::Error::request_may_have_been_processed) true, it may have acted: check before sending it again.
+    ///
+    /// WeCom's page: <https://developer.work.weixin.qq.com/document/path/95646>
+    pub fn create_renew_order_job<'a>(
+        &'a self,
+        provider_access_token: &'a str,
+        corpid: &'a str,
+        account_list: &'a [types::RenewAccount],
+    ) -> calls::CreateRenewOrderJob<'a, calls::Raw<'a>> {
+        calls::CreateRenewOrderJob {
+            on: calls::Raw {
+                client: self,
+                credential: provider_access_token,
+            },
+            _inputs: ::std::marker::PhantomData,
+            corpid,
+            account_list,
+            jobid: None,
+        }
+    }
+    /// Sends `submit_order_job` (the body of its request values).
+    pub(crate) async fn send_submit_order_job(
+        &self,
+        provider_access_token: &str,
+        jobid: &str,
+        buyer_userid: &str,
+        account_duration: &types::AccountDuration,
+    ) -> Result<types::OrderIdAnswer, crate::Error> {
+        crate::validate::Rule {
+            name: "provider_access_token",
+            min_chars: 1,
+            max_chars: Some(1024),
+        }
+            .check(provider_access_token)?;
+        crate::validate::Rule {
+            name: "jobid",
+            min_chars: 1,
+            max_chars: Some(128),
+        }
+            .check(jobid)?;
+        crate::validate::Rule {
+            name: "buyer_userid",
+            min_chars: 1,
+            max_chars: Some(64),
+        }
+            .check(buyer_userid)?;
+        let sent: &[&str] = &[provider_access_token];
+        let p_provider_access_token = crate::Secret::from(provider_access_token);
+        let body = types::SubmitOrderJobRequest {
+            account_duration: account_duration.clone(),
+            buyer_userid: crate::facade::parse::<
+                types::SubmitOrderJobRequestBuyerUserid,
+            >("buyer_userid", buyer_userid)?,
+            jobid: crate::facade::parse::<
+                types::SubmitOrderJobRequestJobid,
+            >("jobid", jobid)?,
+        };
+        self.call(crate::Operation::SubmitOrderJob, sent)
+            .run(
+                || self.api.submit_order_job(&p_provider_access_token, &body),
+                answers::submit_order_job,
+            )
+            .await
+    }
+    /// 提交续期订单 (`POST /cgi-bin/license/submit_order_job`).
+    ///
+    /// 创建续期任务之后,需要调用该接口,以提交订单任务。注意,提交之后,需要到服务商管理端发起支付,支付完成之后,订单才能生效。
+    ///
+    /// A write: a second request could submit a second order.
+    ///
+    /// **A write** (`x-idempotent: false`): the library sends it at most once, retrying only after a connect error (nothing was sent). When it fails with [`Error::request_may_have_been_processed`](crate::Error::request_may_have_been_processed) true, it may have acted: check before sending it again.
+    ///
+    /// WeCom's page: <https://developer.work.weixin.qq.com/document/path/95646>
+    pub fn submit_order_job<'a>(
+        &'a self,
+        provider_access_token: &'a str,
+        jobid: &'a str,
+        buyer_userid: &'a str,
+        account_duration: &'a types::AccountDuration,
+    ) -> calls::SubmitOrderJob<'a, calls::Raw<'a>> {
+        calls::SubmitOrderJob {
+            on: calls::Raw {
+                client: self,
+                credential: provider_access_token,
+            },
+            _inputs: ::std::marker::PhantomData,
+            jobid,
+            buyer_userid,
+            account_duration,
+        }
+    }
+    /// Sends `list_order` (the body of its request values).
+    pub(crate) async fn send_list_order(
+        &self,
+        provider_access_token: &str,
+        corpid: Option<&str>,
+        cursor: Option<&str>,
+        end_time: Option<i64>,
+        limit: Option<i64>,
+        start_time: Option<i64>,
+    ) -> Result<types::ListOrderAnswer, crate::Error> {
+        crate::validate::Rule {
+            name: "provider_access_token",
+            min_chars: 1,
+            max_chars: Some(1024),
+        }
+            .check(provider_access_token)?;
+        if let Some(v) = corpid {
+            crate::validate::Rule {
+                name: "corpid",
+                min_chars: 0,
+                max_chars: Some(128),
+            }
+                .check(v)?;
+        }
+        if let Some(v) = cursor {
+            crate::validate::Rule {
+                name: "cursor",
+                min_chars: 0,
+                max_chars: Some(1024),
+            }
+                .check(v)?;
+        }
+        let sent: &[&str] = &[provider_access_token];
+        let p_provider_access_token = crate::Secret::from(provider_access_token);
+        let body = types::ListOrderRequest {
+            corpid: corpid
+                .map(|v| crate::facade::parse::<
+                    types::ListOrderRequestCorpid,
+                >("corpid", v))
+                .transpose()?,
+            cursor: cursor
+                .map(|v| crate::facade::parse::<
+                    types::ListOrderRequestCursor,
+                >("cursor", v))
+                .transpose()?,
+            end_time,
+            limit,
+            start_time,
+        };
+        self.call(crate::Operation::ListOrder, sent)
+            .run(
+                || self.api.list_order(&p_provider_access_token, &body),
+                answers::list_order,
+            )
+            .await
+    }
+    /// 获取订单列表 (`POST /cgi-bin/license/list_order`).
+    ///
+    /// 服务商查询自己某段时间内的平台能力服务订单列表。start_time and end_time go together and are at most 31 days apart; a test corp's corpid lists its test orders only. A POST read: retried like any read.
+    ///
+    ///
+    /// WeCom's page: <https://developer.work.weixin.qq.com/document/path/95647>
+    pub fn list_order<'a>(
+        &'a self,
+        provider_access_token: &'a str,
+    ) -> calls::ListOrder<'a, calls::Raw<'a>> {
+        calls::ListOrder {
+            on: calls::Raw {
+                client: self,
+                credential: provider_access_token,
+            },
+            _inputs: ::std::marker::PhantomData,
+            corpid: None,
+            cursor: None,
+            end_time: None,
+            limit: None,
+            start_time: None,
+        }
+    }
+    /// Sends `get_order` (the body of its request values).
+    pub(crate) async fn send_get_order(
+        &self,
+        provider_access_token: &str,
+        order_id: &str,
+    ) -> Result<types::OrderAnswer, crate::Error> {
+        crate::validate::Rule {
+            name: "provider_access_token",
+            min_chars: 1,
+            max_chars: Some(1024),
+        }
+            .check(provider_access_token)?;
+        crate::validate::Rule {
+            name: "order_id",
+            min_chars: 1,
+            max_chars: Some(128),
+        }
+            .check(order_id)?;
+        let sent: &[&str] = &[provider_access_token];
+        let p_provider_access_token = crate::Secret::from(provider_access_token);
+        let body = types::OrderIdRequest {
+            order_id: crate::facade::parse::<
+                types::OrderIdRequestOrderId,
+            >("order_id", order_id)?,
+        };
+        self.call(crate::Operation::GetOrder, sent)
+            .run(
+                || self.api.get_order(&p_provider_access_token, &body),
+                answers::get_order,
+            )
+            .await
+    }
+    /// 获取订单详情 (`POST /cgi-bin/license/get_order`).
+    ///
+    /// 查询某个订单的详情,包括订单的状态、基础账号个数、互通账号个数、账号购买时长等。注意,该接口不返回订单中的账号激活码列表或者续期的账号成员列表,请调用获取订单中的账号列表接口以获取账号列表. Not for multi-corp orders. A POST read.
+    ///
+    ///
+    /// WeCom's page: <https://developer.work.weixin.qq.com/document/path/95648>
+    pub fn get_order<'a>(
+        &'a self,
+        provider_access_token: &'a str,
+        order_id: &'a str,
+    ) -> calls::GetOrder<'a, calls::Raw<'a>> {
+        calls::GetOrder {
+            on: calls::Raw {
+                client: self,
+                credential: provider_access_token,
+            },
+            _inputs: ::std::marker::PhantomData,
+            order_id,
+        }
+    }
+    /// Sends `list_order_account` (the body of its request values).
+    pub(crate) async fn send_list_order_account(
+        &self,
+        provider_access_token: &str,
+        order_id: &str,
+        cursor: Option<&str>,
+        limit: Option<i64>,
+    ) -> Result<types::ListOrderAccountAnswer, crate::Error> {
+        crate::validate::Rule {
+            name: "provider_access_token",
+            min_chars: 1,
+            max_chars: Some(1024),
+        }
+            .check(provider_access_token)?;
+        crate::validate::Rule {
+            name: "order_id",
+            min_chars: 1,
+            max_chars: Some(128),
+        }
+            .check(order_id)?;
+        if let Some(v) = cursor {
+            crate::validate::Rule {
+                name: "cursor",
+                min_chars: 0,
+                max_chars: Some(1024),
+            }
+                .check(v)?;
+        }
+        let sent: &[&str] = &[provider_access_token];
+        let p_provider_access_token = crate::Secret::from(provider_access_token);
+        let body = types::ListOrderAccountRequest {
+            cursor: cursor
+                .map(|v| crate::facade::parse::<
+                    types::ListOrderAccountRequestCursor,
+                >("cursor", v))
+                .transpose()?,
+            limit,
+            order_id: crate::facade::parse::<
+                types::ListOrderAccountRequestOrderId,
+            >("order_id", order_id)?,
+        };
+        self.call(crate::Operation::ListOrderAccount, sent)
+            .run(
+                || self.api.list_order_account(&p_provider_access_token, &body),
+                answers::list_order_account,
+            )
+            .await
+    }
+    /// 获取订单中的账号列表 (`POST /cgi-bin/license/list_order_account`).
+    ///
+    /// 查询指定订单下的平台能力服务账号列表。若为购买账号的订单或者存量企业的版本付费迁移订单,则返回账号激活码列表;若为续期账号的订单,不返回激活码列表,直接返回续期的用户id列表。No codes before the order is paid. A POST read.
+    ///
+    ///
+    /// WeCom's page: <https://developer.work.weixin.qq.com/document/path/95649>
+    pub fn list_order_account<'a>(
+        &'a self,
+        provider_access_token: &'a str,
+        order_id: &'a str,
+    ) -> calls::ListOrderAccount<'a, calls::Raw<'a>> {
+        calls::ListOrderAccount {
+            on: calls::Raw {
+                client: self,
+                credential: provider_access_token,
+            },
+            _inputs: ::std::marker::PhantomData,
+            order_id,
+            cursor: None,
+            limit: None,
+        }
+    }
+    /// Sends `cancel_order` (the body of its request values).
+    pub(crate) async fn send_cancel_order(
+        &self,
+        provider_access_token: &str,
+        order_id: &str,
+        corpid: Option<&str>,
+    ) -> Result<(), crate::Error> {
+        crate::validate::Rule {
+            name: "provider_access_token",
+            min_chars: 1,
+            max_chars: Some(1024),
+        }
+            .check(provider_access_token)?;
+        crate::validate::Rule {
+            name: "order_id",
+            min_chars: 1,
+            max_chars: Some(128),
+        }
+            .check(order_id)?;
+        if let Some(v) = corpid {
+            crate::validate::Rule {
+                name: "corpid",
+                min_chars: 0,
+                max_chars: Some(128),
+            }
+                .check(v)?;
+        }
+        let sent: &[&str] = &[provider_access_token];
+        let p_provider_access_token = crate::Secret::from(provider_access_token);
+        let body = types::CancelOrderRequest {
+            corpid: corpid
+                .map(|v| crate::facade::parse::<
+                    types::CancelOrderRequestCorpid,
+                >("corpid", v))
+                .transpose()?,
+            order_id: crate::facade::parse::<
+                types::CancelOrderRequestOrderId,
+            >("order_id", order_id)?,
+        };
+        self.call(crate::Operation::CancelOrder, sent)
+            .run(
+                || self.api.cancel_order(&p_provider_access_token, &body),
+                answers::cancel_order,
+            )
+            .await
+    }
+    /// 取消订单 (`POST /cgi-bin/license/cancel_order`).
+    ///
+    /// 取消接口许可购买和续费订单,只可取消未支付且未失效的订单。corpid is required except for a multi-corp new order.
+    ///
+    /// A write (it changes the order).
+    ///
+    /// **A write** (`x-idempotent: false`): the library sends it at most once, retrying only after a connect error (nothing was sent). When it fails with [`Error::request_may_have_been_processed`](crate::Error::request_may_have_been_processed) true, it may have acted: check before sending it again.
+    ///
+    /// WeCom's page: <https://developer.work.weixin.qq.com/document/path/96106>
+    pub fn cancel_order<'a>(
+        &'a self,
+        provider_access_token: &'a str,
+        order_id: &'a str,
+    ) -> calls::CancelOrder<'a, calls::Raw<'a>> {
+        calls::CancelOrder {
+            on: calls::Raw {
+                client: self,
+                credential: provider_access_token,
+            },
+            _inputs: ::std::marker::PhantomData,
+            order_id,
+            corpid: None,
+        }
+    }
+    /// Sends `active_account` (the body of its request values).
+    pub(crate) async fn send_active_account(
+        &self,
+        provider_access_token: &str,
+        active_code: &str,
+        corpid: &str,
+        userid: &str,
+    ) -> Result<(), crate::Error> {
+        crate::validate::Rule {
+            name: "provider_access_token",
+            min_chars: 1,
+            max_chars: Some(1024),
+        }
+            .check(provider_access_token)?;
+        crate::validate::Rule {
+            name: "active_code",
+            min_chars: 1,
+            max_chars: Some(128),
+        }
+            .check(active_code)?;
+        crate::validate::Rule {
+            name: "corpid",
+            min_chars: 1,
+            max_chars: Some(128),
+        }
+            .check(corpid)?;
+        crate::validate::Rule {
+            name: "userid",
+            min_chars: 1,
+            max_chars: Some(64),
+        }
+            .check(userid)?;
+        let sent: &[&str] = &[provider_access_token];
+        let p_provider_access_token = crate::Secret::from(provider_access_token);
+        let body = types::ActiveAccountRequest {
+            active_code: crate::facade::parse::<
+                types::ActiveAccountRequestActiveCode,
+            >("active_code", active_code)?,
+            corpid: crate::facade::parse::<
+                types::ActiveAccountRequestCorpid,
+            >("corpid", corpid)?,
+            userid: crate::facade::parse::<
+                types::ActiveAccountRequestUserid,
+            >("userid", userid)?,
+        };
+        self.call(crate::Operation::ActiveAccount, sent)
+            .run(
+                || self.api.active_account(&p_provider_access_token, &body),
+                answers::active_account,
+            )
+            .await
+    }
+    /// 激活账号 (`POST /cgi-bin/license/active_account`).
+    ///
+    /// 下单购买账号并支付完成之后,先调用获取订单中的账号列表接口获取到账号激活码,然后可以调用该接口将激活码绑定到某个企业员工,以对其激活相应的平台服务能力。一个userid最多激活一个基础账号与一个互通账号; a same-type code on an active member stacks the remaining time (only when the old code has 20 days or less left; at most 5 years in all, else 701030).
+    ///
+    /// A write: what a replay returns is not documented.
+    ///
+    /// **A write** (`x-idempotent: false`): the library sends it at most once, retrying only after a connect error (nothing was sent). When it fails with [`Error::request_may_have_been_processed`](crate::Error::request_may_have_been_processed) true, it may have acted: check before sending it again.
+    ///
+    /// WeCom's page: <https://developer.work.weixin.qq.com/document/path/95553>
+    pub fn active_account<'a>(
+        &'a self,
+        provider_access_token: &'a str,
+        active_code: &'a str,
+        corpid: &'a str,
+        userid: &'a str,
+    ) -> calls::ActiveAccount<'a, calls::Raw<'a>> {
+        calls::ActiveAccount {
+            on: calls::Raw {
+                client: self,
+                credential: provider_access_token,
+            },
+            _inputs: ::std::marker::PhantomData,
+            active_code,
+            corpid,
+            userid,
+        }
+    }
+    /// Sends `batch_active_account` (the body of its request values).
+    pub(crate) async fn send_batch_active_account(
+        &self,
+        provider_access_token: &str,
+        corpid: &str,
+        active_list: &[types::ActiveItem],
+    ) -> Result<types::BatchActiveAccountAnswer, crate::Error> {
+        crate::validate::Rule {
+            name: "provider_access_token",
+            min_chars: 1,
+            max_chars: Some(1024),
+        }
+            .check(provider_access_token)?;
+        crate::validate::Rule {
+            name: "corpid",
+            min_chars: 1,
+            max_chars: Some(128),
+        }
+            .check(corpid)?;
+        crate::validate::Count {
+            name: "active_list",
+            min_items: 1,
+            max_items: Some(1000),
+        }
+            .check(active_list.len())?;
+        let sent: &[&str] = &[provider_access_token];
+        let p_provider_access_token = crate::Secret::from(provider_access_token);
+        let body = types::BatchActiveAccountRequest {
+            active_list: <[types::ActiveItem]>::to_vec(active_list),
+            corpid: crate::facade::parse::<
+                types::BatchActiveAccountRequestCorpid,
+            >("corpid", corpid)?,
+        };
+        self.call(crate::Operation::BatchActiveAccount, sent)
+            .run(
+                || self.api.batch_active_account(&p_provider_access_token, &body),
+                answers::batch_active_account,
+            )
+            .await
+    }
+    /// 批量激活账号 (`POST /cgi-bin/license/batch_active_account`).
+    ///
+    /// 可在一次请求里为一个企业的多个成员激活许可账号,便于服务商批量化处理。At most 1000 per call; each item's result is in active_result (partial success).
+    ///
+    /// A write.
+    ///
+    /// **A write** (`x-idempotent: false`): the library sends it at most once, retrying only after a connect error (nothing was sent). When it fails with [`Error::request_may_have_been_processed`](crate::Error::request_may_have_been_processed) true, it may have acted: check before sending it again.
+    ///
+    /// WeCom's page: <https://developer.work.weixin.qq.com/document/path/95553>
+    pub fn batch_active_account<'a>(
+        &'a self,
+        provider_access_token: &'a str,
+        corpid: &'a str,
+        active_list: &'a [types::ActiveItem],
+    ) -> calls::BatchActiveAccount<'a, calls::Raw<'a>> {
+        calls::BatchActiveAccount {
+            on: calls::Raw {
+                client: self,
+                credential: provider_access_token,
+            },
+            _inputs: ::std::marker::PhantomData,
+            corpid,
+            active_list,
+        }
+    }
+    /// Sends `get_active_info_by_code` (the body of its request values).
+    pub(crate) async fn send_get_active_info_by_code(
+        &self,
+        provider_access_token: &str,
+        corpid: &str,
+        active_code: &str,
+    ) -> Result<types::ActiveInfoAnswer, crate::Error> {
+        crate::validate::Rule {
+            name: "provider_access_token",
+            min_chars: 1,
+            max_chars: Some(1024),
+        }
+            .check(provider_access_token)?;
+        crate::validate::Rule {
+            name: "corpid",
+            min_chars: 1,
+            max_chars: Some(128),
+        }
+            .check(corpid)?;
+        crate::validate::Rule {
+            name: "active_code",
+            min_chars: 1,
+            max_chars: Some(128),
+        }
+            .check(active_code)?;
+        let sent: &[&str] = &[provider_access_token];
+        let p_provider_access_token = crate::Secret::from(provider_access_token);
+        let body = types::ActiveInfoByCodeRequest {
+            active_code: crate::facade::parse::<
+                types::ActiveInfoByCodeRequestActiveCode,
+            >("active_code", active_code)?,
+            corpid: crate::facade::parse::<
+                types::ActiveInfoByCodeRequestCorpid,
+            >("corpid", corpid)?,
+        };
+        self.call(crate::Operation::GetActiveInfoByCode, sent)
+            .run(
+                || self.api.get_active_info_by_code(&p_provider_access_token, &body),
+                answers::get_active_info_by_code,
+            )
+            .await
+    }
+    /// 获取激活码详情 (`POST /cgi-bin/license/get_active_info_by_code`).
+    ///
+    /// 查询某个账号激活码的状态以及激活绑定情况。Codes must be activated within 365 days of their creation. A POST read.
+    ///
+    ///
+    /// WeCom's page: <https://developer.work.weixin.qq.com/document/path/95552>
+    pub fn get_active_info_by_code<'a>(
+        &'a self,
+        provider_access_token: &'a str,
+        corpid: &'a str,
+        active_code: &'a str,
+    ) -> calls::GetActiveInfoByCode<'a, calls::Raw<'a>> {
+        calls::GetActiveInfoByCode {
+            on: calls::Raw {
+                client: self,
+                credential: provider_access_token,
+            },
+            _inputs: ::std::marker::PhantomData,
+            corpid,
+            active_code,
+        }
+    }
+    /// Sends `batch_get_active_info_by_code` (the body of its request values).
+    pub(crate) async fn send_batch_get_active_info_by_code(
+        &self,
+        provider_access_token: &str,
+        corpid: &str,
+        active_code_list: &[::std::string::String],
+    ) -> Result<types::BatchActiveInfoAnswer, crate::Error> {
+        crate::validate::Rule {
+            name: "provider_access_token",
+            min_chars: 1,
+            max_chars: Some(1024),
+        }
+            .check(provider_access_token)?;
+        crate::validate::Rule {
+            name: "corpid",
+            min_chars: 1,
+            max_chars: Some(128),
+        }
+            .check(corpid)?;
+        crate::validate::Count {
+            name: "active_code_list",
+            min_items: 1,
+            max_items: Some(1000),
+        }
+            .check(active_code_list.len())?;
+        let sent: &[&str] = &[provider_access_token];
+        let p_provider_access_token = crate::Secret::from(provider_access_token);
+        let body = types::BatchActiveInfoByCodeRequest {
+            active_code_list: <[::std::string::String]>::to_vec(active_code_list),
+            corpid: crate::facade::parse::<
+                types::BatchActiveInfoByCodeRequestCorpid,
+            >("corpid", corpid)?,
+        };
+        self.call(crate::Operation::BatchGetActiveInfoByCode, sent)
+            .run(
+                || {
+                    self
+                        .api
+                        .batch_get_active_info_by_code(&p_provider_access_token, &body)
+                },
+                answers::batch_get_active_info_by_code,
+            )
+            .await
+    }
+    /// 批量获取激活码详情 (`POST /cgi-bin/license/batch_get_active_info_by_code`).
+    ///
+    /// 批量查询账号激活码的状态以及激活绑定情况。At most 1000 codes per call; unknown ones come back in invalid_active_code_list. A POST read.
+    ///
+    ///
+    /// WeCom's page: <https://developer.work.weixin.qq.com/document/path/95552>
+    pub fn batch_get_active_info_by_code<'a>(
+        &'a self,
+        provider_access_token: &'a str,
+        corpid: &'a str,
+        active_code_list: &'a [::std::string::String],
+    ) -> calls::BatchGetActiveInfoByCode<'a, calls::Raw<'a>> {
+        calls::BatchGetActiveInfoByCode {
+            on: calls::Raw {
+                client: self,
+                credential: provider_access_token,
+            },
+            _inputs: ::std::marker::PhantomData,
+            corpid,
+            active_code_list,
+        }
+    }
+    /// Sends `list_actived_account` (the body of its request values).
+    pub(crate) async fn send_list_actived_account(
+        &self,
+        provider_access_token: &str,
+        corpid: &str,
+        cursor: Option<&str>,
+        limit: Option<i64>,
+    ) -> Result<types::ListActivedAccountAnswer, crate::Error> {
+        crate::validate::Rule {
+            name: "provider_access_token",
+            min_chars: 1,
+            max_chars: Some(1024),
+        }
+            .check(provider_access_token)?;
+        crate::validate::Rule {
+            name: "corpid",
+            min_chars: 1,
+            max_chars: Some(128),
+        }
+            .check(corpid)?;
+        if let Some(v) = cursor {
+            crate::validate::Rule {
+                name: "cursor",
+                min_chars: 0,
+                max_chars: Some(1024),
+            }
+                .check(v)?;
+        }
+        let sent: &[&str] = &[provider_access_token];
+        let p_provider_access_token = crate::Secret::from(provider_access_token);
+        let body = types::ListActivedAccountRequest {
+            corpid: crate::facade::parse::<
+                types::ListActivedAccountRequestCorpid,
+            >("corpid", corpid)?,
+            cursor: cursor
+                .map(|v| crate::facade::parse::<
+                    types::ListActivedAccountRequestCursor,
+                >("cursor", v))
+                .transpose()?,
+            limit,
+        };
+        self.call(crate::Operation::ListActivedAccount, sent)
+            .run(
+                || self.api.list_actived_account(&p_provider_access_token, &body),
+                answers::list_actived_account,
+            )
+            .await
+    }
+    /// 获取企业的账号列表 (`POST /cgi-bin/license/list_actived_account`).
+    ///
+    /// 查询指定企业下的平台能力服务账号列表 (WeCom's spelling: actived). Expired accounts are included; for 上下游, corpid is the upstream corp. A POST read.
+    ///
+    ///
+    /// WeCom's page: <https://developer.work.weixin.qq.com/document/path/95544>
+    pub fn list_actived_account<'a>(
+        &'a self,
+        provider_access_token: &'a str,
+        corpid: &'a str,
+    ) -> calls::ListActivedAccount<'a, calls::Raw<'a>> {
+        calls::ListActivedAccount {
+            on: calls::Raw {
+                client: self,
+                credential: provider_access_token,
+            },
+            _inputs: ::std::marker::PhantomData,
+            corpid,
+            cursor: None,
+            limit: None,
+        }
+    }
+    /// Sends `get_active_info_by_user` (the body of its request values).
+    pub(crate) async fn send_get_active_info_by_user(
+        &self,
+        provider_access_token: &str,
+        corpid: &str,
+        userid: &str,
+    ) -> Result<types::ActiveInfoByUserAnswer, crate::Error> {
+        crate::validate::Rule {
+            name: "provider_access_token",
+            min_chars: 1,
+            max_chars: Some(1024),
+        }
+            .check(provider_access_token)?;
+        crate::validate::Rule {
+            name: "corpid",
+            min_chars: 1,
+            max_chars: Some(128),
+        }
+            .check(corpid)?;
+        crate::validate::Rule {
+            name: "userid",
+            min_chars: 1,
+            max_chars: Some(64),
+        }
+            .check(userid)?;
+        let sent: &[&str] = &[provider_access_token];
+        let p_provider_access_token = crate::Secret::from(provider_access_token);
+        let body = types::ActiveInfoByUserRequest {
+            corpid: crate::facade::parse::<
+                types::ActiveInfoByUserRequestCorpid,
+            >("corpid", corpid)?,
+            userid: crate::facade::parse::<
+                types::ActiveInfoByUserRequestUserid,
+            >("userid", userid)?,
+        };
+        self.call(crate::Operation::GetActiveInfoByUser, sent)
+            .run(
+                || self.api.get_active_info_by_user(&p_provider_access_token, &body),
+                answers::get_active_info_by_user,
+            )
+            .await
+    }
+    /// 获取成员的激活详情 (`POST /cgi-bin/license/get_active_info_by_user`).
+    ///
+    /// 查询某个企业成员的激活情况。A POST read.
+    ///
+    ///
+    /// WeCom's page: <https://developer.work.weixin.qq.com/document/path/95555>
+    pub fn get_active_info_by_user<'a>(
+        &'a self,
+        provider_access_token: &'a str,
+        corpid: &'a str,
+        userid: &'a str,
+    ) -> calls::GetActiveInfoByUser<'a, calls::Raw<'a>> {
+        calls::GetActiveInfoByUser {
+            on: calls::Raw {
+                client: self,
+                credential: provider_access_token,
+            },
+            _inputs: ::std::marker::PhantomData,
+            corpid,
+            userid,
+        }
+    }
+    /// Sends `batch_transfer_license` (the body of its request values).
+    pub(crate) async fn send_batch_transfer_license(
+        &self,
+        provider_access_token: &str,
+        corpid: &str,
+        transfer_list: &[types::TransferItem],
+    ) -> Result<types::BatchTransferLicenseAnswer, crate::Error> {
+        crate::validate::Rule {
+            name: "provider_access_token",
+            min_chars: 1,
+            max_chars: Some(1024),
+        }
+            .check(provider_access_token)?;
+        crate::validate::Rule {
+            name: "corpid",
+            min_chars: 1,
+            max_chars: Some(128),
+        }
+            .check(corpid)?;
+        crate::validate::Count {
+            name: "transfer_list",
+            min_items: 1,
+            max_items: Some(1000),
+        }
+            .check(transfer_list.len())?;
+        let sent: &[&str] = &[provider_access_token];
+        let p_provider_access_token = crate::Secret::from(provider_access_token);
+        let body = types::BatchTransferLicenseRequest {
+            corpid: crate::facade::parse::<
+                types::BatchTransferLicenseRequestCorpid,
+            >("corpid", corpid)?,
+            transfer_list: <[types::TransferItem]>::to_vec(transfer_list),
+        };
+        self.call(crate::Operation::BatchTransferLicense, sent)
+            .run(
+                || self.api.batch_transfer_license(&p_provider_access_token, &body),
+                answers::batch_transfer_license,
+            )
+            .await
+    }
+    /// 账号继承 (`POST /cgi-bin/license/batch_transfer_license`).
+    ///
+    /// 在企业员工离职或者工作范围的有变更时,允许将其许可账号继承给其他员工。Same corp; the handover member's account must be active; at most 1000 per call; each item's result is in transfer_result.
+    ///
+    /// A write.
+    ///
+    /// **A write** (`x-idempotent: false`): the library sends it at most once, retrying only after a connect error (nothing was sent). When it fails with [`Error::request_may_have_been_processed`](crate::Error::request_may_have_been_processed) true, it may have acted: check before sending it again.
+    ///
+    /// WeCom's page: <https://developer.work.weixin.qq.com/document/path/95673>
+    pub fn batch_transfer_license<'a>(
+        &'a self,
+        provider_access_token: &'a str,
+        corpid: &'a str,
+        transfer_list: &'a [types::TransferItem],
+    ) -> calls::BatchTransferLicense<'a, calls::Raw<'a>> {
+        calls::BatchTransferLicense {
+            on: calls::Raw {
+                client: self,
+                credential: provider_access_token,
+            },
+            _inputs: ::std::marker::PhantomData,
+            corpid,
+            transfer_list,
+        }
+    }
+    /// Sends `batch_share_active_code` (the body of its request values).
+    pub(crate) async fn send_batch_share_active_code(
+        &self,
+        provider_access_token: &str,
+        from_corpid: &str,
+        to_corpid: &str,
+        share_list: &[types::ShareItem],
+        corp_link_type: Option<i64>,
+    ) -> Result<types::BatchShareActiveCodeAnswer, crate::Error> {
+        crate::validate::Rule {
+            name: "provider_access_token",
+            min_chars: 1,
+            max_chars: Some(1024),
+        }
+            .check(provider_access_token)?;
+        crate::validate::Rule {
+            name: "from_corpid",
+            min_chars: 1,
+            max_chars: Some(128),
+        }
+            .check(from_corpid)?;
+        crate::validate::Rule {
+            name: "to_corpid",
+            min_chars: 1,
+            max_chars: Some(128),
+        }
+            .check(to_corpid)?;
+        crate::validate::Count {
+            name: "share_list",
+            min_items: 1,
+            max_items: Some(1000),
+        }
+            .check(share_list.len())?;
+        let sent: &[&str] = &[provider_access_token];
+        let p_provider_access_token = crate::Secret::from(provider_access_token);
+        let body = types::BatchShareActiveCodeRequest {
+            corp_link_type,
+            from_corpid: crate::facade::parse::<
+                types::BatchShareActiveCodeRequestFromCorpid,
+            >("from_corpid", from_corpid)?,
+            share_list: <[types::ShareItem]>::to_vec(share_list),
+            to_corpid: crate::facade::parse::<
+                types::BatchShareActiveCodeRequestToCorpid,
+            >("to_corpid", to_corpid)?,
+        };
+        self.call(crate::Operation::BatchShareActiveCode, sent)
+            .run(
+                || self.api.batch_share_active_code(&p_provider_access_token, &body),
+                answers::batch_share_active_code,
+            )
+            .await
+    }
+    /// 分配激活码给下游/下级企业 (`POST /cgi-bin/license/batch_share_active_code`).
+    ///
+    /// 服务商可调用该接口将为上游企业购买的激活码分配给下游企业或下级企业使用。At most 1000 codes per call; share_result lists only the codes that failed.
+    ///
+    /// A write.
+    ///
+    /// **A write** (`x-idempotent: false`): the library sends it at most once, retrying only after a connect error (nothing was sent). When it fails with [`Error::request_may_have_been_processed`](crate::Error::request_may_have_been_processed) true, it may have acted: check before sending it again.
+    ///
+    /// WeCom's page: <https://developer.work.weixin.qq.com/document/path/96059>
+    pub fn batch_share_active_code<'a>(
+        &'a self,
+        provider_access_token: &'a str,
+        from_corpid: &'a str,
+        to_corpid: &'a str,
+        share_list: &'a [types::ShareItem],
+    ) -> calls::BatchShareActiveCode<'a, calls::Raw<'a>> {
+        calls::BatchShareActiveCode {
+            on: calls::Raw {
+                client: self,
+                credential: provider_access_token,
+            },
+            _inputs: ::std::marker::PhantomData,
+            from_corpid,
+            to_corpid,
+            share_list,
+            corp_link_type: None,
+        }
+    }
+    /// Sends `set_auto_active_status` (the body of its request values).
+    pub(crate) async fn send_set_auto_active_status(
+        &self,
+        provider_access_token: &str,
+        corpid: &str,
+        auto_active_status: i64,
+    ) -> Result<(), crate::Error> {
+        crate::validate::Rule {
+            name: "provider_access_token",
+            min_chars: 1,
+            max_chars: Some(1024),
+        }
+            .check(provider_access_token)?;
+        crate::validate::Rule {
+            name: "corpid",
+            min_chars: 1,
+            max_chars: Some(128),
+        }
+            .check(corpid)?;
+        let sent: &[&str] = &[provider_access_token];
+        let p_provider_access_token = crate::Secret::from(provider_access_token);
+        let body = types::SetAutoActiveStatusRequest {
+            auto_active_status,
+            corpid: crate::facade::parse::<
+                types::SetAutoActiveStatusRequestCorpid,
+            >("corpid", corpid)?,
+        };
+        self.call(crate::Operation::SetAutoActiveStatus, sent)
+            .run(
+                || self.api.set_auto_active_status(&p_provider_access_token, &body),
+                answers::set_auto_active_status,
+            )
+            .await
+    }
+    /// 设置企业的许可自动激活状态 (`POST /cgi-bin/license/set_auto_active_status`).
+    ///
+    /// 服务商可以调用该接口设置授权企业的许可自动激活状态。设置为自动激活后,对应授权企业的员工使用服务商应用时,接口许可表现为自动激活。Needs an earlier (paid) purchase for that corp. Setting it twice sets it once: idempotent.
+    ///
+    ///
+    /// WeCom's page: <https://developer.work.weixin.qq.com/document/path/95873>
+    pub fn set_auto_active_status<'a>(
+        &'a self,
+        provider_access_token: &'a str,
+        corpid: &'a str,
+        auto_active_status: i64,
+    ) -> calls::SetAutoActiveStatus<'a, calls::Raw<'a>> {
+        calls::SetAutoActiveStatus {
+            on: calls::Raw {
+                client: self,
+                credential: provider_access_token,
+            },
+            _inputs: ::std::marker::PhantomData,
+            corpid,
+            auto_active_status,
+        }
+    }
+    /// Sends `get_auto_active_status` (the body of its request values).
+    pub(crate) async fn send_get_auto_active_status(
+        &self,
+        provider_access_token: &str,
+        corpid: &str,
+    ) -> Result<types::AutoActiveStatusAnswer, crate::Error> {
+        crate::validate::Rule {
+            name: "provider_access_token",
+            min_chars: 1,
+            max_chars: Some(1024),
+        }
+            .check(provider_access_token)?;
+        crate::validate::Rule {
+            name: "corpid",
+            min_chars: 1,
+            max_chars: Some(128),
+        }
+            .check(corpid)?;
+        let sent: &[&str] = &[provider_access_token];
+        let p_provider_access_token = crate::Secret::from(provider_access_token);
+        let body = types::CorpidRequest {
+            corpid: crate::facade::parse::<types::CorpidRequestCorpid>("corpid", corpid)?,
+        };
+        self.call(crate::Operation::GetAutoActiveStatus, sent)
+            .run(
+                || self.api.get_auto_active_status(&p_provider_access_token, &body),
+                answers::get_auto_active_status,
+            )
+            .await
+    }
+    /// 查询企业的许可自动激活状态 (`POST /cgi-bin/license/get_auto_active_status`).
+    ///
+    /// 服务商可以调用该接口查询授权企业的许可自动激活状态。A POST read.
+    ///
+    ///
+    /// WeCom's page: <https://developer.work.weixin.qq.com/document/path/95874>
+    pub fn get_auto_active_status<'a>(
+        &'a self,
+        provider_access_token: &'a str,
+        corpid: &'a str,
+    ) -> calls::GetAutoActiveStatus<'a, calls::Raw<'a>> {
+        calls::GetAutoActiveStatus {
+            on: calls::Raw {
+                client: self,
+                credential: provider_access_token,
+            },
+            _inputs: ::std::marker::PhantomData,
+            corpid,
+        }
+    }
 }
 impl Corp {
+    /// The values this type caches (`x-cached-as`), each under its credential:
+    /// dropped with the credential they were fetched with.
+    #[allow(dead_code)]
+    pub(crate) const CACHED: &'static [&'static str] = &[
+        "jsapi_ticket",
+        "agent_config_ticket",
+    ];
     /// userid的转换 (`POST /cgi-bin/batch/userid_to_openuserid`).
     ///
     /// With the managed `access_token` (see [`Corp`]).
@@ -2070,8 +3546,50 @@ impl Corp {
             msgid,
         }
     }
+    /// 获取企业的jsapi_ticket (`get_jsapi_ticket`), cached (`x-cached-as`): fetched with the managed
+    /// credential once across tasks and instances (through the store), kept
+    /// until shortly before it or the credential it was fetched with
+    /// expires, and fetched again with a fresh credential when the platform
+    /// rejects that one. The uncached call is [`Client::get_jsapi_ticket`].
+    pub async fn jsapi_ticket(&self) -> Result<crate::Secret, crate::Error> {
+        crate::facade::CachedValues::cached(
+                self,
+                "jsapi_ticket",
+                crate::Operation::GetJsapiTicket,
+                |credential| async move {
+                    self.client()
+                        .send_get_jsapi_ticket(credential.expose_secret())
+                        .await
+                        .map(crate::facade::Cacheable::into_token)
+                },
+            )
+            .await
+    }
+    /// 获取应用的jsapi_ticket (`get_agent_config_ticket`), cached (`x-cached-as`): fetched with the managed
+    /// credential once across tasks and instances (through the store), kept
+    /// until shortly before it or the credential it was fetched with
+    /// expires, and fetched again with a fresh credential when the platform
+    /// rejects that one. The uncached call is [`Client::get_agent_config_ticket`].
+    pub async fn agent_config_ticket(&self) -> Result<crate::Secret, crate::Error> {
+        crate::facade::CachedValues::cached(
+                self,
+                "agent_config_ticket",
+                crate::Operation::GetAgentConfigTicket,
+                |credential| async move {
+                    self.client()
+                        .send_get_agent_config_ticket(credential.expose_secret())
+                        .await
+                        .map(crate::facade::Cacheable::into_token)
+                },
+            )
+            .await
+    }
 }
 impl Provider {
+    /// The values this type caches (`x-cached-as`), each under its credential:
+    /// dropped with the credential they were fetched with.
+    #[allow(dead_code)]
+    pub(crate) const CACHED: &'static [&'static str] = &[];
     /// 获取带参授权链接 (`POST /cgi-bin/service/get_customized_auth_url`).
     ///
     /// With the managed `provider_access_token` (see [`Provider`]).
@@ -2094,8 +3612,379 @@ impl Provider {
             templateid_list,
         }
     }
+    /// 下单购买账号 (`POST /cgi-bin/license/create_new_order`).
+    ///
+    /// With the managed `provider_access_token` (see [`Provider`]).
+    ///
+    /// 服务商下单为企业购买新的账号,可以同时购买基础账号与互通账号。下单之后,需要到服务商管理端发起支付,支付完成之后,订单才能生效。Codes exist only after payment (by hand in the 服务商管理端, or from the balance with submit_pay_job); then list_order_account. Since 2023-06-30 the corp's app orders are checked; a failed link shows as WARNING inside errmsg.
+    ///
+    /// A write: a second request would place a second order. After an error that says it may have been processed, look for the order with list_order before ordering again.
+    ///
+    /// **A write** (`x-idempotent: false`): the library sends it at most once, retrying only after a connect error (nothing was sent). When it fails with [`Error::request_may_have_been_processed`](crate::Error::request_may_have_been_processed) true, it may have acted: check before sending it again.
+    ///
+    /// WeCom's page: <https://developer.work.weixin.qq.com/document/path/95644>
+    pub fn create_new_order<'a>(
+        &'a self,
+        corpid: &'a str,
+        buyer_userid: &'a str,
+        account_count: &'a types::AccountCount,
+        account_duration: &'a types::AccountDuration,
+    ) -> calls::CreateNewOrder<'a, &'a Self> {
+        calls::CreateNewOrder {
+            on: self,
+            _inputs: ::std::marker::PhantomData,
+            corpid,
+            buyer_userid,
+            account_count,
+            account_duration,
+        }
+    }
+    /// 创建续期任务 (`POST /cgi-bin/license/create_renew_order_job`).
+    ///
+    /// With the managed `provider_access_token` (see [`Provider`]).
+    ///
+    /// 在同一个订单里,首次创建任务无须指定jobid,后续指定同一个jobid,表示往同一个订单任务追加续期的成员。At most 1000 accounts per call; invalid ones come back in invalid_account_list (partial success). Then submit_order_job.
+    ///
+    /// A write: without a jobid a second request creates a second job.
+    ///
+    /// **A write** (`x-idempotent: false`): the library sends it at most once, retrying only after a connect error (nothing was sent). When it fails with [`Error::request_may_have_been_processed`](crate::Error::request_may_have_been_processed) true, it may have acted: check before sending it again.
+    ///
+    /// WeCom's page: <https://developer.work.weixin.qq.com/document/path/95646>
+    pub fn create_renew_order_job<'a>(
+        &'a self,
+        corpid: &'a str,
+        account_list: &'a [types::RenewAccount],
+    ) -> calls::CreateRenewOrderJob<'a, &'a Self> {
+        calls::CreateRenewOrderJob {
+            on: self,
+            _inputs: ::std::marker::PhantomData,
+            corpid,
+            account_list,
+            jobid: None,
+        }
+    }
+    /// 提交续期订单 (`POST /cgi-bin/license/submit_order_job`).
+    ///
+    /// With the managed `provider_access_token` (see [`Provider`]).
+    ///
+    /// 创建续期任务之后,需要调用该接口,以提交订单任务。注意,提交之后,需要到服务商管理端发起支付,支付完成之后,订单才能生效。
+    ///
+    /// A write: a second request could submit a second order.
+    ///
+    /// **A write** (`x-idempotent: false`): the library sends it at most once, retrying only after a connect error (nothing was sent). When it fails with [`Error::request_may_have_been_processed`](crate::Error::request_may_have_been_processed) true, it may have acted: check before sending it again.
+    ///
+    /// WeCom's page: <https://developer.work.weixin.qq.com/document/path/95646>
+    pub fn submit_order_job<'a>(
+        &'a self,
+        jobid: &'a str,
+        buyer_userid: &'a str,
+        account_duration: &'a types::AccountDuration,
+    ) -> calls::SubmitOrderJob<'a, &'a Self> {
+        calls::SubmitOrderJob {
+            on: self,
+            _inputs: ::std::marker::PhantomData,
+            jobid,
+            buyer_userid,
+            account_duration,
+        }
+    }
+    /// 获取订单列表 (`POST /cgi-bin/license/list_order`).
+    ///
+    /// With the managed `provider_access_token` (see [`Provider`]).
+    ///
+    /// 服务商查询自己某段时间内的平台能力服务订单列表。start_time and end_time go together and are at most 31 days apart; a test corp's corpid lists its test orders only. A POST read: retried like any read.
+    ///
+    ///
+    /// WeCom's page: <https://developer.work.weixin.qq.com/document/path/95647>
+    pub fn list_order<'a>(&'a self) -> calls::ListOrder<'a, &'a Self> {
+        calls::ListOrder {
+            on: self,
+            _inputs: ::std::marker::PhantomData,
+            corpid: None,
+            cursor: None,
+            end_time: None,
+            limit: None,
+            start_time: None,
+        }
+    }
+    /// 获取订单详情 (`POST /cgi-bin/license/get_order`).
+    ///
+    /// With the managed `provider_access_token` (see [`Provider`]).
+    ///
+    /// 查询某个订单的详情,包括订单的状态、基础账号个数、互通账号个数、账号购买时长等。注意,该接口不返回订单中的账号激活码列表或者续期的账号成员列表,请调用获取订单中的账号列表接口以获取账号列表. Not for multi-corp orders. A POST read.
+    ///
+    ///
+    /// WeCom's page: <https://developer.work.weixin.qq.com/document/path/95648>
+    pub fn get_order<'a>(&'a self, order_id: &'a str) -> calls::GetOrder<'a, &'a Self> {
+        calls::GetOrder {
+            on: self,
+            _inputs: ::std::marker::PhantomData,
+            order_id,
+        }
+    }
+    /// 获取订单中的账号列表 (`POST /cgi-bin/license/list_order_account`).
+    ///
+    /// With the managed `provider_access_token` (see [`Provider`]).
+    ///
+    /// 查询指定订单下的平台能力服务账号列表。若为购买账号的订单或者存量企业的版本付费迁移订单,则返回账号激活码列表;若为续期账号的订单,不返回激活码列表,直接返回续期的用户id列表。No codes before the order is paid. A POST read.
+    ///
+    ///
+    /// WeCom's page: <https://developer.work.weixin.qq.com/document/path/95649>
+    pub fn list_order_account<'a>(
+        &'a self,
+        order_id: &'a str,
+    ) -> calls::ListOrderAccount<'a, &'a Self> {
+        calls::ListOrderAccount {
+            on: self,
+            _inputs: ::std::marker::PhantomData,
+            order_id,
+            cursor: None,
+            limit: None,
+        }
+    }
+    /// 取消订单 (`POST /cgi-bin/license/cancel_order`).
+    ///
+    /// With the managed `provider_access_token` (see [`Provider`]).
+    ///
+    /// 取消接口许可购买和续费订单,只可取消未支付且未失效的订单。corpid is required except for a multi-corp new order.
+    ///
+    /// A write (it changes the order).
+    ///
+    /// **A write** (`x-idempotent: false`): the library sends it at most once, retrying only after a connect error (nothing was sent). When it fails with [`Error::request_may_have_been_processed`](crate::Error::request_may_have_been_processed) true, it may have acted: check before sending it again.
+    ///
+    /// WeCom's page: <https://developer.work.weixin.qq.com/document/path/96106>
+    pub fn cancel_order<'a>(
+        &'a self,
+        order_id: &'a str,
+    ) -> calls::CancelOrder<'a, &'a Self> {
+        calls::CancelOrder {
+            on: self,
+            _inputs: ::std::marker::PhantomData,
+            order_id,
+            corpid: None,
+        }
+    }
+    /// 激活账号 (`POST /cgi-bin/license/active_account`).
+    ///
+    /// With the managed `provider_access_token` (see [`Provider`]).
+    ///
+    /// 下单购买账号并支付完成之后,先调用获取订单中的账号列表接口获取到账号激活码,然后可以调用该接口将激活码绑定到某个企业员工,以对其激活相应的平台服务能力。一个userid最多激活一个基础账号与一个互通账号; a same-type code on an active member stacks the remaining time (only when the old code has 20 days or less left; at most 5 years in all, else 701030).
+    ///
+    /// A write: what a replay returns is not documented.
+    ///
+    /// **A write** (`x-idempotent: false`): the library sends it at most once, retrying only after a connect error (nothing was sent). When it fails with [`Error::request_may_have_been_processed`](crate::Error::request_may_have_been_processed) true, it may have acted: check before sending it again.
+    ///
+    /// WeCom's page: <https://developer.work.weixin.qq.com/document/path/95553>
+    pub fn active_account<'a>(
+        &'a self,
+        active_code: &'a str,
+        corpid: &'a str,
+        userid: &'a str,
+    ) -> calls::ActiveAccount<'a, &'a Self> {
+        calls::ActiveAccount {
+            on: self,
+            _inputs: ::std::marker::PhantomData,
+            active_code,
+            corpid,
+            userid,
+        }
+    }
+    /// 批量激活账号 (`POST /cgi-bin/license/batch_active_account`).
+    ///
+    /// With the managed `provider_access_token` (see [`Provider`]).
+    ///
+    /// 可在一次请求里为一个企业的多个成员激活许可账号,便于服务商批量化处理。At most 1000 per call; each item's result is in active_result (partial success).
+    ///
+    /// A write.
+    ///
+    /// **A write** (`x-idempotent: false`): the library sends it at most once, retrying only after a connect error (nothing was sent). When it fails with [`Error::request_may_have_been_processed`](crate::Error::request_may_have_been_processed) true, it may have acted: check before sending it again.
+    ///
+    /// WeCom's page: <https://developer.work.weixin.qq.com/document/path/95553>
+    pub fn batch_active_account<'a>(
+        &'a self,
+        corpid: &'a str,
+        active_list: &'a [types::ActiveItem],
+    ) -> calls::BatchActiveAccount<'a, &'a Self> {
+        calls::BatchActiveAccount {
+            on: self,
+            _inputs: ::std::marker::PhantomData,
+            corpid,
+            active_list,
+        }
+    }
+    /// 获取激活码详情 (`POST /cgi-bin/license/get_active_info_by_code`).
+    ///
+    /// With the managed `provider_access_token` (see [`Provider`]).
+    ///
+    /// 查询某个账号激活码的状态以及激活绑定情况。Codes must be activated within 365 days of their creation. A POST read.
+    ///
+    ///
+    /// WeCom's page: <https://developer.work.weixin.qq.com/document/path/95552>
+    pub fn get_active_info_by_code<'a>(
+        &'a self,
+        corpid: &'a str,
+        active_code: &'a str,
+    ) -> calls::GetActiveInfoByCode<'a, &'a Self> {
+        calls::GetActiveInfoByCode {
+            on: self,
+            _inputs: ::std::marker::PhantomData,
+            corpid,
+            active_code,
+        }
+    }
+    /// 批量获取激活码详情 (`POST /cgi-bin/license/batch_get_active_info_by_code`).
+    ///
+    /// With the managed `provider_access_token` (see [`Provider`]).
+    ///
+    /// 批量查询账号激活码的状态以及激活绑定情况。At most 1000 codes per call; unknown ones come back in invalid_active_code_list. A POST read.
+    ///
+    ///
+    /// WeCom's page: <https://developer.work.weixin.qq.com/document/path/95552>
+    pub fn batch_get_active_info_by_code<'a>(
+        &'a self,
+        corpid: &'a str,
+        active_code_list: &'a [::std::string::String],
+    ) -> calls::BatchGetActiveInfoByCode<'a, &'a Self> {
+        calls::BatchGetActiveInfoByCode {
+            on: self,
+            _inputs: ::std::marker::PhantomData,
+            corpid,
+            active_code_list,
+        }
+    }
+    /// 获取企业的账号列表 (`POST /cgi-bin/license/list_actived_account`).
+    ///
+    /// With the managed `provider_access_token` (see [`Provider`]).
+    ///
+    /// 查询指定企业下的平台能力服务账号列表 (WeCom's spelling: actived). Expired accounts are included; for 上下游, corpid is the upstream corp. A POST read.
+    ///
+    ///
+    /// WeCom's page: <https://developer.work.weixin.qq.com/document/path/95544>
+    pub fn list_actived_account<'a>(
+        &'a self,
+        corpid: &'a str,
+    ) -> calls::ListActivedAccount<'a, &'a Self> {
+        calls::ListActivedAccount {
+            on: self,
+            _inputs: ::std::marker::PhantomData,
+            corpid,
+            cursor: None,
+            limit: None,
+        }
+    }
+    /// 获取成员的激活详情 (`POST /cgi-bin/license/get_active_info_by_user`).
+    ///
+    /// With the managed `provider_access_token` (see [`Provider`]).
+    ///
+    /// 查询某个企业成员的激活情况。A POST read.
+    ///
+    ///
+    /// WeCom's page: <https://developer.work.weixin.qq.com/document/path/95555>
+    pub fn get_active_info_by_user<'a>(
+        &'a self,
+        corpid: &'a str,
+        userid: &'a str,
+    ) -> calls::GetActiveInfoByUser<'a, &'a Self> {
+        calls::GetActiveInfoByUser {
+            on: self,
+            _inputs: ::std::marker::PhantomData,
+            corpid,
+            userid,
+        }
+    }
+    /// 账号继承 (`POST /cgi-bin/license/batch_transfer_license`).
+    ///
+    /// With the managed `provider_access_token` (see [`Provider`]).
+    ///
+    /// 在企业员工离职或者工作范围的有变更时,允许将其许可账号继承给其他员工。Same corp; the handover member's account must be active; at most 1000 per call; each item's result is in transfer_result.
+    ///
+    /// A write.
+    ///
+    /// **A write** (`x-idempotent: false`): the library sends it at most once, retrying only after a connect error (nothing was sent). When it fails with [`Error::request_may_have_been_processed`](crate::Error::request_may_have_been_processed) true, it may have acted: check before sending it again.
+    ///
+    /// WeCom's page: <https://developer.work.weixin.qq.com/document/path/95673>
+    pub fn batch_transfer_license<'a>(
+        &'a self,
+        corpid: &'a str,
+        transfer_list: &'a [types::TransferItem],
+    ) -> calls::BatchTransferLicense<'a, &'a Self> {
+        calls::BatchTransferLicense {
+            on: self,
+            _inputs: ::std::marker::PhantomData,
+            corpid,
+            transfer_list,
+        }
+    }
+    /// 分配激活码给下游/下级企业 (`POST /cgi-bin/license/batch_share_active_code`).
+    ///
+    /// With the managed `provider_access_token` (see [`Provider`]).
+    ///
+    /// 服务商可调用该接口将为上游企业购买的激活码分配给下游企业或下级企业使用。At most 1000 codes per call; share_result lists only the codes that failed.
+    ///
+    /// A write.
+    ///
+    /// **A write** (`x-idempotent: false`): the library sends it at most once, retrying only after a connect error (nothing was sent). When it fails with [`Error::request_may_have_been_processed`](crate::Error::request_may_have_been_processed) true, it may have acted: check before sending it again.
+    ///
+    /// WeCom's page: <https://developer.work.weixin.qq.com/document/path/96059>
+    pub fn batch_share_active_code<'a>(
+        &'a self,
+        from_corpid: &'a str,
+        to_corpid: &'a str,
+        share_list: &'a [types::ShareItem],
+    ) -> calls::BatchShareActiveCode<'a, &'a Self> {
+        calls::BatchShareActiveCode {
+            on: self,
+            _inputs: ::std::marker::PhantomData,
+            from_corpid,
+            to_corpid,
+            share_list,
+            corp_link_type: None,
+        }
+    }
+    /// 设置企业的许可自动激活状态 (`POST /cgi-bin/license/set_auto_active_status`).
+    ///
+    /// With the managed `provider_access_token` (see [`Provider`]).
+    ///
+    /// 服务商可以调用该接口设置授权企业的许可自动激活状态。设置为自动激活后,对应授权企业的员工使用服务商应用时,接口许可表现为自动激活。Needs an earlier (paid) purchase for that corp. Setting it twice sets it once: idempotent.
+    ///
+    ///
+    /// WeCom's page: <https://developer.work.weixin.qq.com/document/path/95873>
+    pub fn set_auto_active_status<'a>(
+        &'a self,
+        corpid: &'a str,
+        auto_active_status: i64,
+    ) -> calls::SetAutoActiveStatus<'a, &'a Self> {
+        calls::SetAutoActiveStatus {
+            on: self,
+            _inputs: ::std::marker::PhantomData,
+            corpid,
+            auto_active_status,
+        }
+    }
+    /// 查询企业的许可自动激活状态 (`POST /cgi-bin/license/get_auto_active_status`).
+    ///
+    /// With the managed `provider_access_token` (see [`Provider`]).
+    ///
+    /// 服务商可以调用该接口查询授权企业的许可自动激活状态。A POST read.
+    ///
+    ///
+    /// WeCom's page: <https://developer.work.weixin.qq.com/document/path/95874>
+    pub fn get_auto_active_status<'a>(
+        &'a self,
+        corpid: &'a str,
+    ) -> calls::GetAutoActiveStatus<'a, &'a Self> {
+        calls::GetAutoActiveStatus {
+            on: self,
+            _inputs: ::std::marker::PhantomData,
+            corpid,
+        }
+    }
 }
 impl Suite {
+    /// The values this type caches (`x-cached-as`), each under its credential:
+    /// dropped with the credential they were fetched with.
+    #[allow(dead_code)]
+    pub(crate) const CACHED: &'static [&'static str] = &[];
     /// 获取预授权码 (`GET /cgi-bin/service/get_pre_auth_code`).
     ///
     /// With the managed `suite_access_token` (see [`Suite`]).
@@ -3278,6 +5167,1009 @@ impl<'a> ::std::future::IntoFuture for calls::RecallMessage<'a, &'a Corp> {
         })
     }
 }
+impl<'a> ::std::future::IntoFuture for calls::GetJsapiTicket<'a, calls::Raw<'a>> {
+    type Output = Result<JsapiTicket, crate::Error>;
+    type IntoFuture = calls::Pending<'a, JsapiTicket>;
+    fn into_future(self) -> Self::IntoFuture {
+        let calls::GetJsapiTicket { on, _inputs: _ } = self;
+        Box::pin(async move { on.client.send_get_jsapi_ticket(on.credential).await })
+    }
+}
+impl<'a> ::std::future::IntoFuture for calls::GetAgentConfigTicket<'a, calls::Raw<'a>> {
+    type Output = Result<JsapiTicket, crate::Error>;
+    type IntoFuture = calls::Pending<'a, JsapiTicket>;
+    fn into_future(self) -> Self::IntoFuture {
+        let calls::GetAgentConfigTicket { on, _inputs: _ } = self;
+        Box::pin(async move {
+            on.client.send_get_agent_config_ticket(on.credential).await
+        })
+    }
+}
+impl<'a> ::std::future::IntoFuture for calls::CreateNewOrder<'a, calls::Raw<'a>> {
+    type Output = Result<types::OrderIdAnswer, crate::Error>;
+    type IntoFuture = calls::Pending<'a, types::OrderIdAnswer>;
+    fn into_future(self) -> Self::IntoFuture {
+        let calls::CreateNewOrder {
+            on,
+            _inputs: _,
+            corpid,
+            buyer_userid,
+            account_count,
+            account_duration,
+        } = self;
+        Box::pin(async move {
+            on.client
+                .send_create_new_order(
+                    on.credential,
+                    corpid,
+                    buyer_userid,
+                    account_count,
+                    account_duration,
+                )
+                .await
+        })
+    }
+}
+impl<'a> ::std::future::IntoFuture for calls::CreateNewOrder<'a, &'a Provider> {
+    type Output = Result<types::OrderIdAnswer, crate::Error>;
+    type IntoFuture = calls::Pending<'a, types::OrderIdAnswer>;
+    fn into_future(self) -> Self::IntoFuture {
+        let calls::CreateNewOrder {
+            on,
+            _inputs: _,
+            corpid,
+            buyer_userid,
+            account_count,
+            account_duration,
+        } = self;
+        Box::pin(async move {
+            crate::validate::Rule {
+                name: "corpid",
+                min_chars: 1,
+                max_chars: Some(128),
+            }
+                .check(corpid)?;
+            crate::validate::Rule {
+                name: "buyer_userid",
+                min_chars: 1,
+                max_chars: Some(64),
+            }
+                .check(buyer_userid)?;
+            crate::facade::parse::<
+                types::CreateNewOrderRequestCorpid,
+            >("corpid", corpid)?;
+            crate::facade::parse::<
+                types::CreateNewOrderRequestBuyerUserid,
+            >("buyer_userid", buyer_userid)?;
+            crate::facade::ManagedCredential::with_credential(
+                    on,
+                    crate::Operation::CreateNewOrder,
+                    |credential| async move {
+                        on.client()
+                            .send_create_new_order(
+                                credential.expose_secret(),
+                                corpid,
+                                buyer_userid,
+                                account_count,
+                                account_duration,
+                            )
+                            .await
+                    },
+                )
+                .await
+        })
+    }
+}
+impl<'a> ::std::future::IntoFuture for calls::CreateRenewOrderJob<'a, calls::Raw<'a>> {
+    type Output = Result<types::RenewOrderJobAnswer, crate::Error>;
+    type IntoFuture = calls::Pending<'a, types::RenewOrderJobAnswer>;
+    fn into_future(self) -> Self::IntoFuture {
+        let calls::CreateRenewOrderJob { on, _inputs: _, corpid, account_list, jobid } = self;
+        Box::pin(async move {
+            on.client
+                .send_create_renew_order_job(on.credential, corpid, account_list, jobid)
+                .await
+        })
+    }
+}
+impl<'a> ::std::future::IntoFuture for calls::CreateRenewOrderJob<'a, &'a Provider> {
+    type Output = Result<types::RenewOrderJobAnswer, crate::Error>;
+    type IntoFuture = calls::Pending<'a, types::RenewOrderJobAnswer>;
+    fn into_future(self) -> Self::IntoFuture {
+        let calls::CreateRenewOrderJob { on, _inputs: _, corpid, account_list, jobid } = self;
+        Box::pin(async move {
+            crate::validate::Rule {
+                name: "corpid",
+                min_chars: 1,
+                max_chars: Some(128),
+            }
+                .check(corpid)?;
+            crate::validate::Count {
+                name: "account_list",
+                min_items: 1,
+                max_items: Some(1000),
+            }
+                .check(account_list.len())?;
+            if let Some(v) = jobid {
+                crate::validate::Rule {
+                    name: "jobid",
+                    min_chars: 0,
+                    max_chars: Some(128),
+                }
+                    .check(v)?;
+            }
+            crate::facade::parse::<
+                types::CreateRenewOrderJobRequestCorpid,
+            >("corpid", corpid)?;
+            if let Some(v) = jobid {
+                crate::facade::parse::<
+                    types::CreateRenewOrderJobRequestJobid,
+                >("jobid", v)?;
+            }
+            crate::facade::ManagedCredential::with_credential(
+                    on,
+                    crate::Operation::CreateRenewOrderJob,
+                    |credential| async move {
+                        on.client()
+                            .send_create_renew_order_job(
+                                credential.expose_secret(),
+                                corpid,
+                                account_list,
+                                jobid,
+                            )
+                            .await
+                    },
+                )
+                .await
+        })
+    }
+}
+impl<'a> ::std::future::IntoFuture for calls::SubmitOrderJob<'a, calls::Raw<'a>> {
+    type Output = Result<types::OrderIdAnswer, crate::Error>;
+    type IntoFuture = calls::Pending<'a, types::OrderIdAnswer>;
+    fn into_future(self) -> Self::IntoFuture {
+        let calls::SubmitOrderJob {
+            on,
+            _inputs: _,
+            jobid,
+            buyer_userid,
+            account_duration,
+        } = self;
+        Box::pin(async move {
+            on.client
+                .send_submit_order_job(
+                    on.credential,
+                    jobid,
+                    buyer_userid,
+                    account_duration,
+                )
+                .await
+        })
+    }
+}
+impl<'a> ::std::future::IntoFuture for calls::SubmitOrderJob<'a, &'a Provider> {
+    type Output = Result<types::OrderIdAnswer, crate::Error>;
+    type IntoFuture = calls::Pending<'a, types::OrderIdAnswer>;
+    fn into_future(self) -> Self::IntoFuture {
+        let calls::SubmitOrderJob {
+            on,
+            _inputs: _,
+            jobid,
+            buyer_userid,
+            account_duration,
+        } = self;
+        Box::pin(async move {
+            crate::validate::Rule {
+                name: "jobid",
+                min_chars: 1,
+                max_chars: Some(128),
+            }
+                .check(jobid)?;
+            crate::validate::Rule {
+                name: "buyer_userid",
+                min_chars: 1,
+                max_chars: Some(64),
+            }
+                .check(buyer_userid)?;
+            crate::facade::parse::<types::SubmitOrderJobRequestJobid>("jobid", jobid)?;
+            crate::facade::parse::<
+                types::SubmitOrderJobRequestBuyerUserid,
+            >("buyer_userid", buyer_userid)?;
+            crate::facade::ManagedCredential::with_credential(
+                    on,
+                    crate::Operation::SubmitOrderJob,
+                    |credential| async move {
+                        on.client()
+                            .send_submit_order_job(
+                                credential.expose_secret(),
+                                jobid,
+                                buyer_userid,
+                                account_duration,
+                            )
+                            .await
+                    },
+                )
+                .await
+        })
+    }
+}
+impl<'a> ::std::future::IntoFuture for calls::ListOrder<'a, calls::Raw<'a>> {
+    type Output = Result<types::ListOrderAnswer, crate::Error>;
+    type IntoFuture = calls::Pending<'a, types::ListOrderAnswer>;
+    fn into_future(self) -> Self::IntoFuture {
+        let calls::ListOrder {
+            on,
+            _inputs: _,
+            corpid,
+            cursor,
+            end_time,
+            limit,
+            start_time,
+        } = self;
+        Box::pin(async move {
+            on.client
+                .send_list_order(
+                    on.credential,
+                    corpid,
+                    cursor,
+                    end_time,
+                    limit,
+                    start_time,
+                )
+                .await
+        })
+    }
+}
+impl<'a> ::std::future::IntoFuture for calls::ListOrder<'a, &'a Provider> {
+    type Output = Result<types::ListOrderAnswer, crate::Error>;
+    type IntoFuture = calls::Pending<'a, types::ListOrderAnswer>;
+    fn into_future(self) -> Self::IntoFuture {
+        let calls::ListOrder {
+            on,
+            _inputs: _,
+            corpid,
+            cursor,
+            end_time,
+            limit,
+            start_time,
+        } = self;
+        Box::pin(async move {
+            if let Some(v) = corpid {
+                crate::validate::Rule {
+                    name: "corpid",
+                    min_chars: 0,
+                    max_chars: Some(128),
+                }
+                    .check(v)?;
+            }
+            if let Some(v) = cursor {
+                crate::validate::Rule {
+                    name: "cursor",
+                    min_chars: 0,
+                    max_chars: Some(1024),
+                }
+                    .check(v)?;
+            }
+            if let Some(v) = corpid {
+                crate::facade::parse::<types::ListOrderRequestCorpid>("corpid", v)?;
+            }
+            if let Some(v) = cursor {
+                crate::facade::parse::<types::ListOrderRequestCursor>("cursor", v)?;
+            }
+            crate::facade::ManagedCredential::with_credential(
+                    on,
+                    crate::Operation::ListOrder,
+                    |credential| async move {
+                        on.client()
+                            .send_list_order(
+                                credential.expose_secret(),
+                                corpid,
+                                cursor,
+                                end_time,
+                                limit,
+                                start_time,
+                            )
+                            .await
+                    },
+                )
+                .await
+        })
+    }
+}
+impl<'a> ::std::future::IntoFuture for calls::GetOrder<'a, calls::Raw<'a>> {
+    type Output = Result<types::OrderAnswer, crate::Error>;
+    type IntoFuture = calls::Pending<'a, types::OrderAnswer>;
+    fn into_future(self) -> Self::IntoFuture {
+        let calls::GetOrder { on, _inputs: _, order_id } = self;
+        Box::pin(async move { on.client.send_get_order(on.credential, order_id).await })
+    }
+}
+impl<'a> ::std::future::IntoFuture for calls::GetOrder<'a, &'a Provider> {
+    type Output = Result<types::OrderAnswer, crate::Error>;
+    type IntoFuture = calls::Pending<'a, types::OrderAnswer>;
+    fn into_future(self) -> Self::IntoFuture {
+        let calls::GetOrder { on, _inputs: _, order_id } = self;
+        Box::pin(async move {
+            crate::validate::Rule {
+                name: "order_id",
+                min_chars: 1,
+                max_chars: Some(128),
+            }
+                .check(order_id)?;
+            crate::facade::parse::<types::OrderIdRequestOrderId>("order_id", order_id)?;
+            crate::facade::ManagedCredential::with_credential(
+                    on,
+                    crate::Operation::GetOrder,
+                    |credential| async move {
+                        on.client()
+                            .send_get_order(credential.expose_secret(), order_id)
+                            .await
+                    },
+                )
+                .await
+        })
+    }
+}
+impl<'a> ::std::future::IntoFuture for calls::ListOrderAccount<'a, calls::Raw<'a>> {
+    type Output = Result<types::ListOrderAccountAnswer, crate::Error>;
+    type IntoFuture = calls::Pending<'a, types::ListOrderAccountAnswer>;
+    fn into_future(self) -> Self::IntoFuture {
+        let calls::ListOrderAccount { on, _inputs: _, order_id, cursor, limit } = self;
+        Box::pin(async move {
+            on.client
+                .send_list_order_account(on.credential, order_id, cursor, limit)
+                .await
+        })
+    }
+}
+impl<'a> ::std::future::IntoFuture for calls::ListOrderAccount<'a, &'a Provider> {
+    type Output = Result<types::ListOrderAccountAnswer, crate::Error>;
+    type IntoFuture = calls::Pending<'a, types::ListOrderAccountAnswer>;
+    fn into_future(self) -> Self::IntoFuture {
+        let calls::ListOrderAccount { on, _inputs: _, order_id, cursor, limit } = self;
+        Box::pin(async move {
+            crate::validate::Rule {
+                name: "order_id",
+                min_chars: 1,
+                max_chars: Some(128),
+            }
+                .check(order_id)?;
+            if let Some(v) = cursor {
+                crate::validate::Rule {
+                    name: "cursor",
+                    min_chars: 0,
+                    max_chars: Some(1024),
+                }
+                    .check(v)?;
+            }
+            crate::facade::parse::<
+                types::ListOrderAccountRequestOrderId,
+            >("order_id", order_id)?;
+            if let Some(v) = cursor {
+                crate::facade::parse::<
+                    types::ListOrderAccountRequestCursor,
+                >("cursor", v)?;
+            }
+            crate::facade::ManagedCredential::with_credential(
+                    on,
+                    crate::Operation::ListOrderAccount,
+                    |credential| async move {
+                        on.client()
+                            .send_list_order_account(
+                                credential.expose_secret(),
+                                order_id,
+                                cursor,
+                                limit,
+                            )
+                            .await
+                    },
+                )
+                .await
+        })
+    }
+}
+impl<'a> ::std::future::IntoFuture for calls::CancelOrder<'a, calls::Raw<'a>> {
+    type Output = Result<(), crate::Error>;
+    type IntoFuture = calls::Pending<'a, ()>;
+    fn into_future(self) -> Self::IntoFuture {
+        let calls::CancelOrder { on, _inputs: _, order_id, corpid } = self;
+        Box::pin(async move {
+            on.client.send_cancel_order(on.credential, order_id, corpid).await
+        })
+    }
+}
+impl<'a> ::std::future::IntoFuture for calls::CancelOrder<'a, &'a Provider> {
+    type Output = Result<(), crate::Error>;
+    type IntoFuture = calls::Pending<'a, ()>;
+    fn into_future(self) -> Self::IntoFuture {
+        let calls::CancelOrder { on, _inputs: _, order_id, corpid } = self;
+        Box::pin(async move {
+            crate::validate::Rule {
+                name: "order_id",
+                min_chars: 1,
+                max_chars: Some(128),
+            }
+                .check(order_id)?;
+            if let Some(v) = corpid {
+                crate::validate::Rule {
+                    name: "corpid",
+                    min_chars: 0,
+                    max_chars: Some(128),
+                }
+                    .check(v)?;
+            }
+            crate::facade::parse::<
+                types::CancelOrderRequestOrderId,
+            >("order_id", order_id)?;
+            if let Some(v) = corpid {
+                crate::facade::parse::<types::CancelOrderRequestCorpid>("corpid", v)?;
+            }
+            crate::facade::ManagedCredential::with_credential(
+                    on,
+                    crate::Operation::CancelOrder,
+                    |credential| async move {
+                        on.client()
+                            .send_cancel_order(
+                                credential.expose_secret(),
+                                order_id,
+                                corpid,
+                            )
+                            .await
+                    },
+                )
+                .await
+        })
+    }
+}
+impl<'a> ::std::future::IntoFuture for calls::ActiveAccount<'a, calls::Raw<'a>> {
+    type Output = Result<(), crate::Error>;
+    type IntoFuture = calls::Pending<'a, ()>;
+    fn into_future(self) -> Self::IntoFuture {
+        let calls::ActiveAccount { on, _inputs: _, active_code, corpid, userid } = self;
+        Box::pin(async move {
+            on.client
+                .send_active_account(on.credential, active_code, corpid, userid)
+                .await
+        })
+    }
+}
+impl<'a> ::std::future::IntoFuture for calls::ActiveAccount<'a, &'a Provider> {
+    type Output = Result<(), crate::Error>;
+    type IntoFuture = calls::Pending<'a, ()>;
+    fn into_future(self) -> Self::IntoFuture {
+        let calls::ActiveAccount { on, _inputs: _, active_code, corpid, userid } = self;
+        Box::pin(async move {
+            crate::validate::Rule {
+                name: "active_code",
+                min_chars: 1,
+                max_chars: Some(128),
+            }
+                .check(active_code)?;
+            crate::validate::Rule {
+                name: "corpid",
+                min_chars: 1,
+                max_chars: Some(128),
+            }
+                .check(corpid)?;
+            crate::validate::Rule {
+                name: "userid",
+                min_chars: 1,
+                max_chars: Some(64),
+            }
+                .check(userid)?;
+            crate::facade::parse::<
+                types::ActiveAccountRequestActiveCode,
+            >("active_code", active_code)?;
+            crate::facade::parse::<types::ActiveAccountRequestCorpid>("corpid", corpid)?;
+            crate::facade::parse::<types::ActiveAccountRequestUserid>("userid", userid)?;
+            crate::facade::ManagedCredential::with_credential(
+                    on,
+                    crate::Operation::ActiveAccount,
+                    |credential| async move {
+                        on.client()
+                            .send_active_account(
+                                credential.expose_secret(),
+                                active_code,
+                                corpid,
+                                userid,
+                            )
+                            .await
+                    },
+                )
+                .await
+        })
+    }
+}
+impl<'a> ::std::future::IntoFuture for calls::BatchActiveAccount<'a, calls::Raw<'a>> {
+    type Output = Result<types::BatchActiveAccountAnswer, crate::Error>;
+    type IntoFuture = calls::Pending<'a, types::BatchActiveAccountAnswer>;
+    fn into_future(self) -> Self::IntoFuture {
+        let calls::BatchActiveAccount { on, _inputs: _, corpid, active_list } = self;
+        Box::pin(async move {
+            on.client.send_batch_active_account(on.credential, corpid, active_list).await
+        })
+    }
+}
+impl<'a> ::std::future::IntoFuture for calls::BatchActiveAccount<'a, &'a Provider> {
+    type Output = Result<types::BatchActiveAccountAnswer, crate::Error>;
+    type IntoFuture = calls::Pending<'a, types::BatchActiveAccountAnswer>;
+    fn into_future(self) -> Self::IntoFuture {
+        let calls::BatchActiveAccount { on, _inputs: _, corpid, active_list } = self;
+        Box::pin(async move {
+            crate::validate::Rule {
+                name: "corpid",
+                min_chars: 1,
+                max_chars: Some(128),
+            }
+                .check(corpid)?;
+            crate::validate::Count {
+                name: "active_list",
+                min_items: 1,
+                max_items: Some(1000),
+            }
+                .check(active_list.len())?;
+            crate::facade::parse::<
+                types::BatchActiveAccountRequestCorpid,
+            >("corpid", corpid)?;
+            crate::facade::ManagedCredential::with_credential(
+                    on,
+                    crate::Operation::BatchActiveAccount,
+                    |credential| async move {
+                        on.client()
+                            .send_batch_active_account(
+                                credential.expose_secret(),
+                                corpid,
+                                active_list,
+                            )
+                            .await
+                    },
+                )
+                .await
+        })
+    }
+}
+impl<'a> ::std::future::IntoFuture for calls::GetActiveInfoByCode<'a, calls::Raw<'a>> {
+    type Output = Result<types::ActiveInfoAnswer, crate::Error>;
+    type IntoFuture = calls::Pending<'a, types::ActiveInfoAnswer>;
+    fn into_future(self) -> Self::IntoFuture {
+        let calls::GetActiveInfoByCode { on, _inputs: _, corpid, active_code } = self;
+        Box::pin(async move {
+            on.client
+                .send_get_active_info_by_code(on.credential, corpid, active_code)
+                .await
+        })
+    }
+}
+impl<'a> ::std::future::IntoFuture for calls::GetActiveInfoByCode<'a, &'a Provider> {
+    type Output = Result<types::ActiveInfoAnswer, crate::Error>;
+    type IntoFuture = calls::Pending<'a, types::ActiveInfoAnswer>;
+    fn into_future(self) -> Self::IntoFuture {
+        let calls::GetActiveInfoByCode { on, _inputs: _, corpid, active_code } = self;
+        Box::pin(async move {
+            crate::validate::Rule {
+                name: "corpid",
+                min_chars: 1,
+                max_chars: Some(128),
+            }
+                .check(corpid)?;
+            crate::validate::Rule {
+                name: "active_code",
+                min_chars: 1,
+                max_chars: Some(128),
+            }
+                .check(active_code)?;
+            crate::facade::parse::<
+                types::ActiveInfoByCodeRequestCorpid,
+            >("corpid", corpid)?;
+            crate::facade::parse::<
+                types::ActiveInfoByCodeRequestActiveCode,
+            >("active_code", active_code)?;
+            crate::facade::ManagedCredential::with_credential(
+                    on,
+                    crate::Operation::GetActiveInfoByCode,
+                    |credential| async move {
+                        on.client()
+                            .send_get_active_info_by_code(
+                                credential.expose_secret(),
+                                corpid,
+                                active_code,
+                            )
+                            .await
+                    },
+                )
+                .await
+        })
+    }
+}
+impl<'a> ::std::future::IntoFuture
+for calls::BatchGetActiveInfoByCode<'a, calls::Raw<'a>> {
+    type Output = Result<types::BatchActiveInfoAnswer, crate::Error>;
+    type IntoFuture = calls::Pending<'a, types::BatchActiveInfoAnswer>;
+    fn into_future(self) -> Self::IntoFuture {
+        let calls::BatchGetActiveInfoByCode {
+            on,
+            _inputs: _,
+            corpid,
+            active_code_list,
+        } = self;
+        Box::pin(async move {
+            on.client
+                .send_batch_get_active_info_by_code(
+                    on.credential,
+                    corpid,
+                    active_code_list,
+                )
+                .await
+        })
+    }
+}
+impl<'a> ::std::future::IntoFuture
+for calls::BatchGetActiveInfoByCode<'a, &'a Provider> {
+    type Output = Result<types::BatchActiveInfoAnswer, crate::Error>;
+    type IntoFuture = calls::Pending<'a, types::BatchActiveInfoAnswer>;
+    fn into_future(self) -> Self::IntoFuture {
+        let calls::BatchGetActiveInfoByCode {
+            on,
+            _inputs: _,
+            corpid,
+            active_code_list,
+        } = self;
+        Box::pin(async move {
+            crate::validate::Rule {
+                name: "corpid",
+                min_chars: 1,
+                max_chars: Some(128),
+            }
+                .check(corpid)?;
+            crate::validate::Count {
+                name: "active_code_list",
+                min_items: 1,
+                max_items: Some(1000),
+            }
+                .check(active_code_list.len())?;
+            crate::facade::parse::<
+                types::BatchActiveInfoByCodeRequestCorpid,
+            >("corpid", corpid)?;
+            crate::facade::ManagedCredential::with_credential(
+                    on,
+                    crate::Operation::BatchGetActiveInfoByCode,
+                    |credential| async move {
+                        on.client()
+                            .send_batch_get_active_info_by_code(
+                                credential.expose_secret(),
+                                corpid,
+                                active_code_list,
+                            )
+                            .await
+                    },
+                )
+                .await
+        })
+    }
+}
+impl<'a> ::std::future::IntoFuture for calls::ListActivedAccount<'a, calls::Raw<'a>> {
+    type Output = Result<types::ListActivedAccountAnswer, crate::Error>;
+    type IntoFuture = calls::Pending<'a, types::ListActivedAccountAnswer>;
+    fn into_future(self) -> Self::IntoFuture {
+        let calls::ListActivedAccount { on, _inputs: _, corpid, cursor, limit } = self;
+        Box::pin(async move {
+            on.client
+                .send_list_actived_account(on.credential, corpid, cursor, limit)
+                .await
+        })
+    }
+}
+impl<'a> ::std::future::IntoFuture for calls::ListActivedAccount<'a, &'a Provider> {
+    type Output = Result<types::ListActivedAccountAnswer, crate::Error>;
+    type IntoFuture = calls::Pending<'a, types::ListActivedAccountAnswer>;
+    fn into_future(self) -> Self::IntoFuture {
+        let calls::ListActivedAccount { on, _inputs: _, corpid, cursor, limit } = self;
+        Box::pin(async move {
+            crate::validate::Rule {
+                name: "corpid",
+                min_chars: 1,
+                max_chars: Some(128),
+            }
+                .check(corpid)?;
+            if let Some(v) = cursor {
+                crate::validate::Rule {
+                    name: "cursor",
+                    min_chars: 0,
+                    max_chars: Some(1024),
+                }
+                    .check(v)?;
+            }
+            crate::facade::parse::<
+                types::ListActivedAccountRequestCorpid,
+            >("corpid", corpid)?;
+            if let Some(v) = cursor {
+                crate::facade::parse::<
+                    types::ListActivedAccountRequestCursor,
+                >("cursor", v)?;
+            }
+            crate::facade::ManagedCredential::with_credential(
+                    on,
+                    crate::Operation::ListActivedAccount,
+                    |credential| async move {
+                        on.client()
+                            .send_list_actived_account(
+                                credential.expose_secret(),
+                                corpid,
+                                cursor,
+                                limit,
+                            )
+                            .await
+                    },
+                )
+                .await
+        })
+    }
+}
+impl<'a> ::std::future::IntoFuture for calls::GetActiveInfoByUser<'a, calls::Raw<'a>> {
+    type Output = Result<types::ActiveInfoByUserAnswer, crate::Error>;
+    type IntoFuture = calls::Pending<'a, types::ActiveInfoByUserAnswer>;
+    fn into_future(self) -> Self::IntoFuture {
+        let calls::GetActiveInfoByUser { on, _inputs: _, corpid, userid } = self;
+        Box::pin(async move {
+            on.client.send_get_active_info_by_user(on.credential, corpid, userid).await
+        })
+    }
+}
+impl<'a> ::std::future::IntoFuture for calls::GetActiveInfoByUser<'a, &'a Provider> {
+    type Output = Result<types::ActiveInfoByUserAnswer, crate::Error>;
+    type IntoFuture = calls::Pending<'a, types::ActiveInfoByUserAnswer>;
+    fn into_future(self) -> Self::IntoFuture {
+        let calls::GetActiveInfoByUser { on, _inputs: _, corpid, userid } = self;
+        Box::pin(async move {
+            crate::validate::Rule {
+                name: "corpid",
+                min_chars: 1,
+                max_chars: Some(128),
+            }
+                .check(corpid)?;
+            crate::validate::Rule {
+                name: "userid",
+                min_chars: 1,
+                max_chars: Some(64),
+            }
+                .check(userid)?;
+            crate::facade::parse::<
+                types::ActiveInfoByUserRequestCorpid,
+            >("corpid", corpid)?;
+            crate::facade::parse::<
+                types::ActiveInfoByUserRequestUserid,
+            >("userid", userid)?;
+            crate::facade::ManagedCredential::with_credential(
+                    on,
+                    crate::Operation::GetActiveInfoByUser,
+                    |credential| async move {
+                        on.client()
+                            .send_get_active_info_by_user(
+                                credential.expose_secret(),
+                                corpid,
+                                userid,
+                            )
+                            .await
+                    },
+                )
+                .await
+        })
+    }
+}
+impl<'a> ::std::future::IntoFuture for calls::BatchTransferLicense<'a, calls::Raw<'a>> {
+    type Output = Result<types::BatchTransferLicenseAnswer, crate::Error>;
+    type IntoFuture = calls::Pending<'a, types::BatchTransferLicenseAnswer>;
+    fn into_future(self) -> Self::IntoFuture {
+        let calls::BatchTransferLicense { on, _inputs: _, corpid, transfer_list } = self;
+        Box::pin(async move {
+            on.client
+                .send_batch_transfer_license(on.credential, corpid, transfer_list)
+                .await
+        })
+    }
+}
+impl<'a> ::std::future::IntoFuture for calls::BatchTransferLicense<'a, &'a Provider> {
+    type Output = Result<types::BatchTransferLicenseAnswer, crate::Error>;
+    type IntoFuture = calls::Pending<'a, types::BatchTransferLicenseAnswer>;
+    fn into_future(self) -> Self::IntoFuture {
+        let calls::BatchTransferLicense { on, _inputs: _, corpid, transfer_list } = self;
+        Box::pin(async move {
+            crate::validate::Rule {
+                name: "corpid",
+                min_chars: 1,
+                max_chars: Some(128),
+            }
+                .check(corpid)?;
+            crate::validate::Count {
+                name: "transfer_list",
+                min_items: 1,
+                max_items: Some(1000),
+            }
+                .check(transfer_list.len())?;
+            crate::facade::parse::<
+                types::BatchTransferLicenseRequestCorpid,
+            >("corpid", corpid)?;
+            crate::facade::ManagedCredential::with_credential(
+                    on,
+                    crate::Operation::BatchTransferLicense,
+                    |credential| async move {
+                        on.client()
+                            .send_batch_transfer_license(
+                                credential.expose_secret(),
+                                corpid,
+                                transfer_list,
+                            )
+                            .await
+                    },
+                )
+                .await
+        })
+    }
+}
+impl<'a> ::std::future::IntoFuture for calls::BatchShareActiveCode<'a, calls::Raw<'a>> {
+    type Output = Result<types::BatchShareActiveCodeAnswer, crate::Error>;
+    type IntoFuture = calls::Pending<'a, types::BatchShareActiveCodeAnswer>;
+    fn into_future(self) -> Self::IntoFuture {
+        let calls::BatchShareActiveCode {
+            on,
+            _inputs: _,
+            from_corpid,
+            to_corpid,
+            share_list,
+            corp_link_type,
+        } = self;
+        Box::pin(async move {
+            on.client
+                .send_batch_share_active_code(
+                    on.credential,
+                    from_corpid,
+                    to_corpid,
+                    share_list,
+                    corp_link_type,
+                )
+                .await
+        })
+    }
+}
+impl<'a> ::std::future::IntoFuture for calls::BatchShareActiveCode<'a, &'a Provider> {
+    type Output = Result<types::BatchShareActiveCodeAnswer, crate::Error>;
+    type IntoFuture = calls::Pending<'a, types::BatchShareActiveCodeAnswer>;
+    fn into_future(self) -> Self::IntoFuture {
+        let calls::BatchShareActiveCode {
+            on,
+            _inputs: _,
+            from_corpid,
+            to_corpid,
+            share_list,
+            corp_link_type,
+        } = self;
+        Box::pin(async move {
+            crate::validate::Rule {
+                name: "from_corpid",
+                min_chars: 1,
+                max_chars: Some(128),
+            }
+                .check(from_corpid)?;
+            crate::validate::Rule {
+                name: "to_corpid",
+                min_chars: 1,
+                max_chars: Some(128),
+            }
+                .check(to_corpid)?;
+            crate::validate::Count {
+                name: "share_list",
+                min_items: 1,
+                max_items: Some(1000),
+            }
+                .check(share_list.len())?;
+            crate::facade::parse::<
+                types::BatchShareActiveCodeRequestFromCorpid,
+            >("from_corpid", from_corpid)?;
+            crate::facade::parse::<
+                types::BatchShareActiveCodeRequestToCorpid,
+            >("to_corpid", to_corpid)?;
+            crate::facade::ManagedCredential::with_credential(
+                    on,
+                    crate::Operation::BatchShareActiveCode,
+                    |credential| async move {
+                        on.client()
+                            .send_batch_share_active_code(
+                                credential.expose_secret(),
+                                from_corpid,
+                                to_corpid,
+                                share_list,
+                                corp_link_type,
+                            )
+                            .await
+                    },
+                )
+                .await
+        })
+    }
+}
+impl<'a> ::std::future::IntoFuture for calls::SetAutoActiveStatus<'a, calls::Raw<'a>> {
+    type Output = Result<(), crate::Error>;
+    type IntoFuture = calls::Pending<'a, ()>;
+    fn into_future(self) -> Self::IntoFuture {
+        let calls::SetAutoActiveStatus { on, _inputs: _, corpid, auto_active_status } = self;
+        Box::pin(async move {
+            on.client
+                .send_set_auto_active_status(on.credential, corpid, auto_active_status)
+                .await
+        })
+    }
+}
+impl<'a> ::std::future::IntoFuture for calls::SetAutoActiveStatus<'a, &'a Provider> {
+    type Output = Result<(), crate::Error>;
+    type IntoFuture = calls::Pending<'a, ()>;
+    fn into_future(self) -> Self::IntoFuture {
+        let calls::SetAutoActiveStatus { on, _inputs: _, corpid, auto_active_status } = self;
+        Box::pin(async move {
+            crate::validate::Rule {
+                name: "corpid",
+                min_chars: 1,
+                max_chars: Some(128),
+            }
+                .check(corpid)?;
+            crate::facade::parse::<
+                types::SetAutoActiveStatusRequestCorpid,
+            >("corpid", corpid)?;
+            crate::facade::ManagedCredential::with_credential(
+                    on,
+                    crate::Operation::SetAutoActiveStatus,
+                    |credential| async move {
+                        on.client()
+                            .send_set_auto_active_status(
+                                credential.expose_secret(),
+                                corpid,
+                                auto_active_status,
+                            )
+                            .await
+                    },
+                )
+                .await
+        })
+    }
+}
+impl<'a> ::std::future::IntoFuture for calls::GetAutoActiveStatus<'a, calls::Raw<'a>> {
+    type Output = Result<types::AutoActiveStatusAnswer, crate::Error>;
+    type IntoFuture = calls::Pending<'a, types::AutoActiveStatusAnswer>;
+    fn into_future(self) -> Self::IntoFuture {
+        let calls::GetAutoActiveStatus { on, _inputs: _, corpid } = self;
+        Box::pin(async move {
+            on.client.send_get_auto_active_status(on.credential, corpid).await
+        })
+    }
+}
+impl<'a> ::std::future::IntoFuture for calls::GetAutoActiveStatus<'a, &'a Provider> {
+    type Output = Result<types::AutoActiveStatusAnswer, crate::Error>;
+    type IntoFuture = calls::Pending<'a, types::AutoActiveStatusAnswer>;
+    fn into_future(self) -> Self::IntoFuture {
+        let calls::GetAutoActiveStatus { on, _inputs: _, corpid } = self;
+        Box::pin(async move {
+            crate::validate::Rule {
+                name: "corpid",
+                min_chars: 1,
+                max_chars: Some(128),
+            }
+                .check(corpid)?;
+            crate::facade::parse::<types::CorpidRequestCorpid>("corpid", corpid)?;
+            crate::facade::ManagedCredential::with_credential(
+                    on,
+                    crate::Operation::GetAutoActiveStatus,
+                    |credential| async move {
+                        on.client()
+                            .send_get_auto_active_status(
+                                credential.expose_secret(),
+                                corpid,
+                            )
+                            .await
+                    },
+                )
+                .await
+        })
+    }
+}
 /// Offline decoders, one per operation with a JSON answer: the body of an
 /// HTTP 200 answer interpreted exactly as the operation's method does.
 pub mod decode {
@@ -3606,6 +6498,235 @@ pub mod decode {
             ENVELOPE,
             body,
             answers::recall_message,
+        )
+    }
+    /// Interprets the body of an HTTP 200 answer to `get_jsapi_ticket` exactly as its
+    /// method does (the error envelope, guaranteed fields, redaction): for
+    /// replaying a stored answer.
+    pub fn get_jsapi_ticket(body: &[u8]) -> Result<JsapiTicket, crate::Error> {
+        crate::response::decode_offline(
+            crate::Operation::GetJsapiTicket,
+            ENVELOPE,
+            body,
+            answers::get_jsapi_ticket,
+        )
+    }
+    /// Interprets the body of an HTTP 200 answer to `get_agent_config_ticket` exactly as its
+    /// method does (the error envelope, guaranteed fields, redaction): for
+    /// replaying a stored answer.
+    pub fn get_agent_config_ticket(body: &[u8]) -> Result<JsapiTicket, crate::Error> {
+        crate::response::decode_offline(
+            crate::Operation::GetAgentConfigTicket,
+            ENVELOPE,
+            body,
+            answers::get_agent_config_ticket,
+        )
+    }
+    /// Interprets the body of an HTTP 200 answer to `create_new_order` exactly as its
+    /// method does (the error envelope, guaranteed fields, redaction): for
+    /// replaying a stored answer.
+    pub fn create_new_order(body: &[u8]) -> Result<types::OrderIdAnswer, crate::Error> {
+        crate::response::decode_offline(
+            crate::Operation::CreateNewOrder,
+            ENVELOPE,
+            body,
+            answers::create_new_order,
+        )
+    }
+    /// Interprets the body of an HTTP 200 answer to `create_renew_order_job` exactly as its
+    /// method does (the error envelope, guaranteed fields, redaction): for
+    /// replaying a stored answer.
+    pub fn create_renew_order_job(
+        body: &[u8],
+    ) -> Result<types::RenewOrderJobAnswer, crate::Error> {
+        crate::response::decode_offline(
+            crate::Operation::CreateRenewOrderJob,
+            ENVELOPE,
+            body,
+            answers::create_renew_order_job,
+        )
+    }
+    /// Interprets the body of an HTTP 200 answer to `submit_order_job` exactly as its
+    /// method does (the error envelope, guaranteed fields, redaction): for
+    /// replaying a stored answer.
+    pub fn submit_order_job(body: &[u8]) -> Result<types::OrderIdAnswer, crate::Error> {
+        crate::response::decode_offline(
+            crate::Operation::SubmitOrderJob,
+            ENVELOPE,
+            body,
+            answers::submit_order_job,
+        )
+    }
+    /// Interprets the body of an HTTP 200 answer to `list_order` exactly as its
+    /// method does (the error envelope, guaranteed fields, redaction): for
+    /// replaying a stored answer.
+    pub fn list_order(body: &[u8]) -> Result<types::ListOrderAnswer, crate::Error> {
+        crate::response::decode_offline(
+            crate::Operation::ListOrder,
+            ENVELOPE,
+            body,
+            answers::list_order,
+        )
+    }
+    /// Interprets the body of an HTTP 200 answer to `get_order` exactly as its
+    /// method does (the error envelope, guaranteed fields, redaction): for
+    /// replaying a stored answer.
+    pub fn get_order(body: &[u8]) -> Result<types::OrderAnswer, crate::Error> {
+        crate::response::decode_offline(
+            crate::Operation::GetOrder,
+            ENVELOPE,
+            body,
+            answers::get_order,
+        )
+    }
+    /// Interprets the body of an HTTP 200 answer to `list_order_account` exactly as its
+    /// method does (the error envelope, guaranteed fields, redaction): for
+    /// replaying a stored answer.
+    pub fn list_order_account(
+        body: &[u8],
+    ) -> Result<types::ListOrderAccountAnswer, crate::Error> {
+        crate::response::decode_offline(
+            crate::Operation::ListOrderAccount,
+            ENVELOPE,
+            body,
+            answers::list_order_account,
+        )
+    }
+    /// Interprets the body of an HTTP 200 answer to `cancel_order` exactly as its
+    /// method does (the error envelope, guaranteed fields, redaction): for
+    /// replaying a stored answer.
+    pub fn cancel_order(body: &[u8]) -> Result<(), crate::Error> {
+        crate::response::decode_offline(
+            crate::Operation::CancelOrder,
+            ENVELOPE,
+            body,
+            answers::cancel_order,
+        )
+    }
+    /// Interprets the body of an HTTP 200 answer to `active_account` exactly as its
+    /// method does (the error envelope, guaranteed fields, redaction): for
+    /// replaying a stored answer.
+    pub fn active_account(body: &[u8]) -> Result<(), crate::Error> {
+        crate::response::decode_offline(
+            crate::Operation::ActiveAccount,
+            ENVELOPE,
+            body,
+            answers::active_account,
+        )
+    }
+    /// Interprets the body of an HTTP 200 answer to `batch_active_account` exactly as its
+    /// method does (the error envelope, guaranteed fields, redaction): for
+    /// replaying a stored answer.
+    pub fn batch_active_account(
+        body: &[u8],
+    ) -> Result<types::BatchActiveAccountAnswer, crate::Error> {
+        crate::response::decode_offline(
+            crate::Operation::BatchActiveAccount,
+            ENVELOPE,
+            body,
+            answers::batch_active_account,
+        )
+    }
+    /// Interprets the body of an HTTP 200 answer to `get_active_info_by_code` exactly as its
+    /// method does (the error envelope, guaranteed fields, redaction): for
+    /// replaying a stored answer.
+    pub fn get_active_info_by_code(
+        body: &[u8],
+    ) -> Result<types::ActiveInfoAnswer, crate::Error> {
+        crate::response::decode_offline(
+            crate::Operation::GetActiveInfoByCode,
+            ENVELOPE,
+            body,
+            answers::get_active_info_by_code,
+        )
+    }
+    /// Interprets the body of an HTTP 200 answer to `batch_get_active_info_by_code` exactly as its
+    /// method does (the error envelope, guaranteed fields, redaction): for
+    /// replaying a stored answer.
+    pub fn batch_get_active_info_by_code(
+        body: &[u8],
+    ) -> Result<types::BatchActiveInfoAnswer, crate::Error> {
+        crate::response::decode_offline(
+            crate::Operation::BatchGetActiveInfoByCode,
+            ENVELOPE,
+            body,
+            answers::batch_get_active_info_by_code,
+        )
+    }
+    /// Interprets the body of an HTTP 200 answer to `list_actived_account` exactly as its
+    /// method does (the error envelope, guaranteed fields, redaction): for
+    /// replaying a stored answer.
+    pub fn list_actived_account(
+        body: &[u8],
+    ) -> Result<types::ListActivedAccountAnswer, crate::Error> {
+        crate::response::decode_offline(
+            crate::Operation::ListActivedAccount,
+            ENVELOPE,
+            body,
+            answers::list_actived_account,
+        )
+    }
+    /// Interprets the body of an HTTP 200 answer to `get_active_info_by_user` exactly as its
+    /// method does (the error envelope, guaranteed fields, redaction): for
+    /// replaying a stored answer.
+    pub fn get_active_info_by_user(
+        body: &[u8],
+    ) -> Result<types::ActiveInfoByUserAnswer, crate::Error> {
+        crate::response::decode_offline(
+            crate::Operation::GetActiveInfoByUser,
+            ENVELOPE,
+            body,
+            answers::get_active_info_by_user,
+        )
+    }
+    /// Interprets the body of an HTTP 200 answer to `batch_transfer_license` exactly as its
+    /// method does (the error envelope, guaranteed fields, redaction): for
+    /// replaying a stored answer.
+    pub fn batch_transfer_license(
+        body: &[u8],
+    ) -> Result<types::BatchTransferLicenseAnswer, crate::Error> {
+        crate::response::decode_offline(
+            crate::Operation::BatchTransferLicense,
+            ENVELOPE,
+            body,
+            answers::batch_transfer_license,
+        )
+    }
+    /// Interprets the body of an HTTP 200 answer to `batch_share_active_code` exactly as its
+    /// method does (the error envelope, guaranteed fields, redaction): for
+    /// replaying a stored answer.
+    pub fn batch_share_active_code(
+        body: &[u8],
+    ) -> Result<types::BatchShareActiveCodeAnswer, crate::Error> {
+        crate::response::decode_offline(
+            crate::Operation::BatchShareActiveCode,
+            ENVELOPE,
+            body,
+            answers::batch_share_active_code,
+        )
+    }
+    /// Interprets the body of an HTTP 200 answer to `set_auto_active_status` exactly as its
+    /// method does (the error envelope, guaranteed fields, redaction): for
+    /// replaying a stored answer.
+    pub fn set_auto_active_status(body: &[u8]) -> Result<(), crate::Error> {
+        crate::response::decode_offline(
+            crate::Operation::SetAutoActiveStatus,
+            ENVELOPE,
+            body,
+            answers::set_auto_active_status,
+        )
+    }
+    /// Interprets the body of an HTTP 200 answer to `get_auto_active_status` exactly as its
+    /// method does (the error envelope, guaranteed fields, redaction): for
+    /// replaying a stored answer.
+    pub fn get_auto_active_status(
+        body: &[u8],
+    ) -> Result<types::AutoActiveStatusAnswer, crate::Error> {
+        crate::response::decode_offline(
+            crate::Operation::GetAutoActiveStatus,
+            ENVELOPE,
+            body,
+            answers::get_auto_active_status,
         )
     }
 }
@@ -4000,6 +7121,274 @@ pub mod calls {
         pub(super) _inputs: ::std::marker::PhantomData<&'a ()>,
         pub(super) msgid: &'a str,
     }
+    /// The request of [`Client::get_jsapi_ticket`](super::Client::get_jsapi_ticket): set its optional inputs, then
+    /// `.await` it. The inputs are checked when it is awaited, before anything (a token
+    /// included) is fetched or sent.
+    #[must_use = "a request does nothing until it is `.await`ed"]
+    pub struct GetJsapiTicket<'a, On> {
+        pub(super) on: On,
+        pub(super) _inputs: ::std::marker::PhantomData<&'a ()>,
+    }
+    /// The request of [`Client::get_agent_config_ticket`](super::Client::get_agent_config_ticket): set its optional inputs, then
+    /// `.await` it. The inputs are checked when it is awaited, before anything (a token
+    /// included) is fetched or sent.
+    #[must_use = "a request does nothing until it is `.await`ed"]
+    pub struct GetAgentConfigTicket<'a, On> {
+        pub(super) on: On,
+        pub(super) _inputs: ::std::marker::PhantomData<&'a ()>,
+    }
+    /// The request of [`Client::create_new_order`](super::Client::create_new_order) and [`Provider::create_new_order`](super::Provider::create_new_order): set its optional inputs, then
+    /// `.await` it. The inputs are checked when it is awaited, before anything (a token
+    /// included) is fetched or sent.
+    #[must_use = "a request does nothing until it is `.await`ed"]
+    pub struct CreateNewOrder<'a, On> {
+        pub(super) on: On,
+        pub(super) _inputs: ::std::marker::PhantomData<&'a ()>,
+        pub(super) corpid: &'a str,
+        pub(super) buyer_userid: &'a str,
+        pub(super) account_count: &'a types::AccountCount,
+        pub(super) account_duration: &'a types::AccountDuration,
+    }
+    /// The request of [`Client::create_renew_order_job`](super::Client::create_renew_order_job) and [`Provider::create_renew_order_job`](super::Provider::create_renew_order_job): set its optional inputs, then
+    /// `.await` it. The inputs are checked when it is awaited, before anything (a token
+    /// included) is fetched or sent.
+    #[must_use = "a request does nothing until it is `.await`ed"]
+    pub struct CreateRenewOrderJob<'a, On> {
+        pub(super) on: On,
+        pub(super) _inputs: ::std::marker::PhantomData<&'a ()>,
+        pub(super) corpid: &'a str,
+        pub(super) account_list: &'a [types::RenewAccount],
+        pub(super) jobid: Option<&'a str>,
+    }
+    impl<'a, On> CreateRenewOrderJob<'a, On> {
+        /// Sets the optional `jobid`: 任务id,若不传则默认创建一个新任务。若指定第一次调用后拿到jobid,可以通过该接口将jobid关联多个userid
+        pub fn jobid(mut self, jobid: &'a str) -> Self {
+            self.jobid = Some(jobid);
+            self
+        }
+    }
+    /// The request of [`Client::submit_order_job`](super::Client::submit_order_job) and [`Provider::submit_order_job`](super::Provider::submit_order_job): set its optional inputs, then
+    /// `.await` it. The inputs are checked when it is awaited, before anything (a token
+    /// included) is fetched or sent.
+    #[must_use = "a request does nothing until it is `.await`ed"]
+    pub struct SubmitOrderJob<'a, On> {
+        pub(super) on: On,
+        pub(super) _inputs: ::std::marker::PhantomData<&'a ()>,
+        pub(super) jobid: &'a str,
+        pub(super) buyer_userid: &'a str,
+        pub(super) account_duration: &'a types::AccountDuration,
+    }
+    /// The request of [`Client::list_order`](super::Client::list_order) and [`Provider::list_order`](super::Provider::list_order): set its optional inputs, then
+    /// `.await` it. The inputs are checked when it is awaited, before anything (a token
+    /// included) is fetched or sent.
+    #[must_use = "a request does nothing until it is `.await`ed"]
+    pub struct ListOrder<'a, On> {
+        pub(super) on: On,
+        pub(super) _inputs: ::std::marker::PhantomData<&'a ()>,
+        pub(super) corpid: Option<&'a str>,
+        pub(super) cursor: Option<&'a str>,
+        pub(super) end_time: Option<i64>,
+        pub(super) limit: Option<i64>,
+        pub(super) start_time: Option<i64>,
+    }
+    impl<'a, On> ListOrder<'a, On> {
+        /// Sets the optional `corpid`: 企业id,只支持加密的corpid。若指定企业id,则只查询该企业的订单(测试企业只返回测试订单)
+        pub fn corpid(mut self, corpid: &'a str) -> Self {
+            self.corpid = Some(corpid);
+            self
+        }
+        /// Sets the optional `cursor`: 用于分页查询的游标,字符串类型,由上一次调用返回,首次调用可不填
+        pub fn cursor(mut self, cursor: &'a str) -> Self {
+            self.cursor = Some(cursor);
+            self
+        }
+        /// Sets the optional `end_time`: 结束时间,下单时间。起始时间跟结束时间不能超过31天
+        pub fn end_time(mut self, end_time: i64) -> Self {
+            self.end_time = Some(end_time);
+            self
+        }
+        /// Sets the optional `limit`: 返回的最大记录数,整型,最大值1000,默认值500
+        pub fn limit(mut self, limit: i64) -> Self {
+            self.limit = Some(limit);
+            self
+        }
+        /// Sets the optional `start_time`: 开始时间,下单时间。可不填。但是不能单独指定该字段,start_time跟end_time必须同时指定
+        pub fn start_time(mut self, start_time: i64) -> Self {
+            self.start_time = Some(start_time);
+            self
+        }
+    }
+    /// The request of [`Client::get_order`](super::Client::get_order) and [`Provider::get_order`](super::Provider::get_order): set its optional inputs, then
+    /// `.await` it. The inputs are checked when it is awaited, before anything (a token
+    /// included) is fetched or sent.
+    #[must_use = "a request does nothing until it is `.await`ed"]
+    pub struct GetOrder<'a, On> {
+        pub(super) on: On,
+        pub(super) _inputs: ::std::marker::PhantomData<&'a ()>,
+        pub(super) order_id: &'a str,
+    }
+    /// The request of [`Client::list_order_account`](super::Client::list_order_account) and [`Provider::list_order_account`](super::Provider::list_order_account): set its optional inputs, then
+    /// `.await` it. The inputs are checked when it is awaited, before anything (a token
+    /// included) is fetched or sent.
+    #[must_use = "a request does nothing until it is `.await`ed"]
+    pub struct ListOrderAccount<'a, On> {
+        pub(super) on: On,
+        pub(super) _inputs: ::std::marker::PhantomData<&'a ()>,
+        pub(super) order_id: &'a str,
+        pub(super) cursor: Option<&'a str>,
+        pub(super) limit: Option<i64>,
+    }
+    impl<'a, On> ListOrderAccount<'a, On> {
+        /// Sets the optional `cursor`: 用于分页查询的游标,字符串类型,由上一次调用返回,首次调用可不填
+        pub fn cursor(mut self, cursor: &'a str) -> Self {
+            self.cursor = Some(cursor);
+            self
+        }
+        /// Sets the optional `limit`: 返回的最大记录数,整型,最大值1000,默认值500
+        pub fn limit(mut self, limit: i64) -> Self {
+            self.limit = Some(limit);
+            self
+        }
+    }
+    /// The request of [`Client::cancel_order`](super::Client::cancel_order) and [`Provider::cancel_order`](super::Provider::cancel_order): set its optional inputs, then
+    /// `.await` it. The inputs are checked when it is awaited, before anything (a token
+    /// included) is fetched or sent.
+    #[must_use = "a request does nothing until it is `.await`ed"]
+    pub struct CancelOrder<'a, On> {
+        pub(super) on: On,
+        pub(super) _inputs: ::std::marker::PhantomData<&'a ()>,
+        pub(super) order_id: &'a str,
+        pub(super) corpid: Option<&'a str>,
+    }
+    impl<'a, On> CancelOrder<'a, On> {
+        /// Sets the optional `corpid`: 企业id (required except for a multi-corp new order)
+        pub fn corpid(mut self, corpid: &'a str) -> Self {
+            self.corpid = Some(corpid);
+            self
+        }
+    }
+    /// The request of [`Client::active_account`](super::Client::active_account) and [`Provider::active_account`](super::Provider::active_account): set its optional inputs, then
+    /// `.await` it. The inputs are checked when it is awaited, before anything (a token
+    /// included) is fetched or sent.
+    #[must_use = "a request does nothing until it is `.await`ed"]
+    pub struct ActiveAccount<'a, On> {
+        pub(super) on: On,
+        pub(super) _inputs: ::std::marker::PhantomData<&'a ()>,
+        pub(super) active_code: &'a str,
+        pub(super) corpid: &'a str,
+        pub(super) userid: &'a str,
+    }
+    /// The request of [`Client::batch_active_account`](super::Client::batch_active_account) and [`Provider::batch_active_account`](super::Provider::batch_active_account): set its optional inputs, then
+    /// `.await` it. The inputs are checked when it is awaited, before anything (a token
+    /// included) is fetched or sent.
+    #[must_use = "a request does nothing until it is `.await`ed"]
+    pub struct BatchActiveAccount<'a, On> {
+        pub(super) on: On,
+        pub(super) _inputs: ::std::marker::PhantomData<&'a ()>,
+        pub(super) corpid: &'a str,
+        pub(super) active_list: &'a [types::ActiveItem],
+    }
+    /// The request of [`Client::get_active_info_by_code`](super::Client::get_active_info_by_code) and [`Provider::get_active_info_by_code`](super::Provider::get_active_info_by_code): set its optional inputs, then
+    /// `.await` it. The inputs are checked when it is awaited, before anything (a token
+    /// included) is fetched or sent.
+    #[must_use = "a request does nothing until it is `.await`ed"]
+    pub struct GetActiveInfoByCode<'a, On> {
+        pub(super) on: On,
+        pub(super) _inputs: ::std::marker::PhantomData<&'a ()>,
+        pub(super) corpid: &'a str,
+        pub(super) active_code: &'a str,
+    }
+    /// The request of [`Client::batch_get_active_info_by_code`](super::Client::batch_get_active_info_by_code) and [`Provider::batch_get_active_info_by_code`](super::Provider::batch_get_active_info_by_code): set its optional inputs, then
+    /// `.await` it. The inputs are checked when it is awaited, before anything (a token
+    /// included) is fetched or sent.
+    #[must_use = "a request does nothing until it is `.await`ed"]
+    pub struct BatchGetActiveInfoByCode<'a, On> {
+        pub(super) on: On,
+        pub(super) _inputs: ::std::marker::PhantomData<&'a ()>,
+        pub(super) corpid: &'a str,
+        pub(super) active_code_list: &'a [::std::string::String],
+    }
+    /// The request of [`Client::list_actived_account`](super::Client::list_actived_account) and [`Provider::list_actived_account`](super::Provider::list_actived_account): set its optional inputs, then
+    /// `.await` it. The inputs are checked when it is awaited, before anything (a token
+    /// included) is fetched or sent.
+    #[must_use = "a request does nothing until it is `.await`ed"]
+    pub struct ListActivedAccount<'a, On> {
+        pub(super) on: On,
+        pub(super) _inputs: ::std::marker::PhantomData<&'a ()>,
+        pub(super) corpid: &'a str,
+        pub(super) cursor: Option<&'a str>,
+        pub(super) limit: Option<i64>,
+    }
+    impl<'a, On> ListActivedAccount<'a, On> {
+        /// Sets the optional `cursor`: 用于分页查询的游标,字符串类型,由上一次调用返回,首次调用可不填
+        pub fn cursor(mut self, cursor: &'a str) -> Self {
+            self.cursor = Some(cursor);
+            self
+        }
+        /// Sets the optional `limit`: 返回的最大记录数,整型,最大值1000,默认值500
+        pub fn limit(mut self, limit: i64) -> Self {
+            self.limit = Some(limit);
+            self
+        }
+    }
+    /// The request of [`Client::get_active_info_by_user`](super::Client::get_active_info_by_user) and [`Provider::get_active_info_by_user`](super::Provider::get_active_info_by_user): set its optional inputs, then
+    /// `.await` it. The inputs are checked when it is awaited, before anything (a token
+    /// included) is fetched or sent.
+    #[must_use = "a request does nothing until it is `.await`ed"]
+    pub struct GetActiveInfoByUser<'a, On> {
+        pub(super) on: On,
+        pub(super) _inputs: ::std::marker::PhantomData<&'a ()>,
+        pub(super) corpid: &'a str,
+        pub(super) userid: &'a str,
+    }
+    /// The request of [`Client::batch_transfer_license`](super::Client::batch_transfer_license) and [`Provider::batch_transfer_license`](super::Provider::batch_transfer_license): set its optional inputs, then
+    /// `.await` it. The inputs are checked when it is awaited, before anything (a token
+    /// included) is fetched or sent.
+    #[must_use = "a request does nothing until it is `.await`ed"]
+    pub struct BatchTransferLicense<'a, On> {
+        pub(super) on: On,
+        pub(super) _inputs: ::std::marker::PhantomData<&'a ()>,
+        pub(super) corpid: &'a str,
+        pub(super) transfer_list: &'a [types::TransferItem],
+    }
+    /// The request of [`Client::batch_share_active_code`](super::Client::batch_share_active_code) and [`Provider::batch_share_active_code`](super::Provider::batch_share_active_code): set its optional inputs, then
+    /// `.await` it. The inputs are checked when it is awaited, before anything (a token
+    /// included) is fetched or sent.
+    #[must_use = "a request does nothing until it is `.await`ed"]
+    pub struct BatchShareActiveCode<'a, On> {
+        pub(super) on: On,
+        pub(super) _inputs: ::std::marker::PhantomData<&'a ()>,
+        pub(super) from_corpid: &'a str,
+        pub(super) to_corpid: &'a str,
+        pub(super) share_list: &'a [types::ShareItem],
+        pub(super) corp_link_type: Option<i64>,
+    }
+    impl<'a, On> BatchShareActiveCode<'a, On> {
+        /// Sets the optional `corp_link_type`: 上下游/企业互联场景标识。0:上下游企业(默认),1:企业互联企业
+        pub fn corp_link_type(mut self, corp_link_type: i64) -> Self {
+            self.corp_link_type = Some(corp_link_type);
+            self
+        }
+    }
+    /// The request of [`Client::set_auto_active_status`](super::Client::set_auto_active_status) and [`Provider::set_auto_active_status`](super::Provider::set_auto_active_status): set its optional inputs, then
+    /// `.await` it. The inputs are checked when it is awaited, before anything (a token
+    /// included) is fetched or sent.
+    #[must_use = "a request does nothing until it is `.await`ed"]
+    pub struct SetAutoActiveStatus<'a, On> {
+        pub(super) on: On,
+        pub(super) _inputs: ::std::marker::PhantomData<&'a ()>,
+        pub(super) corpid: &'a str,
+        pub(super) auto_active_status: i64,
+    }
+    /// The request of [`Client::get_auto_active_status`](super::Client::get_auto_active_status) and [`Provider::get_auto_active_status`](super::Provider::get_auto_active_status): set its optional inputs, then
+    /// `.await` it. The inputs are checked when it is awaited, before anything (a token
+    /// included) is fetched or sent.
+    #[must_use = "a request does nothing until it is `.await`ed"]
+    pub struct GetAutoActiveStatus<'a, On> {
+        pub(super) on: On,
+        pub(super) _inputs: ::std::marker::PhantomData<&'a ()>,
+        pub(super) corpid: &'a str,
+    }
 }
 /// Each operation's answer, as its facade method returns it: the
 /// envelope checked, guaranteed secrets present, converted.
@@ -4231,6 +7620,163 @@ pub(crate) mod answers {
         let _ = answer;
         Ok(())
     }
+    /// The answer of `get_jsapi_ticket` as the facade returns it.
+    pub(crate) fn get_jsapi_ticket(
+        call: &crate::response::Call<'_>,
+        answer: types::JsapiTicketAnswer,
+    ) -> Result<JsapiTicket, crate::Error> {
+        let answer = crate::response::accept(call, answer)?;
+        call.nonempty(&answer.ticket, "ticket")?;
+        JsapiTicket::new(call, answer.ticket, answer.expires_in)
+    }
+    /// The answer of `get_agent_config_ticket` as the facade returns it.
+    pub(crate) fn get_agent_config_ticket(
+        call: &crate::response::Call<'_>,
+        answer: types::JsapiTicketAnswer,
+    ) -> Result<JsapiTicket, crate::Error> {
+        let answer = crate::response::accept(call, answer)?;
+        call.nonempty(&answer.ticket, "ticket")?;
+        JsapiTicket::new(call, answer.ticket, answer.expires_in)
+    }
+    /// The answer of `create_new_order` as the facade returns it.
+    pub(crate) fn create_new_order(
+        call: &crate::response::Call<'_>,
+        answer: types::OrderIdAnswer,
+    ) -> Result<types::OrderIdAnswer, crate::Error> {
+        let answer = crate::response::accept(call, answer)?;
+        Ok(answer)
+    }
+    /// The answer of `create_renew_order_job` as the facade returns it.
+    pub(crate) fn create_renew_order_job(
+        call: &crate::response::Call<'_>,
+        answer: types::RenewOrderJobAnswer,
+    ) -> Result<types::RenewOrderJobAnswer, crate::Error> {
+        let answer = crate::response::accept(call, answer)?;
+        Ok(answer)
+    }
+    /// The answer of `submit_order_job` as the facade returns it.
+    pub(crate) fn submit_order_job(
+        call: &crate::response::Call<'_>,
+        answer: types::OrderIdAnswer,
+    ) -> Result<types::OrderIdAnswer, crate::Error> {
+        let answer = crate::response::accept(call, answer)?;
+        Ok(answer)
+    }
+    /// The answer of `list_order` as the facade returns it.
+    pub(crate) fn list_order(
+        call: &crate::response::Call<'_>,
+        answer: types::ListOrderAnswer,
+    ) -> Result<types::ListOrderAnswer, crate::Error> {
+        let answer = crate::response::accept(call, answer)?;
+        Ok(answer)
+    }
+    /// The answer of `get_order` as the facade returns it.
+    pub(crate) fn get_order(
+        call: &crate::response::Call<'_>,
+        answer: types::OrderAnswer,
+    ) -> Result<types::OrderAnswer, crate::Error> {
+        let answer = crate::response::accept(call, answer)?;
+        Ok(answer)
+    }
+    /// The answer of `list_order_account` as the facade returns it.
+    pub(crate) fn list_order_account(
+        call: &crate::response::Call<'_>,
+        answer: types::ListOrderAccountAnswer,
+    ) -> Result<types::ListOrderAccountAnswer, crate::Error> {
+        let answer = crate::response::accept(call, answer)?;
+        Ok(answer)
+    }
+    /// The answer of `cancel_order` as the facade returns it.
+    pub(crate) fn cancel_order(
+        call: &crate::response::Call<'_>,
+        answer: types::ErrcodeAnswer,
+    ) -> Result<(), crate::Error> {
+        let answer = crate::response::accept(call, answer)?;
+        let _ = answer;
+        Ok(())
+    }
+    /// The answer of `active_account` as the facade returns it.
+    pub(crate) fn active_account(
+        call: &crate::response::Call<'_>,
+        answer: types::ErrcodeAnswer,
+    ) -> Result<(), crate::Error> {
+        let answer = crate::response::accept(call, answer)?;
+        let _ = answer;
+        Ok(())
+    }
+    /// The answer of `batch_active_account` as the facade returns it.
+    pub(crate) fn batch_active_account(
+        call: &crate::response::Call<'_>,
+        answer: types::BatchActiveAccountAnswer,
+    ) -> Result<types::BatchActiveAccountAnswer, crate::Error> {
+        let answer = crate::response::accept(call, answer)?;
+        Ok(answer)
+    }
+    /// The answer of `get_active_info_by_code` as the facade returns it.
+    pub(crate) fn get_active_info_by_code(
+        call: &crate::response::Call<'_>,
+        answer: types::ActiveInfoAnswer,
+    ) -> Result<types::ActiveInfoAnswer, crate::Error> {
+        let answer = crate::response::accept(call, answer)?;
+        Ok(answer)
+    }
+    /// The answer of `batch_get_active_info_by_code` as the facade returns it.
+    pub(crate) fn batch_get_active_info_by_code(
+        call: &crate::response::Call<'_>,
+        answer: types::BatchActiveInfoAnswer,
+    ) -> Result<types::BatchActiveInfoAnswer, crate::Error> {
+        let answer = crate::response::accept(call, answer)?;
+        Ok(answer)
+    }
+    /// The answer of `list_actived_account` as the facade returns it.
+    pub(crate) fn list_actived_account(
+        call: &crate::response::Call<'_>,
+        answer: types::ListActivedAccountAnswer,
+    ) -> Result<types::ListActivedAccountAnswer, crate::Error> {
+        let answer = crate::response::accept(call, answer)?;
+        Ok(answer)
+    }
+    /// The answer of `get_active_info_by_user` as the facade returns it.
+    pub(crate) fn get_active_info_by_user(
+        call: &crate::response::Call<'_>,
+        answer: types::ActiveInfoByUserAnswer,
+    ) -> Result<types::ActiveInfoByUserAnswer, crate::Error> {
+        let answer = crate::response::accept(call, answer)?;
+        Ok(answer)
+    }
+    /// The answer of `batch_transfer_license` as the facade returns it.
+    pub(crate) fn batch_transfer_license(
+        call: &crate::response::Call<'_>,
+        answer: types::BatchTransferLicenseAnswer,
+    ) -> Result<types::BatchTransferLicenseAnswer, crate::Error> {
+        let answer = crate::response::accept(call, answer)?;
+        Ok(answer)
+    }
+    /// The answer of `batch_share_active_code` as the facade returns it.
+    pub(crate) fn batch_share_active_code(
+        call: &crate::response::Call<'_>,
+        answer: types::BatchShareActiveCodeAnswer,
+    ) -> Result<types::BatchShareActiveCodeAnswer, crate::Error> {
+        let answer = crate::response::accept(call, answer)?;
+        Ok(answer)
+    }
+    /// The answer of `set_auto_active_status` as the facade returns it.
+    pub(crate) fn set_auto_active_status(
+        call: &crate::response::Call<'_>,
+        answer: types::ErrcodeAnswer,
+    ) -> Result<(), crate::Error> {
+        let answer = crate::response::accept(call, answer)?;
+        let _ = answer;
+        Ok(())
+    }
+    /// The answer of `get_auto_active_status` as the facade returns it.
+    pub(crate) fn get_auto_active_status(
+        call: &crate::response::Call<'_>,
+        answer: types::AutoActiveStatusAnswer,
+    ) -> Result<types::AutoActiveStatusAnswer, crate::Error> {
+        let answer = crate::response::accept(call, answer)?;
+        Ok(answer)
+    }
 }
 impl crate::response::Answer for types::SuiteAccessTokenAnswer {
     fn envelope(&self) -> (Option<i64>, Option<&str>) {
@@ -4361,6 +7907,76 @@ impl crate::response::Answer for types::TagMembersAnswer {
     }
 }
 impl crate::response::Answer for types::SendMessageAnswer {
+    fn envelope(&self) -> (Option<i64>, Option<&str>) {
+        (self.errcode, self.errmsg.as_deref())
+    }
+}
+impl crate::response::Answer for types::JsapiTicketAnswer {
+    fn envelope(&self) -> (Option<i64>, Option<&str>) {
+        (self.errcode, self.errmsg.as_deref())
+    }
+}
+impl crate::response::Answer for types::OrderIdAnswer {
+    fn envelope(&self) -> (Option<i64>, Option<&str>) {
+        (self.errcode, self.errmsg.as_deref())
+    }
+}
+impl crate::response::Answer for types::RenewOrderJobAnswer {
+    fn envelope(&self) -> (Option<i64>, Option<&str>) {
+        (self.errcode, self.errmsg.as_deref())
+    }
+}
+impl crate::response::Answer for types::ListOrderAnswer {
+    fn envelope(&self) -> (Option<i64>, Option<&str>) {
+        (self.errcode, self.errmsg.as_deref())
+    }
+}
+impl crate::response::Answer for types::OrderAnswer {
+    fn envelope(&self) -> (Option<i64>, Option<&str>) {
+        (self.errcode, self.errmsg.as_deref())
+    }
+}
+impl crate::response::Answer for types::ListOrderAccountAnswer {
+    fn envelope(&self) -> (Option<i64>, Option<&str>) {
+        (self.errcode, self.errmsg.as_deref())
+    }
+}
+impl crate::response::Answer for types::BatchActiveAccountAnswer {
+    fn envelope(&self) -> (Option<i64>, Option<&str>) {
+        (self.errcode, self.errmsg.as_deref())
+    }
+}
+impl crate::response::Answer for types::ActiveInfoAnswer {
+    fn envelope(&self) -> (Option<i64>, Option<&str>) {
+        (self.errcode, self.errmsg.as_deref())
+    }
+}
+impl crate::response::Answer for types::BatchActiveInfoAnswer {
+    fn envelope(&self) -> (Option<i64>, Option<&str>) {
+        (self.errcode, self.errmsg.as_deref())
+    }
+}
+impl crate::response::Answer for types::ListActivedAccountAnswer {
+    fn envelope(&self) -> (Option<i64>, Option<&str>) {
+        (self.errcode, self.errmsg.as_deref())
+    }
+}
+impl crate::response::Answer for types::ActiveInfoByUserAnswer {
+    fn envelope(&self) -> (Option<i64>, Option<&str>) {
+        (self.errcode, self.errmsg.as_deref())
+    }
+}
+impl crate::response::Answer for types::BatchTransferLicenseAnswer {
+    fn envelope(&self) -> (Option<i64>, Option<&str>) {
+        (self.errcode, self.errmsg.as_deref())
+    }
+}
+impl crate::response::Answer for types::BatchShareActiveCodeAnswer {
+    fn envelope(&self) -> (Option<i64>, Option<&str>) {
+        (self.errcode, self.errmsg.as_deref())
+    }
+}
+impl crate::response::Answer for types::AutoActiveStatusAnswer {
     fn envelope(&self) -> (Option<i64>, Option<&str>) {
         (self.errcode, self.errmsg.as_deref())
     }

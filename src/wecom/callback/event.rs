@@ -240,6 +240,11 @@ struct Raw<'a> {
 /// The text of the POSTed body's top-level `Encrypt` element (quick-xml's
 /// pull parser: the envelope's other elements are skipped unread).
 pub(super) fn encrypted_part(body: &str) -> Result<Cow<'_, str>, Error> {
+    envelope_element(body, "Encrypt")
+}
+
+/// The text of a top-level element `name` of a POSTed envelope.
+pub(super) fn envelope_element<'b>(body: &'b str, name: &str) -> Result<Cow<'b, str>, Error> {
     use quick_xml::events::Event as X;
     let bad = || fail(CallbackFailure::Xml);
     let mut reader = quick_xml::Reader::from_str(body);
@@ -250,7 +255,7 @@ pub(super) fn encrypted_part(body: &str) -> Result<Cow<'_, str>, Error> {
         match reader.read_event().map_err(|_| bad())? {
             X::Start(e) => {
                 depth += 1;
-                inside = depth == 2 && e.name().0 == "Encrypt";
+                inside = depth == 2 && *e.name().0 == *name;
             }
             X::End(_) => {
                 if inside && found.is_none() {

@@ -308,6 +308,19 @@ impl Crypto {
     }
 }
 
+/// The corp a POST to an app's own callback URL (数据回调) is for: the
+/// envelope's plaintext `ToUserName`, read before anything is verified. Use
+/// it only to pick the receiver — a [`Crypto`] whose receive id is that
+/// corpid, for a corp you know — whose check then proves it: the
+/// ciphertext carries the corpid it was encrypted for. `None` when the
+/// envelope has none (a 指令回调 or system-event envelope).
+pub fn addressed_corp(body: &str) -> Option<String> {
+    event::envelope_element(body, "ToUserName")
+        .ok()
+        .map(|c| c.trim().to_string())
+        .filter(|c| !c.is_empty())
+}
+
 fn fail(kind: CallbackFailure) -> Error {
     Error::Callback { kind }
 }
