@@ -9,8 +9,7 @@ mod wecom_standin;
 
 use std::time::Duration;
 
-use common::fast_retry;
-use corp_auth::wecom::{self, Corp, types};
+use corp_auth::wecom::{Corp, types};
 use corp_auth::{Error, Operation};
 use serde_json::json;
 use wecom_standin::StandIn;
@@ -20,13 +19,12 @@ const RECALL: &str = "/cgi-bin/message/recall";
 const PERMANENT_CODE: &str = "SENTINEL-permanent-code-d1d1";
 
 async fn corp_with(standin: &StandIn, timeout: Duration) -> Corp {
-    let client = wecom::Client::builder()
-        .base_url(&standin.url)
-        .retry(fast_retry())
-        .timeout(timeout)
-        .build()
-        .unwrap();
-    common::ticketed_corp(client, "wwCorpA", PERMANENT_CODE).await
+    common::ticketed_corp(
+        common::wecom_client_with(&standin.url, timeout),
+        "wwCorpA",
+        PERMANENT_CODE,
+    )
+    .await
 }
 
 async fn corp(standin: &StandIn) -> Corp {

@@ -10,7 +10,6 @@ mod wecom_standin;
 
 use std::time::Duration;
 
-use common::fast_retry;
 use corp_auth::wecom::{self, Corp};
 use corp_auth::{Error, Operation};
 use serde::{Deserialize, Serialize};
@@ -22,13 +21,12 @@ const TAG_CREATE: &str = "/cgi-bin/tag/create";
 const PERMANENT_CODE: &str = "SENTINEL-permanent-code-r4w";
 
 async fn corp_with(standin: &StandIn, timeout: Duration) -> Corp {
-    let client = wecom::Client::builder()
-        .base_url(&standin.url)
-        .retry(fast_retry())
-        .timeout(timeout)
-        .build()
-        .unwrap();
-    common::ticketed_corp(client, "wwCorpA", PERMANENT_CODE).await
+    common::ticketed_corp(
+        common::wecom_client_with(&standin.url, timeout),
+        "wwCorpA",
+        PERMANENT_CODE,
+    )
+    .await
 }
 
 /// The caller's own answer type for a path the spec does not have.

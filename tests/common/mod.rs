@@ -51,9 +51,14 @@ pub fn chengxun_client(base_url: &str) -> chengxun::Client {
 }
 
 pub fn wecom_client(base_url: &str) -> wecom::Client {
+    wecom_client_with(base_url, Duration::from_secs(10))
+}
+
+/// A WeCom client on `base_url` with fast retries and this total timeout.
+pub fn wecom_client_with(base_url: &str, timeout: Duration) -> wecom::Client {
     wecom::Client::builder()
         .base_url(base_url)
-        .timeout(Duration::from_secs(10))
+        .timeout(timeout)
         .retry(fast_retry())
         .build()
         .unwrap()
