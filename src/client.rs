@@ -273,6 +273,12 @@ impl Hooks {
         *request.timeout_mut() = Some(self.timeout);
     }
 
+    #[cfg(feature = "postgres")]
+    /// The total time one request may take.
+    pub(crate) fn timeout(&self) -> Duration {
+        self.timeout
+    }
+
     /// Runs when the answer's head has arrived: caps its body.
     pub(crate) fn capped(&self, response: reqwest::Response) -> reqwest::Response {
         crate::limit::cap(response, self.max_response_bytes)

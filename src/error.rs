@@ -370,9 +370,8 @@ impl Error {
             // Nothing was sent; the same call succeeds once the cool-down
             // ends (`retry_after`).
             Error::CoolingDown { .. } => true,
-            // The database may be back; a key problem is not (the message
-            // says which).
-            Error::Registry { reason } => !reason.contains("key"),
+            // The database may be back (key problems are `Config`).
+            Error::Registry { .. } => true,
             Error::Transport { operation, kind, .. } => *kind == TransportKind::Connect || operation.is_idempotent(),
             Error::Http { operation, status, .. } => {
                 operation.is_idempotent() && matches!(status, 429 | 502 | 503 | 504)

@@ -78,6 +78,13 @@ impl RetryPolicy {
         self.max_attempts
     }
 
+    /// The longest pause between two attempts (the backoff's cap, or the
+    /// longest `Retry-After` honoured).
+    #[cfg(feature = "postgres")]
+    pub(crate) fn worst_pause(&self) -> Duration {
+        self.max_delay.max(self.max_retry_after)
+    }
+
     pub(crate) fn backoff(&self) -> backon::ExponentialBuilder {
         backon::ExponentialBuilder::default()
             .with_min_delay(self.initial_delay)

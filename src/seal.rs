@@ -25,8 +25,13 @@ impl std::fmt::Debug for Keyring {
     }
 }
 
+/// A key problem (unknown key id, a value that does not open): this
+/// instance's configuration, not the database.
 fn failed(reason: String) -> Error {
-    Error::Registry { reason }
+    Error::Config {
+        setting: "encryption_key",
+        reason,
+    }
 }
 
 impl Keyring {

@@ -79,6 +79,14 @@ fn now() -> i64 {
     SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs() as i64
 }
 
+/// The `TimeStamp` base of this process's events: realistic (a redirect
+/// install is as of its completion, so events must be of today to apply),
+/// and fixed, so the same event built twice is the same delivery.
+fn t0() -> i64 {
+    static T0: std::sync::OnceLock<i64> = std::sync::OnceLock::new();
+    *T0.get_or_init(now)
+}
+
 fn auth_code(n: usize) -> String {
     format!("SENTINEL-auth-code-{n:04}-000000000000000000000000000000000000000000000000000")
 }
@@ -142,14 +150,15 @@ fn create_auth(n: usize) -> String {
         "<xml><SuiteId><![CDATA[{SUITE_ID}]]></SuiteId><AuthCode><![CDATA[{}]]></AuthCode>\
          <InfoType><![CDATA[create_auth]]></InfoType><TimeStamp>{}</TimeStamp></xml>",
         auth_code(n),
-        1_700_000_000 + n
+        t0() + n as i64
     )
 }
 
 fn cancel_auth(corpid: &str) -> String {
     format!(
         "<xml><SuiteId><![CDATA[{SUITE_ID}]]></SuiteId><InfoType><![CDATA[cancel_auth]]></InfoType>\
-         <TimeStamp>1700000500</TimeStamp><AuthCorpId><![CDATA[{corpid}]]></AuthCorpId></xml>"
+         <TimeStamp>{}</TimeStamp><AuthCorpId><![CDATA[{corpid}]]></AuthCorpId></xml>",
+        t0() + 500
     )
 }
 
@@ -474,8 +483,12 @@ fn crash_child() {
         .build()
         .unwrap();
     rt.block_on(async {
+        // A short worst case (1 s timeout, no retry): the lease, sized to
+        // it, ends soon after the kill.
         let client = wecom::Client::builder()
             .base_url(env("CORP_AUTH_CRASH_WECOM"))
+            .timeout(Duration::from_secs(1))
+            .retry(corp_auth::RetryPolicy::never())
             .build()
             .unwrap();
         let suite = Suite::builder(SUITE_ID, "SENTINEL-suite-secret")
@@ -559,15 +572,25 @@ async fn run_and_kill(
 }
 
 /// The restarted instance (a new one, after the child's 1 s lease).
+/// The restarted instance (a new one): it takes the dead child's event over
+/// once the child's lease ends — sized to the child's worst case (1 s
+/// requests, no retry: an 8 s lease), not to the restarted one's.
 async fn restart(db: &TestDb, standin: &StandIn) -> (Installs, Vec<Outcome>) {
-    tokio::time::sleep(Duration::from_millis(1200)).await;
     let restarted = installs(standin, db, &[("k1", KEY1)], Duration::from_secs(1)).await;
-    let mut outcomes = restarted.process_pending().await.unwrap();
-    outcomes.extend(restarted.process_pending().await.unwrap());
-    assert_eq!(
-        db.sql("SELECT count(*) FROM corp_auth_inbox WHERE state = 'pending'"),
-        "0"
-    );
+    let mut outcomes = Vec::new();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        outcomes.extend(restarted.process_pending().await.unwrap());
+        let pending = db.sql("SELECT count(*) FROM corp_auth_inbox WHERE state = 'pending'");
+        if pending == "0" {
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the dead child's event was never taken over"
+        );
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
     (restarted, outcomes)
 }
 
@@ -648,7 +671,8 @@ async fn change_auth_rereads_the_corp_and_reset_permanent_code_replaces_the_code
     );
     let change = format!(
         "<xml><SuiteId><![CDATA[{SUITE_ID}]]></SuiteId><InfoType><![CDATA[change_auth]]></InfoType>\
-         <TimeStamp>1700000600</TimeStamp><AuthCorpId><![CDATA[wwCorp0008]]></AuthCorpId></xml>"
+         <TimeStamp>{}</TimeStamp><AuthCorpId><![CDATA[wwCorp0008]]></AuthCorpId></xml>",
+        t0() + 600
     );
     deliver(&installs, &change, "ch").await.unwrap();
     let outcomes = installs.process_pending().await.unwrap();
@@ -668,8 +692,9 @@ async fn change_auth_rereads_the_corp_and_reset_permanent_code_replaces_the_code
     );
     let reset = format!(
         "<xml><SuiteId><![CDATA[{SUITE_ID}]]></SuiteId><AuthCode><![CDATA[{}]]></AuthCode>\
-         <InfoType><![CDATA[reset_permanent_code]]></InfoType><TimeStamp>1700000700</TimeStamp></xml>",
-        auth_code(80)
+         <InfoType><![CDATA[reset_permanent_code]]></InfoType><TimeStamp>{}</TimeStamp></xml>",
+        auth_code(80),
+        t0() + 700
     );
     deliver(&installs, &reset, "rs").await.unwrap();
     let outcomes = installs.process_pending().await.unwrap();

@@ -12,9 +12,10 @@ use crate::{Error, Secret};
 /// The registry's tables, one migration per entry: (version, SQL). Applied
 /// in order, each once, in a transaction under an advisory lock, so several
 /// instances starting at once apply each exactly once.
-const MIGRATIONS: &[(i32, &str)] = &[(
-    1,
-    r"
+const MIGRATIONS: &[(i32, &str)] = &[
+    (
+        1,
+        r"
 CREATE TABLE corp_auth_inbox (
     id           BIGSERIAL PRIMARY KEY,
     suite_id     TEXT NOT NULL,
@@ -67,16 +68,40 @@ CREATE TABLE corp_auth_outcomes (
     acknowledged BOOLEAN NOT NULL DEFAULT false
 );
 ",
-)];
+    ),
+    (
+        2,
+        r"
+-- Order: the WeCom TimeStamp of the newest event applied to the corp (or
+-- when a redirect install completed), unix seconds; older events are
+-- superseded, not applied.
+ALTER TABLE corp_auth_corps ADD COLUMN as_of BIGINT NOT NULL DEFAULT 0;
+-- Claims with owners: who holds a `sending` claim, and by when its holder
+-- has had its answer (the holder's worst case): past that, it stopped.
+ALTER TABLE corp_auth_exchanges ADD COLUMN owner TEXT;
+ALTER TABLE corp_auth_exchanges ADD COLUMN answer_by TIMESTAMPTZ;
+-- A row this instance could not open: the key id, reported once.
+ALTER TABLE corp_auth_inbox ADD COLUMN unreadable_key TEXT;
+-- Every queue query has its index.
+CREATE INDEX corp_auth_exchanges_sending ON corp_auth_exchanges (suite_id, updated_at) WHERE state = 'sending';
+CREATE INDEX corp_auth_exchanges_in_doubt ON corp_auth_exchanges (suite_id, claimed_at) WHERE state = 'in_doubt';
+CREATE INDEX corp_auth_outcomes_unacknowledged ON corp_auth_outcomes (suite_id, id) WHERE NOT acknowledged;
+CREATE INDEX corp_auth_states_expiry ON corp_auth_states (expires_at);
+",
+    ),
+];
 
 /// A PostgreSQL database for [`wecom::Installs`](crate::wecom::Installs).
 ///
 /// One multiplexed connection (tokio-postgres pipelines concurrent
-/// statements on it), re-made after a failure; every statement the registry
-/// runs is atomic on its own (claims, completions and their outcome are one
-/// statement each), so no transaction spans a network wait. Connections are
-/// plain TCP (`NoTls`): run the database next to the application or behind
-/// a TLS-terminating proxy.
+/// statements on it), re-made after a failure — and after a statement that
+/// got no answer within the timeout, so a half-open connection (a NAT drop,
+/// a failover to another address) is replaced at once instead of failing
+/// every statement until the kernel gives up; TCP keepalive is on. Every
+/// statement the registry runs is atomic on its own (claims, completions and
+/// their outcome are one statement each), so no transaction spans a network
+/// wait. Connections are plain TCP (`NoTls`): run the database next to the
+/// application or behind a TLS-terminating proxy.
 pub struct Postgres {
     url: Secret,
     timeout: Duration,
@@ -137,7 +162,18 @@ impl Postgres {
     }
 
     async fn open(&self) -> Result<Client, Error> {
-        let connect = tokio_postgres::connect(self.url.expose_secret(), NoTls);
+        let mut config: tokio_postgres::Config = self.url.expose_secret().parse().map_err(|_| Error::Config {
+            setting: "postgres_url",
+            reason: "not a PostgreSQL connection string".into(),
+        })?;
+        // A peer that vanished without a FIN is noticed within a minute.
+        config
+            .keepalives(true)
+            .keepalives_idle(Duration::from_secs(30))
+            .keepalives_interval(Duration::from_secs(10))
+            .keepalives_retries(3)
+            .connect_timeout(self.timeout);
+        let connect = config.connect(NoTls);
         let (client, connection) = match tokio::time::timeout(self.timeout, connect).await {
             Ok(Ok(pair)) => pair,
             Ok(Err(e)) => return Err(failure("connecting", &e)),
@@ -174,40 +210,65 @@ impl Postgres {
         statement: &str,
         params: &[&(dyn tokio_postgres::types::ToSql + Sync)],
     ) -> Result<Vec<tokio_postgres::Row>, Error> {
+        let started = tokio::time::Instant::now();
         let client = self.client().await?;
-        match tokio::time::timeout(self.timeout, client.query(statement, params)).await {
+        // One budget for connecting and the statement.
+        let left = self
+            .timeout
+            .saturating_sub(started.elapsed())
+            .max(Duration::from_millis(100));
+        match tokio::time::timeout(left, client.query(statement, params)).await {
             Ok(result) => result.map_err(|e| failure(what, &e)),
-            Err(_) => Err(Error::Registry {
-                reason: format!("{what}: no answer within {:?}", self.timeout),
-            }),
+            Err(_) => {
+                // No answer: the connection may be half-open. Never reuse it.
+                self.discard(&client).await;
+                Err(Error::Registry {
+                    reason: format!("{what}: no answer within {:?}", self.timeout),
+                })
+            }
+        }
+    }
+
+    /// Drops `client` as the shared connection (if it still is): the next
+    /// statement opens a new one.
+    async fn discard(&self, client: &Arc<Client>) {
+        let mut held = self.client.lock().await;
+        if held.as_ref().is_some_and(|c| Arc::ptr_eq(c, client)) {
+            tracing::warn!(target: "corp_auth", "a PostgreSQL statement got no answer: the connection is replaced");
+            *held = None;
         }
     }
 }
 
+/// Applies the migrations not yet applied. Everything — the bookkeeping
+/// table included — happens under one advisory lock, so any number of
+/// instances may start at once: one migrates, the others wait and find it
+/// done. A failure names the migration.
 async fn migrate(client: &mut Client) -> Result<(), Error> {
-    client
-        .batch_execute(
-            "CREATE TABLE IF NOT EXISTS corp_auth_migrations (version INT PRIMARY KEY, applied_at TIMESTAMPTZ NOT NULL DEFAULT now())",
-        )
+    let step = |what: String| move |e: tokio_postgres::Error| failure(&what, &e);
+    let tx = client.transaction().await.map_err(step("migrating: starting".into()))?;
+    tx.execute("SELECT pg_advisory_xact_lock(7283746101)", &[])
         .await
-        .map_err(|e| failure("migrating", &e))?;
+        .map_err(step("migrating: taking the migration lock".into()))?;
+    tx.batch_execute(
+        "CREATE TABLE IF NOT EXISTS corp_auth_migrations (version INT PRIMARY KEY, applied_at TIMESTAMPTZ NOT NULL DEFAULT now())",
+    )
+    .await
+    .map_err(step("migrating: creating corp_auth_migrations".into()))?;
     for (version, sql) in MIGRATIONS {
-        let tx = client.transaction().await.map_err(|e| failure("migrating", &e))?;
-        // One instance migrates at a time; the others then see it done.
-        tx.execute("SELECT pg_advisory_xact_lock(7283746101)", &[])
-            .await
-            .map_err(|e| failure("migrating", &e))?;
         let done = tx
             .query_opt("SELECT 1 FROM corp_auth_migrations WHERE version = $1", &[version])
             .await
-            .map_err(|e| failure("migrating", &e))?;
+            .map_err(step(format!("migrating: reading migration {version}")))?;
         if done.is_none() {
-            tx.batch_execute(sql).await.map_err(|e| failure("migrating", &e))?;
+            tx.batch_execute(sql)
+                .await
+                .map_err(step(format!("migrating: applying migration {version}")))?;
             tx.execute("INSERT INTO corp_auth_migrations (version) VALUES ($1)", &[version])
                 .await
-                .map_err(|e| failure("migrating", &e))?;
+                .map_err(step(format!("migrating: recording migration {version}")))?;
         }
-        tx.commit().await.map_err(|e| failure("migrating", &e))?;
     }
+    tx.commit().await.map_err(step("migrating: committing".into()))?;
     Ok(())
 }

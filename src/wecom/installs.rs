@@ -28,8 +28,18 @@ use crate::seal::Keyring;
 use crate::store::Postgres;
 use crate::{Error, Secret};
 
-/// Default [`InstallsBuilder::lease`]: 30 seconds.
+/// Default [`InstallsBuilder::lease`]: 30 seconds (raised to the worst case
+/// of one event when that is longer).
 pub const DEFAULT_LEASE: Duration = Duration::from_secs(30);
+/// How long an `auth_code` lives (10 minutes): an install that cannot be
+/// exchanged yet (no suite ticket, the token endpoint down) is retried for
+/// this long after its callback arrived, then reported failed.
+const AUTH_CODE_LIFE: Duration = Duration::from_secs(600);
+/// The part of a lease kept for committing an exchange's answer.
+const COMPLETION_BUDGET: Duration = Duration::from_secs(5);
+/// The longest pause between two attempts of a callback that failed
+/// without consuming anything.
+const MAX_BACKOFF: Duration = Duration::from_secs(30);
 /// How long an install `state` lives: as long as the pre-auth code (20 min).
 pub const STATE_VALIDITY: Duration = Duration::from_secs(20 * 60);
 
@@ -76,6 +86,24 @@ pub enum Outcome {
         corpid: Option<String>,
         /// Why.
         reason: String,
+    },
+    /// An event older than what the corp's registry row already reflects
+    /// (a `cancel_auth`, `change_auth` or `reset_permanent_code` — or an
+    /// install — whose `TimeStamp` is before the corp's newest applied
+    /// event or redirect install): recorded, not applied, so a stale cancel
+    /// never undoes a reinstall.
+    Superseded {
+        /// The corp.
+        corpid: String,
+        /// The event's `InfoType`.
+        info_type: String,
+    },
+    /// A stored event this instance cannot open (sealed under a key it does
+    /// not have, as during a rolling key change): skipped and left for an
+    /// instance that has the key; reported once.
+    Unreadable {
+        /// The key id the event is sealed under.
+        key_id: String,
     },
     /// A `suite_ticket` was stored (newer wins).
     TicketStored,
@@ -150,7 +178,13 @@ struct Inner {
     db: Postgres,
     crypto: Crypto,
     keys: Keyring,
+    /// How long a claimed event is its worker's: the configured lease, at
+    /// least the worst case of handling one event (a token fetch with its
+    /// lock wait and retries, the exchange, the completion).
     lease: Duration,
+    /// How long a `sending` claim may stay unanswered before its holder is
+    /// taken as stopped: the worst case of the exchange request itself.
+    claim_life: Duration,
     owner: String,
 }
 
@@ -206,8 +240,10 @@ impl InstallsBuilder {
     }
 
     /// How long a claimed event stays with its worker before another
-    /// instance may take it over (default 30 s). Also how long an exchange
-    /// may stay unanswered before it is reported in doubt.
+    /// instance may take it over (default 30 s). Raised to the worst case of
+    /// handling one event (token fetch with its lock wait and retries, the
+    /// exchange, the completion) when that is longer, so a slow exchange is
+    /// never handed to a second instance while the first still works on it.
     pub fn lease(mut self, lease: Duration) -> Self {
         self.lease = lease;
         self
@@ -233,13 +269,19 @@ impl InstallsBuilder {
         }
         let mut random = [0u8; 8];
         getrandom::fill(&mut random).map_err(|e| config("random", &e.to_string()))?;
+        // By construction: a claimed exchange is answered (or has failed)
+        // within the client's worst case, and the lease, renewed before each
+        // effect, covers that step and committing its answer.
+        let claim_life = self.suite.client().worst_call() + Duration::from_secs(2);
+        let lease = self.lease.max(claim_life + COMPLETION_BUDGET);
         Ok(Installs {
             inner: Arc::new(Inner {
                 suite: self.suite,
                 db: self.db,
                 crypto,
                 keys: self.keys,
-                lease: self.lease,
+                lease,
+                claim_life,
                 owner: format!("{}-{}", std::process::id(), crate::hex::lower(&random)),
             }),
         })
@@ -338,46 +380,66 @@ impl Installs {
     /// call.
     pub async fn process_pending(&self) -> Result<Vec<Outcome>, Error> {
         let mut outcomes = self.report_stale_exchanges().await?;
-        let lease_ms = self.inner.lease.as_millis() as f64;
-        let rows = self
-            .inner
-            .db
-            .query(
-                "claiming pending callbacks",
-                "UPDATE corp_auth_inbox SET lease_owner = $2, lease_until = now() + $3 * interval '1 millisecond', \
-                 attempts = attempts + 1 \
-                 WHERE id IN (SELECT id FROM corp_auth_inbox WHERE suite_id = $1 AND state = 'pending' \
-                   AND (lease_until IS NULL OR lease_until < now()) ORDER BY id LIMIT 100 FOR UPDATE SKIP LOCKED) \
-                 RETURNING id, fingerprint, key_id, sealed, attempts",
-                &[&self.suite_id(), &self.inner.owner, &lease_ms],
-            )
-            .await?;
-        let mut rows: Vec<_> = rows.into_iter().collect();
-        rows.sort_by_key(|r| r.get::<_, i64>(0));
-        for row in rows {
-            let (id, fingerprint, key_id, sealed, attempts): (i64, String, String, Vec<u8>, i32) =
-                (row.get(0), row.get(1), row.get(2), row.get(3), row.get(4));
-            let xml = self
-                .inner
-                .keys
-                .open(&key_id, &inbox_place(self.suite_id(), &fingerprint), &sealed)?;
-            let xml = String::from_utf8(xml).map_err(|_| Error::Registry {
-                reason: "a stored callback is not UTF-8".into(),
-            })?;
-            let event = Event::parse(&xml)?;
-            match self.handle(&event).await {
+        // One event per claim: each lease covers the worst case of one event
+        // (never a batch that a slow exchange would outlive).
+        for _ in 0..100 {
+            let Some(row) = self.claim_next().await? else { break };
+            let (id, fingerprint, key_id, sealed, attempts, reported, received_at): (
+                i64,
+                String,
+                String,
+                Vec<u8>,
+                i32,
+                Option<String>,
+                SystemTime,
+            ) = (
+                row.get(0),
+                row.get(1),
+                row.get(2),
+                row.get(3),
+                row.get(4),
+                row.get(5),
+                row.get(6),
+            );
+            let place = inbox_place(self.suite_id(), &fingerprint);
+            let Ok(xml) = self.inner.keys.open(&key_id, &place, &sealed) else {
+                // Sealed under a key this instance lacks (a rolling key
+                // change): left for an instance that has it; reported once.
+                self.put_back(id, self.inner.lease, Some(&key_id)).await?;
+                if reported.as_deref() != Some(key_id.as_str()) {
+                    tracing::warn!(target: "corp_auth", key_id, "a stored callback is sealed under a key this instance does not have: skipped");
+                    outcomes.push(Outcome::Unreadable { key_id });
+                }
+                continue;
+            };
+            let parsed = String::from_utf8(xml)
+                .map_err(|_| Error::Registry {
+                    reason: "a stored callback is not UTF-8".into(),
+                })
+                .and_then(|xml| Event::parse(&xml));
+            let result = match &parsed {
+                Ok(event) => self.handle(event, Some(id)).await,
+                Err(e) => Err(Error::Registry {
+                    reason: format!("a stored callback does not parse: {e}"),
+                }),
+            };
+            match result {
                 Ok(outcome) => {
                     self.finish(id, &outcome).await?;
                     outcomes.push(outcome);
                 }
-                // Transient (nothing consumed): the lease ends and the event
-                // is tried again, at most five times.
-                Err(e) if (e.is_retryable() || super::managed::credential_rejected(&e)) && attempts < 5 => {
-                    tracing::warn!(target: "corp_auth", error = %e, attempts, "a callback failed; it will be retried");
+                // Nothing was consumed: tried again with backoff — an
+                // install for as long as its auth_code lives, anything else
+                // until it goes through.
+                Err(e) if parsed.is_ok() && retry_later(&e) && !code_expired(parsed.as_ref().ok(), received_at) => {
+                    let pause = Duration::from_secs(1 << attempts.clamp(0, 5)).min(MAX_BACKOFF);
+                    tracing::warn!(target: "corp_auth", error = %e, attempts, pause_s = pause.as_secs(),
+                        "a callback failed without consuming anything; it will be retried");
+                    self.put_back(id, pause, None).await?;
                 }
                 Err(e) => {
                     let outcome = Outcome::Failed {
-                        corpid: None,
+                        corpid: parsed.as_ref().ok().and_then(event_corp),
                         reason: e.to_string(),
                     };
                     self.record(&outcome).await?;
@@ -387,6 +449,67 @@ impl Installs {
             }
         }
         Ok(outcomes)
+    }
+
+    /// Claims the oldest pending event no one holds, for one lease.
+    async fn claim_next(&self) -> Result<Option<tokio_postgres::Row>, Error> {
+        let lease_ms = self.inner.lease.as_millis() as f64;
+        let mut rows = self
+            .inner
+            .db
+            .query(
+                "claiming a pending callback",
+                "UPDATE corp_auth_inbox SET lease_owner = $2, lease_until = now() + $3 * interval '1 millisecond', \
+                 attempts = attempts + 1 \
+                 WHERE id = (SELECT id FROM corp_auth_inbox WHERE suite_id = $1 AND state = 'pending' \
+                   AND (lease_until IS NULL OR lease_until < now()) ORDER BY id LIMIT 1 FOR UPDATE SKIP LOCKED) \
+                 RETURNING id, fingerprint, key_id, sealed, attempts, unreadable_key, received_at",
+                &[&self.suite_id(), &self.inner.owner, &lease_ms],
+            )
+            .await?;
+        Ok(rows.pop())
+    }
+
+    /// Gives event `id` back (if this instance still holds it), to be
+    /// claimed again after `pause`; `unreadable` records the key it could
+    /// not be opened with.
+    async fn put_back(&self, id: i64, pause: Duration, unreadable: Option<&str>) -> Result<(), Error> {
+        let pause_ms = pause.as_millis() as f64;
+        self.inner
+            .db
+            .query(
+                "rescheduling a callback",
+                "UPDATE corp_auth_inbox SET lease_owner = NULL, lease_until = now() + $3 * interval '1 millisecond', \
+                 unreadable_key = COALESCE($4, unreadable_key) WHERE id = $1 AND lease_owner = $2",
+                &[&id, &self.inner.owner, &pause_ms, &unreadable],
+            )
+            .await?;
+        Ok(())
+    }
+
+    /// Renews this instance's lease on event `held` (a redirect holds
+    /// none), or fails when it has lost it: done before each effect, so a
+    /// worker whose lease ran out does nothing more, and one that works on
+    /// has a whole lease for the next step.
+    async fn ensure_owned(&self, held: Option<i64>) -> Result<(), Error> {
+        let Some(id) = held else { return Ok(()) };
+        let lease_ms = self.inner.lease.as_millis() as f64;
+        let rows = self
+            .inner
+            .db
+            .query(
+                "renewing the lease",
+                "UPDATE corp_auth_inbox SET lease_until = now() + $3 * interval '1 millisecond' \
+                 WHERE id = $1 AND lease_owner = $2 AND lease_until > now() RETURNING 1",
+                &[&id, &self.inner.owner, &lease_ms],
+            )
+            .await?;
+        if rows.is_empty() {
+            return Err(Error::Registry {
+                reason: "this instance's lease on the callback ended: another instance handles it".into(),
+            });
+        }
+        Ok(())
     }
 
     /// Marks event `id` done, if this instance still holds its lease.
@@ -403,18 +526,44 @@ impl Installs {
         Ok(())
     }
 
-    async fn handle(&self, event: &Event) -> Result<Outcome, Error> {
+    async fn handle(&self, event: &Event, held: Option<i64>) -> Result<Outcome, Error> {
         let suite = &self.inner.suite;
         match event {
             Event::SuiteTicket { .. } => {
                 suite.handle_event(event).await?;
                 Ok(Outcome::TicketStored)
             }
-            Event::CreateAuth { auth_code, .. } => self.exchange(auth_code.expose_secret(), "callback", false).await,
-            Event::ResetPermanentCode { auth_code, .. } => {
-                self.exchange(auth_code.expose_secret(), "callback", true).await
+            Event::CreateAuth {
+                auth_code, timestamp, ..
+            } => {
+                self.exchange(auth_code.expose_secret(), "callback", false, Some(*timestamp), held)
+                    .await
             }
-            Event::ChangeAuth { auth_corp_id, .. } => {
+            Event::ResetPermanentCode {
+                auth_code, timestamp, ..
+            } => {
+                self.exchange(auth_code.expose_secret(), "callback", true, Some(*timestamp), held)
+                    .await
+            }
+            Event::ChangeAuth {
+                auth_corp_id,
+                timestamp,
+                ..
+            } => {
+                self.ensure_owned(held).await?;
+                // Applied only if newer than what the corp's row reflects.
+                let rows = self
+                    .inner
+                    .db
+                    .query(
+                        "ordering a change",
+                        "SELECT as_of <= $3 FROM corp_auth_corps WHERE suite_id = $1 AND corpid = $2",
+                        &[&self.suite_id(), auth_corp_id, timestamp],
+                    )
+                    .await?;
+                if rows.first().is_some_and(|r| !r.get::<_, bool>(0)) {
+                    return Ok(self.superseded(auth_corp_id, event));
+                }
                 if let Some(code) = self.permanent_code(auth_corp_id).await? {
                     let info = suite.get_auth_info_v2(auth_corp_id, code.expose_secret()).await?;
                     let name = info.auth_corp_info.and_then(|c| c.corp_name);
@@ -422,9 +571,9 @@ impl Installs {
                         .db
                         .query(
                             "updating the corp",
-                            "UPDATE corp_auth_corps SET corp_name = COALESCE($3, corp_name), updated_at = now() \
-                             WHERE suite_id = $1 AND corpid = $2",
-                            &[&self.suite_id(), auth_corp_id, &name],
+                            "UPDATE corp_auth_corps SET corp_name = COALESCE($3, corp_name), as_of = GREATEST(as_of, $4), \
+                             updated_at = now() WHERE suite_id = $1 AND corpid = $2",
+                            &[&self.suite_id(), auth_corp_id, &name, timestamp],
                         )
                         .await?;
                 }
@@ -434,29 +583,50 @@ impl Installs {
                 self.record(&outcome).await?;
                 Ok(outcome)
             }
-            Event::CancelAuth { auth_corp_id, .. } => {
-                let outcome = Outcome::Cancelled {
-                    corpid: auth_corp_id.clone(),
-                };
+            Event::CancelAuth {
+                auth_corp_id,
+                timestamp,
+                ..
+            } => {
+                self.ensure_owned(held).await?;
                 // The permanent code goes, and the outcome is recorded, in
-                // one statement.
-                self.inner
+                // one statement — only if the cancel is newer than what the
+                // corp's row reflects (a reinstall after it wins).
+                let rows = self
+                    .inner
                     .db
                     .query(
                         "cancelling the corp",
-                        "WITH c AS (INSERT INTO corp_auth_corps (suite_id, corpid, status) VALUES ($1, $2, 'cancelled') \
+                        "WITH c AS (INSERT INTO corp_auth_corps (suite_id, corpid, status, as_of) VALUES ($1, $2, 'cancelled', $3) \
                            ON CONFLICT (suite_id, corpid) DO UPDATE SET status = 'cancelled', key_id = NULL, \
-                           sealed_code = NULL, updated_at = now() RETURNING 1) \
-                         INSERT INTO corp_auth_outcomes (suite_id, kind, corpid) VALUES ($1, 'cancelled', $2)",
-                        &[&self.suite_id(), auth_corp_id],
+                           sealed_code = NULL, as_of = EXCLUDED.as_of, updated_at = now() \
+                           WHERE corp_auth_corps.as_of <= EXCLUDED.as_of RETURNING 1), \
+                         o AS (INSERT INTO corp_auth_outcomes (suite_id, kind, corpid) SELECT $1, 'cancelled', $2 FROM c) \
+                         SELECT EXISTS (SELECT 1 FROM c)",
+                        &[&self.suite_id(), auth_corp_id, timestamp],
                     )
                     .await?;
+                if !rows.first().is_some_and(|r| r.get::<_, bool>(0)) {
+                    return Ok(self.superseded(auth_corp_id, event));
+                }
                 suite.forget_corp(auth_corp_id).await?;
-                Ok(outcome)
+                Ok(Outcome::Cancelled {
+                    corpid: auth_corp_id.clone(),
+                })
             }
             other => Ok(Outcome::Ignored {
                 info_type: other.info_type().to_string(),
             }),
+        }
+    }
+
+    /// The outcome of an event older than the corp's row (logged).
+    fn superseded(&self, corpid: &str, event: &Event) -> Outcome {
+        tracing::info!(target: "corp_auth", corpid, event = event.info_type(),
+            "an event older than what the corp's row reflects: superseded, not applied");
+        Outcome::Superseded {
+            corpid: corpid.to_string(),
+            info_type: event.info_type().to_string(),
         }
     }
 
@@ -509,24 +679,47 @@ impl Installs {
                     .into(),
             });
         }
-        self.exchange(auth_code, "redirect", false).await
+        self.exchange(auth_code, "redirect", false, None, None).await
     }
 
     /// Exchanges `auth_code` for the permanent code at most once across all
-    /// instances: the claim is committed before the request leaves.
-    async fn exchange(&self, auth_code: &str, source: &str, reset: bool) -> Result<Outcome, Error> {
+    /// instances: the claim (with its owner) is committed before the request
+    /// leaves. `as_of` is the event's `TimeStamp` (`None`: a redirect, as of
+    /// its completion); `held` the callback whose lease this runs under.
+    async fn exchange(
+        &self,
+        auth_code: &str,
+        source: &str,
+        reset: bool,
+        as_of: Option<i64>,
+        held: Option<i64>,
+    ) -> Result<Outcome, Error> {
         let db = &self.inner.db;
         let hash = sha256_hex(auth_code.as_bytes());
-        let claimed = db
-            .query(
-                "claiming the auth_code",
-                "INSERT INTO corp_auth_exchanges (code_hash, suite_id, source, state) VALUES ($1, $2, $3, 'sending') \
-                 ON CONFLICT (code_hash) DO NOTHING RETURNING code_hash",
-                &[&hash, &self.suite_id(), &source],
-            )
-            .await?;
-        if claimed.is_empty() {
-            return self.existing_claim(&hash).await;
+        let life_ms = self.inner.claim_life.as_millis() as f64;
+        // The suite token first: a failed fetch (no ticket yet, the token
+        // endpoint down, another instance's refresh lock) costs no claim and
+        // is never mistaken for a spent code.
+        self.inner.suite.suite_access_token().await?;
+        loop {
+            self.ensure_owned(held).await?;
+            let claimed = db
+                .query(
+                    "claiming the auth_code",
+                    "INSERT INTO corp_auth_exchanges (code_hash, suite_id, source, state, owner, answer_by) \
+                     VALUES ($1, $2, $3, 'sending', $4, now() + $5 * interval '1 millisecond') \
+                     ON CONFLICT (code_hash) DO NOTHING RETURNING code_hash",
+                    &[&hash, &self.suite_id(), &source, &self.inner.owner, &life_ms],
+                )
+                .await?;
+            if !claimed.is_empty() {
+                break;
+            }
+            match self.existing_claim(&hash).await? {
+                Some(outcome) => return Ok(outcome),
+                // Released after WeCom did not act: ours to send now.
+                None => continue,
+            }
         }
         match self.inner.suite.get_permanent_code_v2(auth_code).await {
             Ok(answer) => {
@@ -551,18 +744,42 @@ impl Installs {
                         state: answer.state.clone(),
                     }
                 };
-                self.complete(&hash, &corpid, corp_name.as_deref(), &answer.permanent_code, &outcome)
+                let applied = self
+                    .complete(
+                        &hash,
+                        &corpid,
+                        corp_name.as_deref(),
+                        &answer.permanent_code,
+                        &outcome,
+                        as_of,
+                    )
                     .await?;
+                if !applied {
+                    let info_type = if reset { "reset_permanent_code" } else { "create_auth" };
+                    tracing::info!(target: "corp_auth", corpid, info_type,
+                        "an install older than what the corp's row reflects: superseded, not applied");
+                    return Ok(Outcome::Superseded {
+                        corpid,
+                        info_type: info_type.to_string(),
+                    });
+                }
                 Ok(outcome)
             }
-            Err(e) if e.request_may_have_been_processed() => self.mark_in_doubt(&hash, source, &e.to_string()).await,
+            // Only the one-shot request itself can have spent the code.
+            Err(e)
+                if e.operation() == Some(crate::Operation::GetPermanentCodeV2)
+                    && e.request_may_have_been_processed() =>
+            {
+                self.mark_in_doubt(&hash, source, &e.to_string()).await
+            }
             Err(e) => {
-                // WeCom answered and did not act: the code was not consumed,
-                // so the claim goes and a later attempt may send it.
+                // WeCom answered and did not act, or the request never left
+                // (a token refresh failed): the code was not consumed, so the
+                // claim goes and whichever source holds the code sends it.
                 db.query(
                     "releasing the claim",
-                    "DELETE FROM corp_auth_exchanges WHERE code_hash = $1 AND state = 'sending'",
-                    &[&hash],
+                    "DELETE FROM corp_auth_exchanges WHERE code_hash = $1 AND state = 'sending' AND owner = $2",
+                    &[&hash, &self.inner.owner],
                 )
                 .await?;
                 Err(e)
@@ -571,8 +788,11 @@ impl Installs {
     }
 
     /// Commits the permanent code, the exchange's completion and the outcome
-    /// in one statement. Retried for a few seconds: the answer is in hand and
-    /// cannot be asked for again.
+    /// in one statement — the code only if the install is newer than what
+    /// the corp's row reflects (returns whether it was). Retried, with a
+    /// capped backoff, for as long as the process lives: the answer is in
+    /// hand and cannot be asked for again, and a database failover takes a
+    /// minute or two.
     async fn complete(
         &self,
         hash: &str,
@@ -580,13 +800,14 @@ impl Installs {
         corp_name: Option<&str>,
         permanent_code: &Secret,
         outcome: &Outcome,
-    ) -> Result<(), Error> {
+        as_of: Option<i64>,
+    ) -> Result<bool, Error> {
         let (key_id, sealed) = self.inner.keys.seal(
             &corp_place(self.suite_id(), corpid),
             permanent_code.expose_secret().as_bytes(),
         )?;
         let mut delay = Duration::from_millis(100);
-        let mut attempt = 0;
+        let mut attempt: u64 = 0;
         loop {
             attempt += 1;
             let result = self
@@ -594,14 +815,17 @@ impl Installs {
                 .db
                 .query(
                     "recording the permanent code",
-                    "WITH c AS (INSERT INTO corp_auth_corps (suite_id, corpid, status, corp_name, key_id, sealed_code) \
-                       VALUES ($1, $2, 'installed', $3, $4, $5) \
+                    "WITH c AS (INSERT INTO corp_auth_corps (suite_id, corpid, status, corp_name, key_id, sealed_code, as_of) \
+                       VALUES ($1, $2, 'installed', $3, $4, $5, COALESCE($9::bigint, extract(epoch from now())::bigint)) \
                        ON CONFLICT (suite_id, corpid) DO UPDATE SET status = 'installed', \
                        corp_name = COALESCE(EXCLUDED.corp_name, corp_auth_corps.corp_name), key_id = EXCLUDED.key_id, \
-                       sealed_code = EXCLUDED.sealed_code, updated_at = now() RETURNING 1), \
+                       sealed_code = EXCLUDED.sealed_code, as_of = EXCLUDED.as_of, updated_at = now() \
+                       WHERE corp_auth_corps.as_of <= EXCLUDED.as_of RETURNING 1), \
                      x AS (UPDATE corp_auth_exchanges SET state = 'done', corpid = $2, updated_at = now() \
-                       WHERE code_hash = $6 RETURNING 1) \
-                     INSERT INTO corp_auth_outcomes (suite_id, kind, corpid, detail) VALUES ($1, $7, $2, $8)",
+                       WHERE code_hash = $6 RETURNING 1), \
+                     o AS (INSERT INTO corp_auth_outcomes (suite_id, kind, corpid, detail) \
+                       SELECT $1, $7, $2, $8 WHERE EXISTS (SELECT 1 FROM c)) \
+                     SELECT EXISTS (SELECT 1 FROM c)",
                     &[
                         &self.suite_id(),
                         &corpid,
@@ -611,20 +835,18 @@ impl Installs {
                         &hash,
                         &kind(outcome),
                         &detail(outcome),
+                        &as_of,
                     ],
                 )
                 .await;
             match result {
-                Ok(_) => return Ok(()),
-                Err(e) if attempt < 8 => {
-                    tracing::warn!(target: "corp_auth", error = %e, attempt, "recording a permanent code failed; retrying");
+                Ok(rows) => return Ok(rows.first().is_some_and(|r| r.get::<_, bool>(0))),
+                Err(e) => {
+                    tracing::warn!(target: "corp_auth", error = %e, attempt,
+                        "recording a permanent code failed; retrying until the database answers (the code cannot be asked for again)");
                     tokio::time::sleep(delay).await;
-                    delay = (delay * 2).min(Duration::from_secs(2));
+                    delay = (delay * 2).min(Duration::from_secs(5));
                 }
-                // The one window no software closes: the answer arrived and
-                // could not be committed. The claim stays `sending` and is
-                // reported in doubt after the lease.
-                Err(e) => return Err(e),
             }
         }
     }
@@ -651,44 +873,69 @@ impl Installs {
         }))
     }
 
-    /// The outcome of an `auth_code` already claimed: done (a duplicate) or
-    /// in doubt; never sent again.
-    async fn existing_claim(&self, hash: &str) -> Result<Outcome, Error> {
-        let rows = self
-            .inner
-            .db
-            .query(
-                "reading a claim",
-                "SELECT state, corpid, source, reason, claimed_at FROM corp_auth_exchanges WHERE code_hash = $1",
-                &[&hash],
-            )
-            .await?;
-        let Some(row) = rows.first() else {
-            return Err(Error::Registry {
-                reason: "a claimed auth_code vanished".into(),
-            });
-        };
-        let (state, corpid, source, reason, claimed_at): (String, Option<String>, String, Option<String>, SystemTime) =
-            (row.get(0), row.get(1), row.get(2), row.get(3), row.get(4));
-        match (state.as_str(), corpid) {
-            ("done", Some(corpid)) => Ok(Outcome::Installed {
-                corpid,
-                corp_name: None,
-                state: None,
-            }),
-            _ => Ok(Outcome::InDoubt(InDoubt {
-                source,
-                claimed_at,
-                reason: reason
-                    .unwrap_or_else(|| "another instance sent this auth_code and has not recorded the answer".into()),
-            })),
+    /// The outcome of an `auth_code` someone else claimed: done (a
+    /// duplicate) or in doubt, never sent again. A claim its holder is still
+    /// working on is waited for (it is not in doubt); `None` when it was
+    /// released meanwhile (WeCom did not act): the caller may claim it.
+    async fn existing_claim(&self, hash: &str) -> Result<Option<Outcome>, Error> {
+        let life_ms = self.inner.claim_life.as_millis() as f64;
+        let give_up = tokio::time::Instant::now() + self.inner.claim_life;
+        loop {
+            let rows = self
+                .inner
+                .db
+                .query(
+                    "reading a claim",
+                    "SELECT state, corpid, source, reason, claimed_at, \
+                     COALESCE(answer_by, updated_at + $2 * interval '1 millisecond') < now() \
+                     FROM corp_auth_exchanges WHERE code_hash = $1",
+                    &[&hash, &life_ms],
+                )
+                .await?;
+            let Some(row) = rows.first() else { return Ok(None) };
+            let (state, corpid, source, reason, claimed_at, stale): (
+                String,
+                Option<String>,
+                String,
+                Option<String>,
+                SystemTime,
+                bool,
+            ) = (row.get(0), row.get(1), row.get(2), row.get(3), row.get(4), row.get(5));
+            match (state.as_str(), corpid) {
+                ("done", Some(corpid)) => {
+                    return Ok(Some(Outcome::Installed {
+                        corpid,
+                        corp_name: None,
+                        state: None,
+                    }));
+                }
+                ("sending", _) if !stale => {
+                    // Its holder is alive and the request may be in flight.
+                    if tokio::time::Instant::now() >= give_up {
+                        return Err(Error::Registry {
+                            reason: "another instance is exchanging this auth_code and has not finished".into(),
+                        });
+                    }
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                }
+                _ => {
+                    return Ok(Some(Outcome::InDoubt(InDoubt {
+                        source,
+                        claimed_at,
+                        reason: reason.unwrap_or_else(|| {
+                            "the instance that sent this auth_code stopped before recording the answer".into()
+                        }),
+                    })));
+                }
+            }
         }
     }
 
-    /// Exchanges claimed longer than the lease ago and still unanswered: the
-    /// instance that sent them stopped. Reported in doubt, once.
+    /// Exchanges claimed longer than a request can take and still
+    /// unanswered: the instance that sent them stopped. Reported in doubt,
+    /// once.
     async fn report_stale_exchanges(&self) -> Result<Vec<Outcome>, Error> {
-        let lease_ms = self.inner.lease.as_millis() as f64;
+        let life_ms = self.inner.claim_life.as_millis() as f64;
         let rows = self
             .inner
             .db
@@ -696,11 +943,12 @@ impl Installs {
                 "reporting stale exchanges",
                 "WITH x AS (UPDATE corp_auth_exchanges SET state = 'in_doubt', \
                    reason = 'the instance that sent it stopped before recording the answer', updated_at = now() \
-                   WHERE suite_id = $1 AND state = 'sending' AND updated_at < now() - $2 * interval '1 millisecond' \
+                   WHERE suite_id = $1 AND state = 'sending' \
+                   AND COALESCE(answer_by, updated_at + $2 * interval '1 millisecond') < now() \
                    RETURNING source, reason, claimed_at), \
                  o AS (INSERT INTO corp_auth_outcomes (suite_id, kind, detail) SELECT $1, 'in_doubt', reason FROM x) \
                  SELECT source, reason, claimed_at FROM x",
-                &[&self.suite_id(), &lease_ms],
+                &[&self.suite_id(), &life_ms],
             )
             .await?;
         Ok(rows
@@ -835,7 +1083,7 @@ impl Installs {
     /// the lease by a stopped instance): never sent again. See [`InDoubt`]
     /// for what an operator does.
     pub async fn in_doubt(&self) -> Result<Vec<InDoubt>, Error> {
-        let lease_ms = self.inner.lease.as_millis() as f64;
+        let lease_ms = self.inner.claim_life.as_millis() as f64;
         let rows = self
             .inner
             .db
@@ -843,7 +1091,8 @@ impl Installs {
                 "listing exchanges in doubt",
                 "SELECT source, COALESCE(reason, 'the instance that sent it stopped before recording the answer'), \
                  claimed_at FROM corp_auth_exchanges WHERE suite_id = $1 AND (state = 'in_doubt' \
-                 OR (state = 'sending' AND updated_at < now() - $2 * interval '1 millisecond')) ORDER BY claimed_at",
+                 OR (state = 'sending' AND COALESCE(answer_by, updated_at + $2 * interval '1 millisecond') < now())) \
+                 ORDER BY claimed_at",
                 &[&self.suite_id(), &lease_ms],
             )
             .await?;
@@ -880,8 +1129,11 @@ impl Installs {
             let (new_id, resealed) = self.inner.keys.seal(&place, &plain)?;
             db.query(
                 "re-sealing a corp",
-                "UPDATE corp_auth_corps SET key_id = $3, sealed_code = $4 WHERE suite_id = $1 AND corpid = $2 AND key_id = $5",
-                &[&self.suite_id(), &corpid, &new_id, &resealed, &key_id],
+                // Only the value read: a code written meanwhile is never
+                // overwritten with the older one.
+                "UPDATE corp_auth_corps SET key_id = $3, sealed_code = $4 \
+                 WHERE suite_id = $1 AND corpid = $2 AND key_id = $5 AND sealed_code = $6",
+                &[&self.suite_id(), &corpid, &new_id, &resealed, &key_id, &sealed],
             )
             .await?;
             count += 1;
@@ -911,6 +1163,40 @@ impl Installs {
     }
 }
 
+/// Whether a failed event is tried again later: the failure consumed
+/// nothing (the database, a transient answer, a rejected or missing token,
+/// no suite ticket yet, another instance's refresh lock or claim). A
+/// platform's final answer (an invalid `auth_code`) or a decode error is
+/// not.
+fn retry_later(e: &Error) -> bool {
+    e.is_retryable()
+        || super::managed::credential_rejected(e)
+        || matches!(
+            e,
+            Error::SuiteTicketMissing { .. }
+                | Error::Registry { .. }
+                | Error::Config {
+                    setting: "lock_ttl",
+                    ..
+                }
+        )
+}
+
+/// Whether an install event's `auth_code` has outlived its ten minutes
+/// (counted from when the callback arrived, so clocks do not matter).
+fn code_expired(event: Option<&Event>, received_at: SystemTime) -> bool {
+    matches!(event, Some(Event::CreateAuth { .. } | Event::ResetPermanentCode { .. }))
+        && received_at.elapsed().is_ok_and(|age| age > AUTH_CODE_LIFE)
+}
+
+/// The corp an event names, if any.
+fn event_corp(event: &Event) -> Option<String> {
+    match event {
+        Event::ChangeAuth { auth_corp_id, .. } | Event::CancelAuth { auth_corp_id, .. } => Some(auth_corp_id.clone()),
+        _ => None,
+    }
+}
+
 /// (suite id, InfoType, AuthCorpId) of an event, for the inbox's columns.
 fn describe(event: &Event, default_suite: &str) -> (String, String, Option<String>) {
     match event {
@@ -937,6 +1223,8 @@ fn kind(outcome: &Outcome) -> &'static str {
         Outcome::Failed { .. } => "failed",
         Outcome::TicketStored => "ticket_stored",
         Outcome::Ignored { .. } => "ignored",
+        Outcome::Superseded { .. } => "superseded",
+        Outcome::Unreadable { .. } => "unreadable",
     }
 }
 
@@ -945,7 +1233,8 @@ fn corpid_of(outcome: &Outcome) -> Option<String> {
         Outcome::Installed { corpid, .. }
         | Outcome::Changed { corpid }
         | Outcome::Cancelled { corpid }
-        | Outcome::Reset { corpid } => Some(corpid.clone()),
+        | Outcome::Reset { corpid }
+        | Outcome::Superseded { corpid, .. } => Some(corpid.clone()),
         Outcome::Failed { corpid, .. } => corpid.clone(),
         _ => None,
     }
@@ -953,11 +1242,10 @@ fn corpid_of(outcome: &Outcome) -> Option<String> {
 
 fn detail(outcome: &Outcome) -> Option<String> {
     match outcome {
-        Outcome::Installed { corp_name, state, .. } => Some(format!(
-            "{}|{}",
-            corp_name.as_deref().unwrap_or_default(),
-            state.as_deref().unwrap_or_default()
-        )),
+        // JSON: a corp name or state may hold any character.
+        Outcome::Installed { corp_name, state, .. } => {
+            Some(serde_json::json!({ "corp_name": corp_name, "state": state }).to_string())
+        }
         Outcome::InDoubt(d) => Some(d.reason.clone()),
         Outcome::Failed { reason, .. } => Some(reason.clone()),
         _ => None,
@@ -969,11 +1257,22 @@ fn outcome_of(kind: &str, corpid: Option<String>, detail: Option<String>, at: Sy
     let nonempty = |s: &str| (!s.is_empty()).then(|| s.to_string());
     match kind {
         "installed" => {
-            let (name, state) = detail.as_deref().and_then(|d| d.split_once('|')).unwrap_or(("", ""));
+            let json: Option<serde_json::Value> = detail.as_deref().and_then(|d| serde_json::from_str(d).ok());
+            let (name, state) = match &json {
+                Some(v) => (
+                    v["corp_name"].as_str().unwrap_or_default().to_string(),
+                    v["state"].as_str().unwrap_or_default().to_string(),
+                ),
+                // Rows written before the JSON form: `name|state`.
+                None => {
+                    let (name, state) = detail.as_deref().and_then(|d| d.rsplit_once('|')).unwrap_or(("", ""));
+                    (name.to_string(), state.to_string())
+                }
+            };
             Outcome::Installed {
                 corpid: corp(),
-                corp_name: nonempty(name),
-                state: nonempty(state),
+                corp_name: nonempty(&name),
+                state: nonempty(&state),
             }
         }
         "changed" => Outcome::Changed { corpid: corp() },

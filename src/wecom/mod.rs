@@ -125,6 +125,15 @@ impl Client {
         &self.api
     }
 
+    #[cfg(feature = "postgres")]
+    /// The longest one call of this client can take, retries included
+    /// (each attempt's timeout plus the backoff between them, bounded).
+    pub(crate) fn worst_call(&self) -> std::time::Duration {
+        use progenitor_client::ClientInfo as _;
+        let attempts = self.shared.retry.max_attempts();
+        self.api.inner().timeout() * attempts + self.shared.retry.worst_pause() * (attempts - 1)
+    }
+
     /// A call of `operation` that sent the secrets `sent`.
     fn call<'a>(&'a self, operation: Operation, sent: &'a [&'a str]) -> Call<'a> {
         Call {
