@@ -57,6 +57,12 @@ impl Keyring {
         self.keys.is_empty()
     }
 
+    /// The ids of every key held.
+    #[cfg(feature = "postgres")]
+    pub(crate) fn ids(&self) -> Vec<String> {
+        self.keys.iter().map(|(id, _)| id.clone()).collect()
+    }
+
     /// The id of the key that seals.
     pub(crate) fn current(&self) -> &str {
         &self.keys[0].0

@@ -8,6 +8,8 @@
 //! Each test creates its own database on 127.0.0.1:5432 and drops it.
 
 mod common;
+#[path = "common/pg.rs"]
+mod pg;
 #[path = "common/wecom_standin.rs"]
 mod wecom_standin;
 
@@ -19,6 +21,7 @@ use corp_auth::store::{self, Store};
 use corp_auth::wecom::callback::Crypto;
 use corp_auth::wecom::{self, CorpStatus, Installs, Outcome, Suite};
 use corp_auth::{Error, Secret};
+use pg::{PgProxy, TestDb, psql};
 use serde_json::json;
 use wecom_standin::StandIn;
 
@@ -30,50 +33,6 @@ const TICKET: &str = "SENTINEL-suite-ticket-3c3c";
 const KEY1: [u8; 32] = [7; 32];
 const KEY2: [u8; 32] = [9; 32];
 const PERMANENT: &str = "/cgi-bin/service/v2/get_permanent_code";
-
-/// A database of this test's own, dropped at the end.
-struct TestDb {
-    name: String,
-}
-
-fn psql(db: &str, sql: &str) -> String {
-    let out = Command::new("psql")
-        .args(["-h", "127.0.0.1", "-U", "postgres", "-d", db, "-Atc", sql])
-        .output()
-        .expect("psql on PATH");
-    assert!(
-        out.status.success(),
-        "psql {sql}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).trim().to_string()
-}
-
-impl TestDb {
-    fn new(tag: &str) -> Self {
-        let nanos = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_nanos();
-        let name = format!("corp_auth_{tag}_{}_{nanos}", std::process::id());
-        psql("postgres", &format!("CREATE DATABASE {name}"));
-        Self { name }
-    }
-
-    fn url(&self) -> String {
-        format!("postgres://postgres@127.0.0.1:5432/{}", self.name)
-    }
-
-    fn sql(&self, sql: &str) -> String {
-        psql(&self.name, sql)
-    }
-}
-
-impl Drop for TestDb {
-    fn drop(&mut self) {
-        let _ = Command::new("psql")
-            .args(["-h", "127.0.0.1", "-U", "postgres", "-d", "postgres", "-Atc"])
-            .arg(format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name))
-            .output();
-    }
-}
 
 fn now() -> i64 {
     SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs() as i64
@@ -341,9 +300,39 @@ async fn a_database_dump_holds_no_plaintext_secret() {
     assert!(dump.status.success());
     let dump = String::from_utf8_lossy(&dump.stdout);
     assert!(dump.contains("wwCorp0001"), "the dump has the rows");
-    for secret in ["SENTINEL", "auth-code", "permanent", "ticket-in-callback"] {
-        assert!(!dump.contains(secret), "{secret} in the dump");
+    // bytea columns dump as hex (`\\x53454e…`): each secret is looked for
+    // as text and as the hex of its bytes, or the check would pass with no
+    // encryption at all.
+    let hex = |s: &str| s.bytes().map(|b| format!("{b:02x}")).collect::<String>();
+    let mut secrets: Vec<String> = ["SENTINEL", "auth-code", "permanent", "ticket-in-callback"]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    secrets.extend((0..3).map(auth_code));
+    secrets.extend((0..3).map(|n| permanent_code(&format!("wwCorp{n:04}"))));
+    for secret in &secrets {
+        assert!(!dump.contains(secret.as_str()), "{secret} in the dump");
+        assert!(
+            !dump.to_lowercase().contains(&hex(secret)),
+            "{secret} in the dump as hex"
+        );
     }
+    // The check can fail: an unsealed value in a bytea column is found.
+    db.sql("CREATE TABLE canary (b bytea); INSERT INTO canary VALUES ('SENTINEL-canary'::bytea)");
+    let dump = Command::new("pg_dump")
+        .args([
+            "-h",
+            "127.0.0.1",
+            "-U",
+            "postgres",
+            "--data-only",
+            "-t",
+            "canary",
+            &db.name,
+        ])
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&dump.stdout).contains(&hex("SENTINEL-canary")));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -715,4 +704,335 @@ async fn change_auth_rereads_the_corp_and_reset_permanent_code_replaces_the_code
         .map(|(_, o)| format!("{o:?}").split([' ', '(']).next().unwrap().to_string())
         .collect();
     assert_eq!(kinds, ["Installed", "Changed", "Reset"]);
+}
+
+// --- order: a stale event never undoes a newer state ------------------------------------
+
+fn event(info_type: &str, ts: i64, extra: &str) -> String {
+    format!(
+        "<xml><SuiteId><![CDATA[{SUITE_ID}]]></SuiteId><InfoType><![CDATA[{info_type}]]></InfoType>\
+         <TimeStamp>{ts}</TimeStamp>{extra}</xml>"
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stale_cancel_change_or_reset_never_undoes_a_reinstall() {
+    let db = TestDb::new("order");
+    let standin = StandIn::start().await;
+    let installs = installs(&standin, &db, &[("k1", KEY1)], Duration::from_secs(30)).await;
+    let corp = "<AuthCorpId><![CDATA[wwCorp0041]]></AuthCorpId>";
+    // Installed an hour ago by callback.
+    answer_exchanges(&standin, [41]);
+    let code = |n: usize| format!("<AuthCode><![CDATA[{}]]></AuthCode>", auth_code(n));
+    deliver(&installs, &event("create_auth", now() - 3600, &code(41)), "i")
+        .await
+        .unwrap();
+    installs.process_pending().await.unwrap();
+    // The admin uninstalls (the cancel is delivered, not processed yet), an
+    // older change and reset are still queued, and the admin reinstalls:
+    // the redirect installs a new permanent code first.
+    deliver(&installs, &event("cancel_auth", now() - 600, corp), "c")
+        .await
+        .unwrap();
+    deliver(&installs, &event("change_auth", now() - 900, corp), "ch")
+        .await
+        .unwrap();
+    standin.queue(
+        PERMANENT,
+        [
+            json!({"errcode": 0, "permanent_code": "SENTINEL-permanent-reinstalled", "auth_corp_info": {"corpid": "wwCorp0041"}}),
+            json!({"errcode": 0, "permanent_code": "SENTINEL-permanent-stale-reset", "auth_corp_info": {"corpid": "wwCorp0041"}}),
+        ],
+    );
+    let state = installs.new_state().await.unwrap();
+    let reinstalled = installs.redeem(&state, &auth_code(42)).await.unwrap();
+    assert!(matches!(reinstalled, Outcome::Installed { .. }), "{reinstalled:?}");
+    deliver(&installs, &event("reset_permanent_code", now() - 800, &code(43)), "r")
+        .await
+        .unwrap();
+    let outcomes = installs.process_pending().await.unwrap();
+    assert_eq!(
+        outcomes,
+        [
+            Outcome::Superseded {
+                corpid: "wwCorp0041".into(),
+                info_type: "cancel_auth".into()
+            },
+            Outcome::Superseded {
+                corpid: "wwCorp0041".into(),
+                info_type: "change_auth".into()
+            },
+            Outcome::Superseded {
+                corpid: "wwCorp0041".into(),
+                info_type: "reset_permanent_code".into()
+            },
+        ]
+    );
+    // WeCom shows it installed, and so does the registry, with the new code.
+    assert_eq!(installs.corps().await.unwrap()[0].status, CorpStatus::Installed);
+    installs.corp("wwCorp0041").await.unwrap().access_token().await.unwrap();
+    let used = standin.seen("/cgi-bin/service/get_corp_token");
+    assert_eq!(
+        used.last().unwrap().body["permanent_code"],
+        "SENTINEL-permanent-reinstalled"
+    );
+    // A newer cancel still applies; the superseded events are recorded.
+    deliver(&installs, &event("cancel_auth", now() + 5, corp), "c2")
+        .await
+        .unwrap();
+    let outcomes = installs.process_pending().await.unwrap();
+    assert!(
+        matches!(outcomes.as_slice(), [Outcome::Cancelled { .. }]),
+        "{outcomes:?}"
+    );
+    assert_eq!(
+        db.sql("SELECT count(*) FROM corp_auth_inbox WHERE outcome = 'superseded'"),
+        "3"
+    );
+}
+
+// --- claims: only the exchange itself can spend a code -----------------------------------
+
+/// An instance whose client times out after `timeout`, without retries.
+async fn installs_with_timeout(standin: &StandIn, url: &str, timeout: Duration, ticket: bool) -> Installs {
+    let client = wecom::Client::builder()
+        .base_url(&standin.url)
+        .retry(corp_auth::RetryPolicy::never())
+        .timeout(timeout)
+        .build()
+        .unwrap();
+    let suite = Suite::builder(SUITE_ID, "SENTINEL-suite-secret")
+        .client(client)
+        .build()
+        .unwrap();
+    if ticket {
+        suite.set_suite_ticket(TICKET, now()).await.unwrap();
+    }
+    let pg = store::Postgres::connect(url).await.unwrap();
+    Installs::builder(suite, pg)
+        .crypto(Crypto::new(TOKEN, AES_KEY, SUITE_ID).unwrap().provider_corpid(PROVIDER))
+        .encryption_key("k1", &KEY1)
+        .lease(Duration::from_secs(1))
+        .build()
+        .unwrap()
+}
+
+/// Runs `process_pending` until nothing is pending (at most `within`).
+async fn drain(installs: &Installs, db: &TestDb, within: Duration) -> Vec<Outcome> {
+    let deadline = tokio::time::Instant::now() + within;
+    let mut outcomes = Vec::new();
+    loop {
+        outcomes.extend(installs.process_pending().await.unwrap());
+        if db.sql("SELECT count(*) FROM corp_auth_inbox WHERE state = 'pending'") == "0" {
+            return outcomes;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "still pending: {outcomes:?}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_token_fetch_that_times_out_spends_no_code_and_the_install_is_retried() {
+    let db = TestDb::new("tokenfail");
+    let standin = StandIn::start().await;
+    let installs = installs_with_timeout(&standin, &db.url(), Duration::from_millis(500), true).await;
+    // The token endpoint hangs once (a 502 or a timeout in production).
+    standin.delay("/cgi-bin/service/get_suite_token", Duration::from_secs(2));
+    deliver(&installs, &create_auth(51), "t").await.unwrap();
+    let first = installs.process_pending().await.unwrap();
+    assert!(first.is_empty(), "not in doubt, not failed: {first:?}");
+    assert!(exchanges_sent(&standin).is_empty(), "the code never left");
+    assert_eq!(db.sql("SELECT count(*) FROM corp_auth_exchanges"), "0", "no claim held");
+    standin.delay("/cgi-bin/service/get_suite_token", Duration::ZERO);
+    answer_exchanges(&standin, [51]);
+    let outcomes = drain(&installs, &db, Duration::from_secs(20)).await;
+    assert!(
+        matches!(outcomes.as_slice(), [Outcome::Installed { .. }]),
+        "{outcomes:?}"
+    );
+    assert_eq!(exchanges_sent(&standin), [auth_code(51)]);
+    assert!(installs.in_doubt().await.unwrap().is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_install_before_the_first_ticket_waits_for_the_ticket() {
+    let db = TestDb::new("noticket");
+    let standin = StandIn::start().await;
+    let installs = installs_with_timeout(&standin, &db.url(), Duration::from_secs(5), false).await;
+    deliver(&installs, &create_auth(52), "i").await.unwrap();
+    let first = installs.process_pending().await.unwrap();
+    assert!(first.is_empty(), "kept for the ticket, not failed: {first:?}");
+    // The ticket arrives by callback (stored at once by `receive`).
+    let ticket = event(
+        "suite_ticket",
+        now(),
+        &format!("<SuiteTicket><![CDATA[{TICKET}]]></SuiteTicket>"),
+    );
+    deliver(&installs, &ticket, "tk").await.unwrap();
+    answer_exchanges(&standin, [52]);
+    let outcomes = drain(&installs, &db, Duration::from_secs(20)).await;
+    assert!(
+        outcomes
+            .iter()
+            .any(|o| matches!(o, Outcome::Installed { corpid, .. } if corpid == "wwCorp0052")),
+        "{outcomes:?}"
+    );
+    let tickets = standin.seen("/cgi-bin/service/get_suite_token");
+    assert_eq!(
+        tickets.last().unwrap().body["suite_ticket"],
+        TICKET,
+        "the delivered ticket was used"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_redirect_and_the_callback_of_one_code_contest_the_claim_and_both_see_the_install() {
+    let db = TestDb::new("contest");
+    let standin = StandIn::start().await;
+    let a = installs(&standin, &db, &[("k1", KEY1)], Duration::from_secs(30)).await;
+    let b = installs(&standin, &db, &[("k1", KEY1)], Duration::from_secs(30)).await;
+    answer_exchanges(&standin, [53]);
+    standin.delay(PERMANENT, Duration::from_millis(800));
+    deliver(&a, &create_auth(53), "cb").await.unwrap();
+    let state = b.new_state().await.unwrap();
+    let code = auth_code(53);
+    let (by_callback, by_redirect) = tokio::join!(
+        async {
+            let mut outcomes = Vec::new();
+            for _ in 0..50 {
+                outcomes.extend(a.process_pending().await.unwrap());
+                if !outcomes.is_empty() {
+                    break;
+                }
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+            outcomes
+        },
+        b.redeem(&state, &code)
+    );
+    let by_redirect = by_redirect.unwrap();
+    assert!(
+        matches!(&by_redirect, Outcome::Installed { corpid, .. } if corpid == "wwCorp0053"),
+        "{by_redirect:?}"
+    );
+    assert!(
+        by_callback.iter().all(|o| matches!(o, Outcome::Installed { .. })),
+        "a claim held by a live worker is not in doubt: {by_callback:?}"
+    );
+    assert_eq!(exchanges_sent(&standin), [auth_code(53)], "sent once");
+    assert!(a.in_doubt().await.unwrap().is_empty());
+}
+
+// --- the database: failover, half-open connections, migrations, keys --------------------
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_permanent_code_in_hand_survives_a_database_failover() {
+    let db = TestDb::new("failover");
+    let proxy = PgProxy::start().await;
+    let standin = StandIn::start().await;
+    let installs = installs_with_timeout(&standin, &db.url_via(&proxy), Duration::from_secs(5), true).await;
+    deliver(&installs, &create_auth(54), "f").await.unwrap();
+    answer_exchanges(&standin, [54]);
+    standin.delay(PERMANENT, Duration::from_millis(800));
+    let worker = {
+        let installs = installs.clone();
+        tokio::spawn(async move { installs.process_pending().await })
+    };
+    // The request is out: the database fails over and is gone for 15 s
+    // (the old code gave up after about 9 s).
+    while standin.seen(PERMANENT).is_empty() {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    proxy.cut();
+    tokio::time::sleep(Duration::from_secs(15)).await;
+    proxy.restore();
+    let outcomes = tokio::time::timeout(Duration::from_secs(30), worker)
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
+    assert!(
+        matches!(outcomes.as_slice(), [Outcome::Installed { .. }]),
+        "{outcomes:?}"
+    );
+    assert_eq!(
+        db.sql("SELECT status, sealed_code IS NOT NULL FROM corp_auth_corps WHERE corpid = 'wwCorp0054'"),
+        "installed|t"
+    );
+    assert_eq!(exchanges_sent(&standin), [auth_code(54)]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_half_open_connection_is_replaced_after_one_timeout() {
+    let db = TestDb::new("halfopen");
+    let proxy = PgProxy::start().await;
+    let standin = StandIn::start().await;
+    let installs = installs_with_timeout(&standin, &db.url_via(&proxy), Duration::from_secs(5), true).await;
+    deliver(&installs, &create_auth(55), "h1").await.unwrap();
+    // A NAT drops the flow: no FIN, no RST; the kernel would retransmit
+    // for ~15 minutes.
+    proxy.silence_open_connections();
+    let started = std::time::Instant::now();
+    let err = deliver(&installs, &create_auth(56), "h2").await.unwrap_err();
+    assert!(matches!(err, Error::Registry { .. }), "{err:?}");
+    assert!(
+        started.elapsed() < Duration::from_secs(8),
+        "bounded by the statement timeout"
+    );
+    // The next statement opens a new connection: the callback is durable.
+    assert_eq!(deliver(&installs, &create_auth(56), "h3").await.unwrap(), "success");
+    assert_eq!(db.sql("SELECT count(*) FROM corp_auth_inbox"), "2");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn instances_starting_together_migrate_once() {
+    let db = TestDb::new("migrate");
+    let url = db.url();
+    let starts: Vec<_> = (0..8)
+        .map(|_| {
+            let url = url.clone();
+            tokio::spawn(async move { store::Postgres::connect(&url).await.map(drop) })
+        })
+        .collect();
+    for start in starts {
+        start.await.unwrap().unwrap();
+    }
+    assert_eq!(
+        db.sql("SELECT string_agg(version::text, ',' ORDER BY version) FROM corp_auth_migrations"),
+        "1,2"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_event_no_key_here_opens_is_skipped_reported_once_and_left_for_an_instance_that_has_the_key() {
+    let db = TestDb::new("badrow");
+    let standin = StandIn::start().await;
+    let old = installs(&standin, &db, &[("k-old", KEY2)], Duration::from_secs(1)).await;
+    let new = installs(&standin, &db, &[("k-new", KEY1)], Duration::from_secs(1)).await;
+    // A rolling key change: one event sealed under the old key, one under the new.
+    deliver(&old, &create_auth(57), "o").await.unwrap();
+    deliver(&new, &create_auth(58), "n").await.unwrap();
+    answer_exchanges(&standin, [58]);
+    let outcomes = new.process_pending().await.unwrap();
+    assert_eq!(outcomes.len(), 2, "{outcomes:?}");
+    assert!(
+        outcomes.contains(&Outcome::Unreadable { key_id: "k-old".into() }),
+        "{outcomes:?}"
+    );
+    assert!(
+        outcomes
+            .iter()
+            .any(|o| matches!(o, Outcome::Installed { corpid, .. } if corpid == "wwCorp0058"))
+    );
+    // Not claimed or reported again here; the instance with the old key
+    // handles it.
+    assert!(new.process_pending().await.unwrap().is_empty());
+    answer_exchanges(&standin, [57]);
+    let by_old = drain(&old, &db, Duration::from_secs(20)).await;
+    assert!(
+        by_old
+            .iter()
+            .any(|o| matches!(o, Outcome::Installed { corpid, .. } if corpid == "wwCorp0057")),
+        "{by_old:?}"
+    );
 }

@@ -404,8 +404,9 @@ impl Installs {
             let place = inbox_place(self.suite_id(), &fingerprint);
             let Ok(xml) = self.inner.keys.open(&key_id, &place, &sealed) else {
                 // Sealed under a key this instance lacks (a rolling key
-                // change): left for an instance that has it; reported once.
-                self.put_back(id, self.inner.lease, Some(&key_id)).await?;
+                // change): left at once for an instance that has it (this
+                // one no longer claims it); reported once.
+                self.put_back(id, Duration::ZERO, Some(&key_id)).await?;
                 if reported.as_deref() != Some(key_id.as_str()) {
                     tracing::warn!(target: "corp_auth", key_id, "a stored callback is sealed under a key this instance does not have: skipped");
                     outcomes.push(Outcome::Unreadable { key_id });
@@ -462,9 +463,11 @@ impl Installs {
                 "UPDATE corp_auth_inbox SET lease_owner = $2, lease_until = now() + $3 * interval '1 millisecond', \
                  attempts = attempts + 1 \
                  WHERE id = (SELECT id FROM corp_auth_inbox WHERE suite_id = $1 AND state = 'pending' \
-                   AND (lease_until IS NULL OR lease_until < now()) ORDER BY id LIMIT 1 FOR UPDATE SKIP LOCKED) \
+                   AND (lease_until IS NULL OR lease_until < now()) \
+                   AND (unreadable_key IS NULL OR key_id = ANY($4)) \
+                   ORDER BY id LIMIT 1 FOR UPDATE SKIP LOCKED) \
                  RETURNING id, fingerprint, key_id, sealed, attempts, unreadable_key, received_at",
-                &[&self.suite_id(), &self.inner.owner, &lease_ms],
+                &[&self.suite_id(), &self.inner.owner, &lease_ms, &self.inner.keys.ids()],
             )
             .await?;
         Ok(rows.pop())
