@@ -574,9 +574,13 @@ impl Installs {
                         .db
                         .query(
                             "updating the corp",
-                            "UPDATE corp_auth_corps SET corp_name = COALESCE($3, corp_name), as_of = GREATEST(as_of, $4), \
-                             updated_at = now() WHERE suite_id = $1 AND corpid = $2",
-                            &[&self.suite_id(), auth_corp_id, &name, timestamp],
+                            // The change does not move `as_of`: it orders
+                            // nothing (a re-read reads the current state),
+                            // and a reset older than it still carries the
+                            // newer code.
+                            "UPDATE corp_auth_corps SET corp_name = COALESCE($3, corp_name), updated_at = now() \
+                             WHERE suite_id = $1 AND corpid = $2",
+                            &[&self.suite_id(), auth_corp_id, &name],
                         )
                         .await?;
                 }
@@ -757,7 +761,11 @@ impl Installs {
                         as_of,
                     )
                     .await?;
-                if !applied {
+                if applied {
+                    // A token (and tickets) fetched with the replaced code
+                    // must not outlive it.
+                    self.inner.suite.forget_corp(&corpid).await?;
+                } else {
                     let info_type = if reset { "reset_permanent_code" } else { "create_auth" };
                     tracing::info!(target: "corp_auth", corpid, info_type,
                         "an install older than what the corp's row reflects: superseded, not applied");
