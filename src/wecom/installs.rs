@@ -15,7 +15,14 @@
 //!   keyed by the code's SHA-256) is committed before the request leaves.
 //!   An exchange whose answer was lost is *in doubt* and never sent again.
 //! - **The permanent code is committed by the statement that completes the
-//!   exchange** (with its outcome), sealed under the current key.
+//!   exchange** (with its outcome), sealed under the current key, retried
+//!   until the database answers.
+//! - **Newer wins per corp**: each corp's row keeps the `TimeStamp` of the
+//!   newest event applied (`as_of`); an older cancel, change, reset or
+//!   install is [`Outcome::Superseded`], never applied.
+//! - **Leases are ownership**: one event per claim, the lease sized to the
+//!   worst case of one step and renewed before every effect; only the
+//!   exchange request itself can leave a code in doubt.
 
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
