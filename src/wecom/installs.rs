@@ -545,14 +545,12 @@ impl Installs {
             }
             Event::CreateAuth {
                 auth_code, timestamp, ..
-            } => {
-                self.exchange(auth_code.expose_secret(), "callback", false, Some(*timestamp), held)
-                    .await
             }
-            Event::ResetPermanentCode {
+            | Event::ResetPermanentCode {
                 auth_code, timestamp, ..
             } => {
-                self.exchange(auth_code.expose_secret(), "callback", true, Some(*timestamp), held)
+                let reset = matches!(event, Event::ResetPermanentCode { .. });
+                self.exchange(auth_code.expose_secret(), "callback", reset, Some(*timestamp), held)
                     .await
             }
             Event::ChangeAuth {
