@@ -1036,3 +1036,90 @@ async fn an_event_no_key_here_opens_is_skipped_reported_once_and_left_for_an_ins
         "{by_old:?}"
     );
 }
+
+// --- retention -----------------------------------------------------------------------------
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn retention_purges_what_is_finished_keeps_what_is_not_and_an_old_replay_is_not_handled() {
+    let db = TestDb::new("retention");
+    let standin = StandIn::start().await;
+    let installs = installs(&standin, &db, &[("k1", KEY1)], Duration::from_secs(30)).await;
+    // A finished install, a ticket, an exchange in doubt, an unacknowledged outcome.
+    answer_exchanges(&standin, [62]);
+    deliver(&installs, &create_auth(62), "i").await.unwrap();
+    deliver(
+        &installs,
+        &event(
+            "suite_ticket",
+            now(),
+            &format!("<SuiteTicket><![CDATA[{TICKET}]]></SuiteTicket>"),
+        ),
+        "t",
+    )
+    .await
+    .unwrap();
+    installs.process_pending().await.unwrap();
+    standin.queue(PERMANENT, [json!({"errcode": 0, "errmsg": "ok"})]);
+    let state = installs.new_state().await.unwrap();
+    let Outcome::InDoubt(doubt) = installs.redeem(&state, &auth_code(63)).await.unwrap() else {
+        panic!("in doubt expected")
+    };
+    assert_eq!(doubt.id.len(), 16);
+    let outcomes = installs.unacknowledged().await.unwrap();
+    assert_eq!(outcomes.len(), 2, "{outcomes:?}");
+    assert!(matches!(&outcomes[1].1, Outcome::InDoubt(d) if d.id == doubt.id && d.source == "redirect"));
+    installs.acknowledge(outcomes[0].0).await.unwrap();
+    // A month and a day pass.
+    for sql in [
+        "UPDATE corp_auth_inbox SET received_at = now() - interval '31 days'",
+        "UPDATE corp_auth_outcomes SET created_at = now() - interval '31 days'",
+        "UPDATE corp_auth_exchanges SET updated_at = now() - interval '31 days', claimed_at = now() - interval '31 days'",
+    ] {
+        db.sql(sql);
+    }
+    assert_eq!(installs.purge().await.unwrap(), 4, "2 callbacks, 1 outcome, 1 exchange");
+    assert_eq!(db.sql("SELECT count(*) FROM corp_auth_inbox"), "0");
+    assert_eq!(
+        db.sql("SELECT state FROM corp_auth_exchanges"),
+        "in_doubt",
+        "kept until resolved"
+    );
+    assert_eq!(
+        installs.unacknowledged().await.unwrap().len(),
+        1,
+        "kept until acknowledged"
+    );
+    assert_eq!(installs.corps().await.unwrap().len(), 1, "corps are never purged");
+    // A replay of a callback older than the retention: answered, not stored,
+    // never exchanged again.
+    let old = event(
+        "create_auth",
+        now() - 31 * 24 * 3600,
+        &format!("<AuthCode><![CDATA[{}]]></AuthCode>", auth_code(62)),
+    );
+    assert_eq!(deliver(&installs, &old, "r").await.unwrap(), "success");
+    assert_eq!(db.sql("SELECT count(*) FROM corp_auth_inbox"), "0");
+    assert_eq!(exchanges_sent(&standin), [auth_code(62), auth_code(63)]);
+    // The operator resolves the doubt.
+    assert!(installs.resolve_in_doubt(&doubt.id).await.unwrap());
+    assert!(installs.in_doubt().await.unwrap().is_empty());
+    assert!(!installs.resolve_in_doubt(&doubt.id).await.unwrap(), "once");
+    // A retention shorter than WeCom's retries is refused.
+    let pg = store::Postgres::connect(&db.url()).await.unwrap();
+    let err = Installs::builder(suite(&standin).await, pg)
+        .crypto(Crypto::new(TOKEN, AES_KEY, SUITE_ID).unwrap())
+        .encryption_key("k1", &KEY1)
+        .retention(Duration::from_secs(60))
+        .build()
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            Error::Config {
+                setting: "retention",
+                ..
+            }
+        ),
+        "{err}"
+    );
+}

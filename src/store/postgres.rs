@@ -87,6 +87,10 @@ CREATE INDEX corp_auth_exchanges_sending ON corp_auth_exchanges (suite_id, updat
 CREATE INDEX corp_auth_exchanges_in_doubt ON corp_auth_exchanges (suite_id, claimed_at) WHERE state = 'in_doubt';
 CREATE INDEX corp_auth_outcomes_unacknowledged ON corp_auth_outcomes (suite_id, id) WHERE NOT acknowledged;
 CREATE INDEX corp_auth_states_expiry ON corp_auth_states (expires_at);
+-- Retention: what `Installs::purge` deletes.
+CREATE INDEX corp_auth_inbox_done ON corp_auth_inbox (suite_id, received_at) WHERE state = 'done';
+CREATE INDEX corp_auth_outcomes_acknowledged ON corp_auth_outcomes (suite_id, created_at) WHERE acknowledged;
+CREATE INDEX corp_auth_exchanges_finished ON corp_auth_exchanges (suite_id, updated_at) WHERE state IN ('done', 'resolved');
 ",
     ),
 ];

@@ -42,6 +42,10 @@ pub const DEFAULT_LEASE: Duration = Duration::from_secs(30);
 /// exchanged yet (no suite ticket, the token endpoint down) is retried for
 /// this long after its callback arrived, then reported failed.
 const AUTH_CODE_LIFE: Duration = Duration::from_secs(600);
+/// Default [`InstallsBuilder::retention`]: 30 days.
+pub const DEFAULT_RETENTION: Duration = Duration::from_secs(30 * 24 * 3600);
+/// How often `process_pending` purges (per instance).
+const PURGE_EVERY: Duration = Duration::from_secs(3600);
 /// The part of a lease kept for committing an exchange's answer.
 const COMPLETION_BUDGET: Duration = Duration::from_secs(5);
 /// The longest pause between two attempts of a callback that failed
@@ -125,9 +129,14 @@ pub enum Outcome {
 /// be spent and its permanent code unknown. The library never sends it
 /// again. What to do: check the corp in WeCom's provider console (应用管理 →
 /// 授权企业); if it is installed, ask its admin to reinstall (a new
-/// `auth_code`), or — 代开发 — to reset the secret; then acknowledge.
+/// `auth_code`), or — 代开发 — to reset the secret; then mark it resolved
+/// ([`Installs::resolve_in_doubt`]) and acknowledge the outcome.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct InDoubt {
+    /// The exchange's id (not a secret: the start of the code's SHA-256),
+    /// for [`Installs::resolve_in_doubt`].
+    pub id: String,
     /// Where the code came from: `callback` or `redirect`.
     pub source: String,
     /// When the exchange was claimed.
@@ -189,6 +198,10 @@ struct Inner {
     /// least the worst case of handling one event (a token fetch with its
     /// lock wait and retries, the exchange, the completion).
     lease: Duration,
+    /// How long finished rows are kept ([`InstallsBuilder::retention`]).
+    retention: Duration,
+    /// When this instance last purged (unix ms; 0: never).
+    last_purge: std::sync::atomic::AtomicI64,
     /// How long a `sending` claim may stay unanswered before its holder is
     /// taken as stopped: the worst case of the exchange request itself.
     claim_life: Duration,
@@ -215,6 +228,7 @@ pub struct InstallsBuilder {
     keys: Keyring,
     key_error: Option<Error>,
     lease: Duration,
+    retention: Duration,
 }
 
 impl std::fmt::Debug for InstallsBuilder {
@@ -256,6 +270,17 @@ impl InstallsBuilder {
         self
     }
 
+    /// How long processed callbacks, acknowledged outcomes and finished or
+    /// resolved exchanges are kept (default 30 days, [`DEFAULT_RETENTION`]);
+    /// [`Installs::purge`] deletes what is older, and `process_pending` runs
+    /// it once an hour. A callback whose `TimeStamp` is older than this is a
+    /// replay (WeCom retries within minutes): it is answered `success` and
+    /// not stored, so a purged event is never handled twice.
+    pub fn retention(mut self, retention: Duration) -> Self {
+        self.retention = retention;
+        self
+    }
+
     /// Checks the settings and builds the registry.
     pub fn build(self) -> Result<Installs, Error> {
         if let Some(e) = self.key_error {
@@ -274,6 +299,12 @@ impl InstallsBuilder {
         if self.lease < Duration::from_secs(1) {
             return Err(config("lease", "must be at least one second"));
         }
+        if self.retention < AUTH_CODE_LIFE * 6 {
+            return Err(config(
+                "retention",
+                "must be at least an hour: a delivery WeCom retries must still be recognised",
+            ));
+        }
         let mut random = [0u8; 8];
         getrandom::fill(&mut random).map_err(|e| config("random", &e.to_string()))?;
         // By construction: a claimed exchange is answered (or has failed)
@@ -288,6 +319,8 @@ impl InstallsBuilder {
                 crypto,
                 keys: self.keys,
                 lease,
+                retention: self.retention,
+                last_purge: std::sync::atomic::AtomicI64::new(0),
                 claim_life,
                 owner: format!("{}-{}", std::process::id(), crate::hex::lower(&random)),
             }),
@@ -318,6 +351,7 @@ impl Installs {
             keys: Keyring::default(),
             key_error: None,
             lease: DEFAULT_LEASE,
+            retention: DEFAULT_RETENTION,
         }
     }
 
@@ -353,6 +387,14 @@ impl Installs {
     ) -> Result<String, Error> {
         let xml = self.inner.crypto.decrypt(msg_signature, timestamp, nonce, body)?;
         let event = Event::parse(&xml)?;
+        if let Some(at) = event_time(&event)
+            && at < super::managed::now_ms() / 1000 - self.inner.retention.as_secs() as i64
+        {
+            // Older than anything kept: a replay (its row may be purged).
+            tracing::warn!(target: "corp_auth", event = event.info_type(), at,
+                "a callback older than the retention period: answered, not stored");
+            return Ok("success".to_string());
+        }
         let (suite_id, info_type, corpid) = describe(&event, self.suite_id());
         let fingerprint = sha256_hex(xml.as_bytes());
         let (key_id, sealed) = self
@@ -386,6 +428,12 @@ impl Installs {
     /// crashed instance are reported in doubt. Returns the outcomes of this
     /// call.
     pub async fn process_pending(&self) -> Result<Vec<Outcome>, Error> {
+        let now = super::managed::now_ms();
+        let last = self.inner.last_purge.load(std::sync::atomic::Ordering::Relaxed);
+        if now - last > PURGE_EVERY.as_millis() as i64 {
+            self.inner.last_purge.store(now, std::sync::atomic::Ordering::Relaxed);
+            self.purge().await?;
+        }
         let mut outcomes = self.report_stale_exchanges().await?;
         // One event per claim: each lease covers the worst case of one event
         // (never a batch that a slow exchange would outlive).
@@ -868,6 +916,8 @@ impl Installs {
     }
 
     async fn mark_in_doubt(&self, hash: &str, source: &str, reason: &str) -> Result<Outcome, Error> {
+        let id = claim_id(hash);
+        let detail = doubt_detail(&id, source, reason);
         let rows = self
             .inner
             .db
@@ -875,14 +925,15 @@ impl Installs {
                 "recording an exchange in doubt",
                 "WITH x AS (UPDATE corp_auth_exchanges SET state = 'in_doubt', reason = $2, updated_at = now() \
                    WHERE code_hash = $1 RETURNING claimed_at) \
-                 INSERT INTO corp_auth_outcomes (suite_id, kind, detail) SELECT $3, 'in_doubt', $2 FROM x \
+                 INSERT INTO corp_auth_outcomes (suite_id, kind, detail) SELECT $3, 'in_doubt', $4 FROM x \
                  RETURNING (SELECT claimed_at FROM x)",
-                &[&hash, &reason, &self.suite_id()],
+                &[&hash, &reason, &self.suite_id(), &detail],
             )
             .await?;
         let claimed_at = rows.first().map_or_else(SystemTime::now, |r| r.get(0));
         tracing::warn!(target: "corp_auth", source, reason, "an auth_code exchange is in doubt: it will not be sent again");
         Ok(Outcome::InDoubt(InDoubt {
+            id,
             source: source.to_string(),
             claimed_at,
             reason: reason.to_string(),
@@ -936,6 +987,7 @@ impl Installs {
                 }
                 _ => {
                     return Ok(Some(Outcome::InDoubt(InDoubt {
+                        id: claim_id(hash),
                         source,
                         claimed_at,
                         reason: reason.unwrap_or_else(|| {
@@ -961,9 +1013,10 @@ impl Installs {
                    reason = 'the instance that sent it stopped before recording the answer', updated_at = now() \
                    WHERE suite_id = $1 AND state = 'sending' \
                    AND COALESCE(answer_by, updated_at + $2 * interval '1 millisecond') < now() \
-                   RETURNING source, reason, claimed_at), \
-                 o AS (INSERT INTO corp_auth_outcomes (suite_id, kind, detail) SELECT $1, 'in_doubt', reason FROM x) \
-                 SELECT source, reason, claimed_at FROM x",
+                   RETURNING source, reason, claimed_at, code_hash), \
+                 o AS (INSERT INTO corp_auth_outcomes (suite_id, kind, detail) \
+                   SELECT $1, 'in_doubt', json_build_object('id', left(code_hash, 16), 'source', source, 'reason', reason)::text FROM x) \
+                 SELECT source, reason, claimed_at, code_hash FROM x",
                 &[&self.suite_id(), &life_ms],
             )
             .await?;
@@ -971,6 +1024,7 @@ impl Installs {
             .iter()
             .map(|r| {
                 Outcome::InDoubt(InDoubt {
+                    id: claim_id(r.get(3)),
                     source: r.get(0),
                     reason: r.get(1),
                     claimed_at: r.get(2),
@@ -1106,7 +1160,7 @@ impl Installs {
             .query(
                 "listing exchanges in doubt",
                 "SELECT source, COALESCE(reason, 'the instance that sent it stopped before recording the answer'), \
-                 claimed_at FROM corp_auth_exchanges WHERE suite_id = $1 AND (state = 'in_doubt' \
+                 claimed_at, code_hash FROM corp_auth_exchanges WHERE suite_id = $1 AND (state = 'in_doubt' \
                  OR (state = 'sending' AND COALESCE(answer_by, updated_at + $2 * interval '1 millisecond') < now())) \
                  ORDER BY claimed_at",
                 &[&self.suite_id(), &lease_ms],
@@ -1115,11 +1169,65 @@ impl Installs {
         Ok(rows
             .iter()
             .map(|r| InDoubt {
+                id: claim_id(r.get(3)),
                 source: r.get(0),
                 reason: r.get(1),
                 claimed_at: r.get(2),
             })
             .collect())
+    }
+
+    /// Marks the in-doubt exchange `id` resolved, after the operator checked
+    /// the corp in WeCom's console and acted (a reinstall or a reset brings
+    /// a new code): it leaves [`in_doubt`](Installs::in_doubt), and its
+    /// code is still never sent again. True when an exchange in doubt had
+    /// that id.
+    pub async fn resolve_in_doubt(&self, id: &str) -> Result<bool, Error> {
+        let life_ms = self.inner.claim_life.as_millis() as f64;
+        let rows = self
+            .inner
+            .db
+            .query(
+                "resolving an exchange in doubt",
+                "UPDATE corp_auth_exchanges SET state = 'resolved', updated_at = now() \
+                 WHERE suite_id = $1 AND left(code_hash, 16) = $2 AND (state = 'in_doubt' OR (state = 'sending' \
+                 AND COALESCE(answer_by, updated_at + $3 * interval '1 millisecond') < now())) RETURNING 1",
+                &[&self.suite_id(), &id, &life_ms],
+            )
+            .await?;
+        Ok(!rows.is_empty())
+    }
+
+    /// Deletes what the [retention](InstallsBuilder::retention) no longer
+    /// keeps: processed callbacks (suite tickets included), acknowledged
+    /// outcomes, finished and resolved exchanges older than it, and expired
+    /// install states. Pending events, unacknowledged outcomes and
+    /// exchanges in doubt are kept whatever their age. Returns how many
+    /// rows went. `process_pending` runs it once an hour.
+    pub async fn purge(&self) -> Result<u64, Error> {
+        let keep_s = self.inner.retention.as_secs_f64();
+        let rows = self
+            .inner
+            .db
+            .query(
+                "purging",
+                "WITH i AS (DELETE FROM corp_auth_inbox WHERE suite_id = $1 AND state = 'done' \
+                   AND received_at < now() - $2 * interval '1 second' RETURNING 1), \
+                 o AS (DELETE FROM corp_auth_outcomes WHERE suite_id = $1 AND acknowledged \
+                   AND created_at < now() - $2 * interval '1 second' RETURNING 1), \
+                 x AS (DELETE FROM corp_auth_exchanges WHERE suite_id = $1 AND state IN ('done', 'resolved') \
+                   AND updated_at < now() - $2 * interval '1 second' RETURNING 1), \
+                 s AS (DELETE FROM corp_auth_states WHERE expires_at < now() RETURNING 1) \
+                 SELECT (SELECT count(*) FROM i) + (SELECT count(*) FROM o) + (SELECT count(*) FROM x) \
+                   + (SELECT count(*) FROM s)",
+                &[&self.suite_id(), &keep_s],
+            )
+            .await?;
+        let purged = rows.first().map_or(0, |r| r.get::<_, i64>(0)) as u64;
+        if purged > 0 {
+            tracing::info!(target: "corp_auth", purged, "rows past the retention period deleted");
+        }
+        Ok(purged)
     }
 
     /// Re-seals every stored value under the current key (the first
@@ -1205,6 +1313,29 @@ fn code_expired(event: Option<&Event>, received_at: SystemTime) -> bool {
         && received_at.elapsed().is_ok_and(|age| age > AUTH_CODE_LIFE)
 }
 
+/// The id of the exchange of the code whose SHA-256 is `hash`.
+fn claim_id(hash: &str) -> String {
+    hash.chars().take(16).collect()
+}
+
+/// An in-doubt outcome's stored detail.
+fn doubt_detail(id: &str, source: &str, reason: &str) -> String {
+    serde_json::json!({ "id": id, "source": source, "reason": reason }).to_string()
+}
+
+/// The event's `TimeStamp` (unix seconds), when it has one.
+fn event_time(event: &Event) -> Option<i64> {
+    match event {
+        Event::SuiteTicket { timestamp, .. }
+        | Event::CreateAuth { timestamp, .. }
+        | Event::ChangeAuth { timestamp, .. }
+        | Event::CancelAuth { timestamp, .. }
+        | Event::ResetPermanentCode { timestamp, .. } => Some(*timestamp),
+        Event::Other { timestamp, .. } => *timestamp,
+        _ => None,
+    }
+}
+
 /// The corp an event names, if any.
 fn event_corp(event: &Event) -> Option<String> {
     match event {
@@ -1262,7 +1393,7 @@ fn detail(outcome: &Outcome) -> Option<String> {
         Outcome::Installed { corp_name, state, .. } => {
             Some(serde_json::json!({ "corp_name": corp_name, "state": state }).to_string())
         }
-        Outcome::InDoubt(d) => Some(d.reason.clone()),
+        Outcome::InDoubt(d) => Some(doubt_detail(&d.id, &d.source, &d.reason)),
         Outcome::Failed { reason, .. } => Some(reason.clone()),
         _ => None,
     }
@@ -1294,11 +1425,17 @@ fn outcome_of(kind: &str, corpid: Option<String>, detail: Option<String>, at: Sy
         "changed" => Outcome::Changed { corpid: corp() },
         "cancelled" => Outcome::Cancelled { corpid: corp() },
         "reset" => Outcome::Reset { corpid: corp() },
-        "in_doubt" => Outcome::InDoubt(InDoubt {
-            source: "callback or redirect".into(),
-            claimed_at: at,
-            reason: detail.unwrap_or_default(),
-        }),
+        "in_doubt" => {
+            let json: Option<serde_json::Value> = detail.as_deref().and_then(|d| serde_json::from_str(d).ok());
+            let field = |k: &str| json.as_ref().and_then(|v| v[k].as_str()).map(str::to_string);
+            Outcome::InDoubt(InDoubt {
+                id: field("id").unwrap_or_default(),
+                source: field("source").unwrap_or_else(|| "callback or redirect".into()),
+                claimed_at: at,
+                // Rows written before the JSON form hold the reason alone.
+                reason: field("reason").or(detail).unwrap_or_default(),
+            })
+        }
         _ => Outcome::Failed {
             corpid,
             reason: detail.unwrap_or_default(),

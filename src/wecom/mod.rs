@@ -48,7 +48,8 @@ pub use corp::Corp;
 pub use install::install_url;
 #[cfg(feature = "postgres")]
 pub use installs::{
-    CorpRecord, CorpStatus, DEFAULT_LEASE, InDoubt, Installs, InstallsBuilder, Outcome, STATE_VALIDITY,
+    CorpRecord, CorpStatus, DEFAULT_LEASE, DEFAULT_RETENTION, InDoubt, Installs, InstallsBuilder, Outcome,
+    STATE_VALIDITY,
 };
 pub use jssdk::PageSignature;
 pub use managed::{DEFAULT_LOCK_TTL, DEFAULT_REFRESH_MARGIN};
