@@ -62,6 +62,9 @@ async fn run(db: &str) {
     let mut durable = Vec::new();
     let mut bare = Vec::new();
     let mut n = 0;
+    // Fresh timestamps: a callback older than the retention is a replay,
+    // answered without being stored (which would measure nothing).
+    let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs() as i64;
     for _ in 0..ROUNDS {
         // Each round: 200 distinct create_auth callbacks, all at once.
         let deliveries: Vec<(String, String, String, String)> = (0..CONCURRENT)
@@ -70,9 +73,9 @@ async fn run(db: &str) {
                 let xml = format!(
                     "<xml><SuiteId><![CDATA[{SUITE_ID}]]></SuiteId><AuthCode><![CDATA[auth-code-{n:08}-0000000000000000000000000000000000000000000000]]></AuthCode>\
                      <InfoType><![CDATA[create_auth]]></InfoType><TimeStamp>{}</TimeStamp></xml>",
-                    1_700_000_000 + n
+                    now + n
                 );
-                let ts = "1700000000".to_string();
+                let ts = now.to_string();
                 let nonce = format!("n{n}");
                 let body = crypto.encrypt(&xml, &ts, &nonce).unwrap();
                 let start = body.find("<MsgSignature><![CDATA[").unwrap() + 23;
@@ -111,6 +114,24 @@ async fn run(db: &str) {
             bare.push(t.await.unwrap());
         }
     }
+    // Every delivery was stored: the durable path was measured.
+    let stored = Command::new("psql")
+        .args([
+            "-h",
+            "127.0.0.1",
+            "-U",
+            "postgres",
+            "-d",
+            db,
+            "-Atc",
+            "SELECT count(*) FROM corp_auth_inbox",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&stored.stdout).trim(),
+        (CONCURRENT * ROUNDS).to_string()
+    );
     durable.sort();
     bare.sort();
     let cores = std::thread::available_parallelism().map_or(0, |n| n.get());

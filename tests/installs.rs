@@ -968,20 +968,34 @@ async fn a_half_open_connection_is_replaced_after_one_timeout() {
     let proxy = PgProxy::start().await;
     let standin = StandIn::start().await;
     let installs = installs_with_timeout(&standin, &db.url_via(&proxy), Duration::from_secs(5), true).await;
-    deliver(&installs, &create_auth(55), "h1").await.unwrap();
-    // A NAT drops the flow: no FIN, no RST; the kernel would retransmit
+    // Every connection of the registry is open.
+    for n in 0..store::CONNECTIONS * 2 {
+        deliver(&installs, &create_auth(100 + n), &format!("w{n}"))
+            .await
+            .unwrap();
+    }
+    // A NAT drops their flows: no FIN, no RST; the kernel would retransmit
     // for ~15 minutes.
     proxy.silence_open_connections();
-    let started = std::time::Instant::now();
-    let err = deliver(&installs, &create_auth(56), "h2").await.unwrap_err();
-    assert!(matches!(err, Error::Registry { .. }), "{err:?}");
-    assert!(
-        started.elapsed() < Duration::from_secs(8),
-        "bounded by the statement timeout"
-    );
-    // The next statement opens a new connection: the callback is durable.
-    assert_eq!(deliver(&installs, &create_auth(56), "h3").await.unwrap(), "success");
-    assert_eq!(db.sql("SELECT count(*) FROM corp_auth_inbox"), "2");
+    let mut timeouts = 0;
+    for n in 0..store::CONNECTIONS * 3 {
+        let started = std::time::Instant::now();
+        match deliver(&installs, &create_auth(200 + n), &format!("h{n}")).await {
+            Ok(reply) => assert_eq!(reply, "success"),
+            Err(err) => {
+                assert!(matches!(err, Error::Registry { .. }), "{err:?}");
+                assert!(
+                    started.elapsed() < Duration::from_secs(8),
+                    "bounded by the statement timeout"
+                );
+                timeouts += 1;
+            }
+        }
+    }
+    // Each silent connection cost one timeout, then was replaced.
+    assert!((1..=store::CONNECTIONS).contains(&timeouts), "{timeouts} timeouts");
+    let stored: usize = db.sql("SELECT count(*) FROM corp_auth_inbox").parse().unwrap();
+    assert_eq!(stored, store::CONNECTIONS * 2 + store::CONNECTIONS * 3 - timeouts);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

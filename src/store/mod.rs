@@ -22,7 +22,7 @@ use std::time::Duration;
 
 pub use memory::Memory;
 #[cfg(feature = "postgres")]
-pub use postgres::Postgres;
+pub use postgres::{CONNECTIONS, Postgres};
 #[cfg(feature = "redis")]
 pub use redis::Redis;
 

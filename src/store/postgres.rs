@@ -97,8 +97,9 @@ CREATE INDEX corp_auth_exchanges_finished ON corp_auth_exchanges (suite_id, upda
 
 /// A PostgreSQL database for [`wecom::Installs`](crate::wecom::Installs).
 ///
-/// One multiplexed connection (tokio-postgres pipelines concurrent
-/// statements on it), re-made after a failure — and after a statement that
+/// [`CONNECTIONS`] multiplexed connections used in turn (tokio-postgres pipelines concurrent
+/// statements on it; each statement is prepared once per connection, so a
+/// run is one round trip), re-made after a failure — and after a statement that
 /// got no answer within the timeout, so a half-open connection (a NAT drop,
 /// a failover to another address) is replaced at once instead of failing
 /// every statement until the kernel gives up; TCP keepalive is on. Every
@@ -109,7 +110,43 @@ CREATE INDEX corp_auth_exchanges_finished ON corp_auth_exchanges (suite_id, upda
 pub struct Postgres {
     url: Secret,
     timeout: Duration,
-    client: tokio::sync::Mutex<Option<Arc<Client>>>,
+    /// The connections, used in turn (each multiplexed).
+    slots: Vec<tokio::sync::Mutex<Option<Arc<Conn>>>>,
+    next: std::sync::atomic::AtomicUsize,
+}
+
+/// How many connections a [`Postgres`] keeps: statements are spread over
+/// them in turn, so 200 concurrent callbacks are not serialized on one
+/// server backend.
+pub const CONNECTIONS: usize = 4;
+
+/// A connection and the statements prepared on it: each statement text is
+/// prepared once per connection, then every run is one round trip
+/// (`query` with a text prepares and executes: two).
+struct Conn {
+    client: Client,
+    prepared: std::sync::Mutex<std::collections::HashMap<String, tokio_postgres::Statement>>,
+}
+
+impl Conn {
+    fn new(client: Client) -> Arc<Self> {
+        Arc::new(Self {
+            client,
+            prepared: std::sync::Mutex::default(),
+        })
+    }
+
+    async fn statement(&self, text: &str) -> Result<tokio_postgres::Statement, tokio_postgres::Error> {
+        if let Some(statement) = self.prepared.lock().expect("prepared").get(text) {
+            return Ok(statement.clone());
+        }
+        let statement = self.client.prepare(text).await?;
+        self.prepared
+            .lock()
+            .expect("prepared")
+            .insert(text.to_string(), statement.clone());
+        Ok(statement)
+    }
 }
 
 impl std::fmt::Debug for Postgres {
@@ -157,11 +194,12 @@ impl Postgres {
         let db = Self {
             url: Secret::from(url),
             timeout: Duration::from_secs(5),
-            client: tokio::sync::Mutex::new(None),
+            slots: (0..CONNECTIONS).map(|_| tokio::sync::Mutex::new(None)).collect(),
+            next: std::sync::atomic::AtomicUsize::new(0),
         };
         let mut client = db.open().await?;
         migrate(&mut client).await?;
-        *db.client.lock().await = Some(Arc::new(client));
+        *db.slots[0].lock().await = Some(Conn::new(client));
         Ok(db)
     }
 
@@ -196,14 +234,15 @@ impl Postgres {
     }
 
     /// The connection, re-made when it was lost.
-    pub(crate) async fn client(&self) -> Result<Arc<Client>, Error> {
-        let mut held = self.client.lock().await;
-        if let Some(client) = held.as_ref().filter(|c| !c.is_closed()) {
-            return Ok(client.clone());
+    async fn conn(&self) -> Result<Arc<Conn>, Error> {
+        let slot = self.next.fetch_add(1, std::sync::atomic::Ordering::Relaxed) % self.slots.len();
+        let mut held = self.slots[slot].lock().await;
+        if let Some(conn) = held.as_ref().filter(|c| !c.client.is_closed()) {
+            return Ok(conn.clone());
         }
-        let client = Arc::new(self.open().await?);
-        *held = Some(client.clone());
-        Ok(client)
+        let conn = Conn::new(self.open().await?);
+        *held = Some(conn.clone());
+        Ok(conn)
     }
 
     /// Runs `statement` with `params`, bounded by the timeout; `what` names
@@ -215,17 +254,22 @@ impl Postgres {
         params: &[&(dyn tokio_postgres::types::ToSql + Sync)],
     ) -> Result<Vec<tokio_postgres::Row>, Error> {
         let started = tokio::time::Instant::now();
-        let client = self.client().await?;
-        // One budget for connecting and the statement.
+        let conn = self.conn().await?;
+        // One budget for connecting, preparing (once per connection) and
+        // the statement.
         let left = self
             .timeout
             .saturating_sub(started.elapsed())
             .max(Duration::from_millis(100));
-        match tokio::time::timeout(left, client.query(statement, params)).await {
+        let run = async {
+            let prepared = conn.statement(statement).await?;
+            conn.client.query(&prepared, params).await
+        };
+        match tokio::time::timeout(left, run).await {
             Ok(result) => result.map_err(|e| failure(what, &e)),
             Err(_) => {
                 // No answer: the connection may be half-open. Never reuse it.
-                self.discard(&client).await;
+                self.discard(&conn).await;
                 Err(Error::Registry {
                     reason: format!("{what}: no answer within {:?}", self.timeout),
                 })
@@ -235,9 +279,12 @@ impl Postgres {
 
     /// Drops `client` as the shared connection (if it still is): the next
     /// statement opens a new one.
-    async fn discard(&self, client: &Arc<Client>) {
-        let mut held = self.client.lock().await;
-        if held.as_ref().is_some_and(|c| Arc::ptr_eq(c, client)) {
+    async fn discard(&self, conn: &Arc<Conn>) {
+        for slot in &self.slots {
+            let mut held = slot.lock().await;
+            if !held.as_ref().is_some_and(|c| Arc::ptr_eq(c, conn)) {
+                continue;
+            }
             tracing::warn!(target: "corp_auth", "a PostgreSQL statement got no answer: the connection is replaced");
             *held = None;
         }
