@@ -34,9 +34,9 @@ pub(crate) trait ManagedCredential {
 /// [`Corp`]: crate::wecom::Corp
 /// [`cached`]: CachedValues::cached
 pub(crate) trait CachedValues {
-    /// The value `name` of `operation`: cached under the credential it is
-    /// fetched with (`fetch` gets that credential), never kept past it.
-    async fn cached<F, Fut>(&self, name: &'static str, operation: Operation, fetch: F) -> Result<Secret, Error>
+    /// The value `name`: cached under the credential it is fetched with
+    /// (`fetch` gets that credential), never kept past it.
+    async fn cached<F, Fut>(&self, name: &'static str, fetch: F) -> Result<Secret, Error>
     where
         F: Fn(Secret) -> Fut,
         Fut: Future<Output = Result<AccessToken, Error>>;

@@ -107,7 +107,7 @@ impl crate::facade::CachedValues for Corp {
     /// The JS-SDK tickets: cached per (suite, corp) under the corp token
     /// they were fetched with (the store key carries the token's version,
     /// never the token), never kept past that token, dropped with it.
-    async fn cached<F, Fut>(&self, name: &'static str, _operation: Operation, fetch: F) -> Result<Secret, Error>
+    async fn cached<F, Fut>(&self, name: &'static str, fetch: F) -> Result<Secret, Error>
     where
         F: Fn(Secret) -> Fut,
         Fut: Future<Output = Result<super::AccessToken, Error>>,

@@ -3555,7 +3555,6 @@ impl Corp {
         crate::facade::CachedValues::cached(
                 self,
                 "jsapi_ticket",
-                crate::Operation::GetJsapiTicket,
                 |credential| async move {
                     self.client()
                         .send_get_jsapi_ticket(credential.expose_secret())
@@ -3574,7 +3573,6 @@ impl Corp {
         crate::facade::CachedValues::cached(
                 self,
                 "agent_config_ticket",
-                crate::Operation::GetAgentConfigTicket,
                 |credential| async move {
                     self.client()
                         .send_get_agent_config_ticket(credential.expose_secret())

@@ -889,7 +889,7 @@ fn cached_method(plan: &OpPlan<'_>, name: &str, place: &str) -> Result<TokenStre
             arg.wire
         ));
     }
-    let (method, send, variant) = (ident(name), format_ident!("send_{}", id), ident(&camel(id)));
+    let (method, send) = (ident(name), format_ident!("send_{}", id));
     let unset = plan.args.iter().map(|_| quote!(None));
     let summary = plan.op.summary.clone().unwrap_or_default();
     let about = docs(&format!(
@@ -902,7 +902,7 @@ fn cached_method(plan: &OpPlan<'_>, name: &str, place: &str) -> Result<TokenStre
     Ok(quote! {
         #about
         pub async fn #method(&self) -> Result<crate::Secret, crate::Error> {
-            crate::facade::CachedValues::cached(self, #name, crate::Operation::#variant, |credential| async move {
+            crate::facade::CachedValues::cached(self, #name, |credential| async move {
                 self.client()
                     .#send(credential.expose_secret(), #(#unset),*)
                     .await
