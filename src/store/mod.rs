@@ -22,11 +22,29 @@ use std::time::Duration;
 
 pub use memory::Memory;
 #[cfg(feature = "postgres")]
-pub use postgres::{CONNECTIONS, Postgres};
+pub use postgres::{CONNECTIONS, Postgres, PostgresBuilder};
 #[cfg(feature = "redis")]
 pub use redis::Redis;
 
 use crate::Secret;
+
+/// The CA certificates in `pem` (a `tls_ca_pem` setting): at least one, or
+/// a clear error.
+#[cfg(any(feature = "redis-tls", feature = "postgres-tls"))]
+pub(crate) fn ca_certificates(pem: &[u8]) -> Result<Vec<rustls_pki_types::CertificateDer<'static>>, crate::Error> {
+    use rustls_pki_types::pem::PemObject as _;
+    let invalid = |reason: &str| crate::Error::Config {
+        setting: "tls_ca_pem",
+        reason: reason.into(),
+    };
+    let certs = rustls_pki_types::CertificateDer::pem_slice_iter(pem)
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|_| invalid("not PEM certificates"))?;
+    if certs.is_empty() {
+        return Err(invalid("no certificate in the PEM"));
+    }
+    Ok(certs)
+}
 
 /// What a [`Store`] method returns: a boxed future, so that stores can be
 /// used as `dyn Store`.

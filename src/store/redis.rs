@@ -150,12 +150,7 @@ impl Redis {
             setting: "tls_ca_pem",
             reason,
         };
-        let parsed = rustls_pki_types::pem::PemObject::pem_slice_iter(ca_pem)
-            .collect::<Result<Vec<rustls_pki_types::CertificateDer<'_>>, _>>()
-            .map_err(|e| invalid(format!("not PEM certificates: {e}")))?;
-        if parsed.is_empty() {
-            return Err(invalid("no certificate in the PEM".into()));
-        }
+        super::ca_certificates(ca_pem)?;
         let certs = || redis::TlsCertificates {
             client_tls: None,
             root_cert: Some(ca_pem.to_vec()),
