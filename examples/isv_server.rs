@@ -10,7 +10,13 @@
 //!   fails, so WeCom reports the delivery instead of the install being lost);
 //!   a worker handles the inbox after the answer;
 //! - `GET  /wecom/install`   starts an install: a pre-auth code, a `state`
-//!   stored in PostgreSQL, a redirect to WeCom's install page;
+//!   stored in PostgreSQL, a redirect to WeCom's install page. Anyone may
+//!   open it, so it spends no quota per hit and stores nothing that does
+//!   not expire: one pre-auth code per instance is reused for its life
+//!   (until five minutes before it expires, so an admin has time to finish;
+//!   its session info is set once), states expire with it (20 minutes) and
+//!   the links are rate-bounded (`INSTALL_LINKS_PER_SECOND`, default 5, in
+//!   bursts of four times that): past it, `429 Too Many Requests`;
 //! - `GET  /wecom/installed` WeCom's redirect back: the `state` is checked
 //!   (any instance issued it, once), then the `auth_code` is exchanged once
 //!   across every instance;
@@ -37,13 +43,14 @@
 //! and `CORP_AUTH_OLD_KEY` for a key being rotated out), and optionally
 //! `REDIS_URL` (tokens and tickets shared with the other instances),
 //! `WECOM_BASE_URL` (a proxy), `LISTEN` (default `127.0.0.1:8080`),
-//! `WECOM_TEST_AUTH=1` (test authorizations while the app is unreleased).
+//! `WECOM_TEST_AUTH=1` (test authorizations while the app is unreleased),
+//! `INSTALL_LINKS_PER_SECOND` (default 5).
 //!
 //! Run: `cargo run --example isv_server --features postgres,redis` (with the
 //! variables set).
 
-use std::sync::Arc;
-use std::time::Duration;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use axum::Router;
 use axum::extract::{Query, State};
@@ -52,7 +59,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use corp_auth::wecom::callback::{self, Crypto, Event};
 use corp_auth::wecom::{self, AuthType, Installs, Suite};
-use corp_auth::{Error, store};
+use corp_auth::{Error, Secret, store};
 use tokio::sync::Notify;
 
 struct App {
@@ -67,6 +74,47 @@ struct App {
     test_auth: bool,
     /// Wakes the worker after a callback was committed.
     work: Notify,
+    /// The pre-auth code install links carry, reused while it has time left.
+    pre_auth: tokio::sync::Mutex<Option<PreAuth>>,
+    /// How many install links may be issued now.
+    links: Mutex<Bucket>,
+}
+
+/// A pre-auth code and until when a new link may carry it.
+struct PreAuth {
+    code: Secret,
+    usable_until: Instant,
+}
+
+/// A token bucket: `rate` links a second, `burst` at once. Constant memory:
+/// nothing is kept per caller.
+struct Bucket {
+    rate: f64,
+    burst: f64,
+    tokens: f64,
+    at: Instant,
+}
+
+impl Bucket {
+    fn new(rate: f64) -> Self {
+        Self {
+            rate,
+            burst: rate * 4.0,
+            tokens: rate * 4.0,
+            at: Instant::now(),
+        }
+    }
+
+    fn take(&mut self) -> bool {
+        let now = Instant::now();
+        self.tokens = (self.tokens + now.duration_since(self.at).as_secs_f64() * self.rate).min(self.burst);
+        self.at = now;
+        if self.tokens < 1.0 {
+            return false;
+        }
+        self.tokens -= 1.0;
+        true
+    }
 }
 
 fn env(name: &str) -> Result<String, String> {
@@ -136,6 +184,15 @@ async fn main() -> Result<(), String> {
         public_url: env("PUBLIC_URL")?.trim_end_matches('/').to_string(),
         test_auth: env("WECOM_TEST_AUTH").as_deref() == Ok("1"),
         work: Notify::new(),
+        pre_auth: tokio::sync::Mutex::new(None),
+        links: Mutex::new(Bucket::new(match env("INSTALL_LINKS_PER_SECOND") {
+            Ok(rate) => rate
+                .parse::<f64>()
+                .ok()
+                .filter(|r| *r > 0.0)
+                .ok_or("INSTALL_LINKS_PER_SECOND must be a positive number")?,
+            Err(_) => 5.0,
+        })),
     });
     tokio::spawn(worker(app.clone()));
     let router = Router::new()
@@ -203,18 +260,19 @@ async fn callback(State(app): State<Arc<App>>, q: Params, body: String) -> Respo
 }
 
 async fn install(State(app): State<Arc<App>>) -> Response {
+    if !app.links.lock().expect("bucket").take() {
+        return (
+            StatusCode::TOO_MANY_REQUESTS,
+            [(header::RETRY_AFTER, "1")],
+            "try again shortly",
+        )
+            .into_response();
+    }
     let result = async {
-        let pre = app.suite.get_pre_auth_code().await?;
-        let code = pre.pre_auth_code.expose_secret();
-        let auth = if app.test_auth {
-            AuthType::Test
-        } else {
-            AuthType::Formal
-        };
-        app.suite.set_session_info(code, auth).await?;
+        let code = pre_auth_code(&app).await?;
         let state = app.installs.new_state().await?;
         let back = format!("{}/wecom/installed", app.public_url);
-        wecom::install_url(app.suite.suite_id(), code, &back, &state)
+        wecom::install_url(app.suite.suite_id(), code.expose_secret(), &back, &state)
     }
     .await;
     match result {
@@ -222,6 +280,37 @@ async fn install(State(app): State<Arc<App>>) -> Response {
         Ok(url) => (StatusCode::FOUND, [(header::LOCATION, url)]).into_response(),
         Err(e) => refuse(&e),
     }
+}
+
+/// The pre-auth code for a new link: the one in hand while it has five
+/// minutes left (half its life if it lives less than ten), else a new one
+/// with its session info set — one fetch however many links are asked for
+/// at once (the lock is held across it).
+async fn pre_auth_code(app: &App) -> Result<Secret, Error> {
+    let mut held = app.pre_auth.lock().await;
+    if let Some(pre) = held.as_ref().filter(|p| Instant::now() < p.usable_until) {
+        return Ok(pre.code.clone());
+    }
+    let pre = app.suite.get_pre_auth_code().await?;
+    let auth = if app.test_auth {
+        AuthType::Test
+    } else {
+        AuthType::Formal
+    };
+    app.suite
+        .set_session_info(pre.pre_auth_code.expose_secret(), auth)
+        .await?;
+    let life = pre.expires_in;
+    let keep = if life >= Duration::from_secs(600) {
+        life - Duration::from_secs(300)
+    } else {
+        life / 2
+    };
+    *held = Some(PreAuth {
+        code: pre.pre_auth_code.clone(),
+        usable_until: Instant::now() + keep,
+    });
+    Ok(pre.pre_auth_code)
 }
 
 async fn installed(State(app): State<Arc<App>>, q: Params) -> Response {

@@ -23,6 +23,7 @@ use corp_auth::wecom::{self, CorpStatus, Installs, Outcome, Suite};
 use corp_auth::{Error, Secret};
 use pg::{PgProxy, TestDb, psql};
 use serde_json::json;
+use sha2::Digest as _;
 use wecom_standin::StandIn;
 
 const TOKEN: &str = "corpAuthToken01";
@@ -181,37 +182,77 @@ async fn a_callback_is_durable_before_success_and_a_duplicate_is_handled_once() 
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn two_instances_processing_at_once_exchange_each_code_once() {
+async fn two_instances_and_the_redirects_contest_claims_and_each_code_is_exchanged_once() {
     let db = TestDb::new("two");
     let standin = StandIn::start().await;
     let a = installs(&standin, &db, &[("k1", KEY1)], Duration::from_secs(30)).await;
     let b = installs(&standin, &db, &[("k1", KEY1)], Duration::from_secs(30)).await;
-    // 20 installs, each delivered to both instances (WeCom's retries).
+    // 20 installs, each delivered to both instances (WeCom's retries), and
+    // each also redirected (the admin's browser) to one of them: every code
+    // is wanted by two workers and a redirect at once.
     for n in 0..20 {
         deliver(&a, &create_auth(n), &format!("a{n}")).await.unwrap();
         deliver(&b, &create_auth(n), &format!("b{n}")).await.unwrap();
     }
     assert_eq!(db.sql("SELECT count(*) FROM corp_auth_inbox"), "20");
     answer_exchanges(&standin, 0..20);
-    let (oa, ob) = tokio::join!(a.process_pending(), b.process_pending());
+    // WeCom holds each exchange long enough for the workers to meet the
+    // redirects' claims in flight (on the other instance: a live claim of
+    // another owner; on their own: a claim a task here holds).
+    standin.delay(PERMANENT, Duration::from_millis(400));
+    let mut states = Vec::new();
+    // Code n is redirected to the instance whose worker does not reach it
+    // first (a's worker starts with code 0, b's with code 1).
+    for n in 0..20 {
+        let at = if n % 2 == 0 { &b } else { &a };
+        states.push(at.new_state().await.unwrap());
+    }
+    let redirects = async {
+        let mut handles = Vec::new();
+        for (n, state) in states.into_iter().enumerate() {
+            let at = if n % 2 == 0 { b.clone() } else { a.clone() };
+            handles.push(tokio::spawn(async move { at.redeem(&state, &auth_code(n)).await }));
+        }
+        let mut outcomes = Vec::new();
+        for handle in handles {
+            outcomes.push(handle.await.unwrap().unwrap());
+        }
+        outcomes
+    };
+    let (oa, ob, by_redirect) = tokio::join!(a.process_pending(), b.process_pending(), redirects);
     let mut installed: Vec<String> = oa
         .unwrap()
         .into_iter()
         .chain(ob.unwrap())
         .map(|o| match o {
             Outcome::Installed { corpid, .. } => corpid,
-            other => panic!("{other:?}"),
+            other => panic!("a contested claim is not in doubt: {other:?}"),
         })
         .collect();
     installed.sort();
-    assert_eq!(installed.len(), 20);
     installed.dedup();
-    assert_eq!(installed.len(), 20, "each install once");
+    assert_eq!(installed.len(), 20, "each event handled once, as installed");
+    // (The stand-in answers exchanges in arrival order, so which corp a
+    // code brings depends on the race; each brings one.)
+    let mut redirected: Vec<String> = by_redirect
+        .into_iter()
+        .map(|o| match o {
+            Outcome::Installed { corpid, .. } => corpid,
+            other => panic!("a redirect that lost the race sees the install: {other:?}"),
+        })
+        .collect();
+    redirected.sort();
+    redirected.dedup();
+    assert_eq!(redirected, installed, "the redirects saw the same installs");
     let mut sent = exchanges_sent(&standin);
     sent.sort();
     sent.dedup();
     assert_eq!(sent.len(), 20);
     assert_eq!(exchanges_sent(&standin).len(), 20, "no auth_code sent twice");
+    assert!(a.in_doubt().await.unwrap().is_empty());
+    let corps = a.corps().await.unwrap();
+    assert_eq!(corps.len(), 20);
+    assert!(corps.iter().all(|c| c.status == CorpStatus::Installed));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -513,7 +554,7 @@ fn crash_child() {
 /// Runs the child for `step`, waits for `marker` (or for `until` to hold),
 /// then kills it with SIGKILL.
 async fn run_and_kill(
-    db: &TestDb,
+    db_url: &str,
     standin: &StandIn,
     n: usize,
     step: &str,
@@ -524,7 +565,7 @@ async fn run_and_kill(
     let mut child = Command::new(std::env::current_exe().unwrap())
         .args(["crash_child", "--exact", "--nocapture", "--test-threads=1"])
         .env("CORP_AUTH_CRASH_STEP", step)
-        .env("CORP_AUTH_CRASH_DB", db.url())
+        .env("CORP_AUTH_CRASH_DB", db_url)
         .env("CORP_AUTH_CRASH_WECOM", &standin.url)
         .env("CORP_AUTH_CRASH_SIG", sig)
         .env("CORP_AUTH_CRASH_TS", ts)
@@ -587,7 +628,7 @@ async fn restart(db: &TestDb, standin: &StandIn) -> (Installs, Vec<Outcome>) {
 async fn killed_after_answering_success_the_install_is_processed_after_restart() {
     let db = TestDb::new("crash1");
     let standin = StandIn::start().await;
-    run_and_kill(&db, &standin, 1, "answered", Some("ANSWERED success"), || false).await;
+    run_and_kill(&db.url(), &standin, 1, "answered", Some("ANSWERED success"), || false).await;
     assert_eq!(
         db.sql("SELECT count(*) FROM corp_auth_inbox WHERE state = 'pending'"),
         "1"
@@ -609,7 +650,7 @@ async fn killed_while_the_exchange_is_in_flight_the_code_is_in_doubt_and_never_r
     let standin = StandIn::start().await;
     standin.delay(PERMANENT, Duration::from_secs(3));
     let arrived = || !standin.seen(PERMANENT).is_empty();
-    run_and_kill(&db, &standin, 2, "process", None, arrived).await;
+    run_and_kill(&db.url(), &standin, 2, "process", None, arrived).await;
     tokio::time::sleep(Duration::from_secs(3)).await; // WeCom answers a dead connection
     let (restarted, outcomes) = restart(&db, &standin).await;
     assert!(
@@ -628,7 +669,7 @@ async fn killed_right_after_the_exchange_the_permanent_code_is_already_committed
     let db = TestDb::new("crash3");
     let standin = StandIn::start().await;
     answer_exchanges(&standin, [3]);
-    run_and_kill(&db, &standin, 3, "process", Some("PROCESSED"), || false).await;
+    run_and_kill(&db.url(), &standin, 3, "process", Some("PROCESSED"), || false).await;
     let (restarted, outcomes) = restart(&db, &standin).await;
     assert!(outcomes.is_empty(), "{outcomes:?}");
     let corps = restarted.corps().await.unwrap();
@@ -643,6 +684,55 @@ async fn killed_right_after_the_exchange_the_permanent_code_is_already_committed
         restarted.unacknowledged().await.unwrap().as_slice(),
         [(_, Outcome::Installed { .. })]
     ));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn killed_between_the_answer_and_its_commit_the_code_is_in_doubt_and_never_resent() {
+    // The failpoint: the child reaches PostgreSQL through a proxy that is
+    // cut while WeCom holds the exchange, so the answer arrives with the
+    // database gone; the child is killed once it has tried to commit (a
+    // connection refused after the cut: the answer is in hand).
+    let db = TestDb::new("crash4");
+    let proxy = PgProxy::start().await;
+    let standin = StandIn::start().await;
+    answer_exchanges(&standin, [4]);
+    standin.delay(PERMANENT, Duration::from_secs(1));
+    let refused_at_cut = std::cell::Cell::new(None);
+    let answer_in_hand = || {
+        if refused_at_cut.get().is_none() && !standin.seen(PERMANENT).is_empty() {
+            proxy.cut();
+            refused_at_cut.set(Some(proxy.refused()));
+        }
+        refused_at_cut.get().is_some_and(|at| proxy.refused() > at)
+    };
+    run_and_kill(&db.url_via(&proxy), &standin, 4, "process", None, answer_in_hand).await;
+    assert_eq!(
+        db.sql("SELECT state FROM corp_auth_exchanges"),
+        "sending",
+        "killed with the answer uncommitted"
+    );
+    let (restarted, outcomes) = restart(&db, &standin).await;
+    // Returned as the stale claim and again as its event's outcome (two
+    // passes), queued for the application once.
+    let Some(Outcome::InDoubt(doubt)) = outcomes.first() else {
+        panic!("{outcomes:?}")
+    };
+    assert!(
+        outcomes
+            .iter()
+            .all(|o| matches!(o, Outcome::InDoubt(d) if d.id == doubt.id && d.source == "callback")),
+        "{outcomes:?}"
+    );
+    assert!(matches!(
+        restarted.unacknowledged().await.unwrap().as_slice(),
+        [(_, Outcome::InDoubt(d))] if d.id == doubt.id
+    ));
+    assert!(
+        restarted.corps().await.unwrap().is_empty(),
+        "the code in hand died with the process"
+    );
+    assert_eq!(restarted.in_doubt().await.unwrap().len(), 1);
+    assert_eq!(exchanges_sent(&standin), [auth_code(4)], "sent once, never again");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -960,6 +1050,70 @@ async fn the_permanent_code_in_hand_survives_a_database_failover() {
         "installed|t"
     );
     assert_eq!(exchanges_sent(&standin), [auth_code(54)]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_claim_whose_commit_answer_was_lost_is_not_taken_for_a_spent_code() {
+    let db = TestDb::new("lostclaim");
+    let proxy = PgProxy::start().await;
+    let standin = StandIn::start().await;
+    let client = wecom::Client::builder()
+        .base_url(&standin.url)
+        .retry(corp_auth::RetryPolicy::never())
+        .timeout(Duration::from_secs(2))
+        .build()
+        .unwrap();
+    let suite = Suite::builder(SUITE_ID, "SENTINEL-suite-secret")
+        .client(client)
+        .build()
+        .unwrap();
+    suite.set_suite_ticket(TICKET, now()).await.unwrap();
+    let pg = store::Postgres::builder(&db.url_via(&proxy))
+        .unwrap()
+        .timeout(Duration::from_secs(1))
+        .connections(1)
+        .unwrap()
+        .connect()
+        .await
+        .unwrap();
+    let installs = Installs::builder(suite, pg)
+        .crypto(Crypto::new(TOKEN, AES_KEY, SUITE_ID).unwrap())
+        .encryption_key("k1", &KEY1)
+        .lease(Duration::from_secs(1))
+        .build()
+        .unwrap();
+    // An install first: every statement is prepared on the connection, so
+    // the claim below is one round trip.
+    answer_exchanges(&standin, [60, 61]);
+    let state = installs.new_state().await.unwrap();
+    installs.redeem(&state, &auth_code(60)).await.unwrap();
+    let state = installs.new_state().await.unwrap();
+    // The failpoint: the claim (the first statement carrying the code's
+    // SHA-256) reaches the server and commits; its answer is lost, the
+    // statement times out, the redirect fails.
+    let hash: String = sha2::Sha256::digest(auth_code(61).as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    proxy.lose_answers_from_statement_with(hash.as_bytes());
+    let err = installs.redeem(&state, &auth_code(61)).await.unwrap_err();
+    assert!(matches!(err, Error::Registry { .. }), "{err:?}");
+    assert_eq!(
+        db.sql("SELECT state FROM corp_auth_exchanges ORDER BY claimed_at"),
+        "done\nsending",
+        "the claim committed; its answer was lost"
+    );
+    assert_eq!(exchanges_sent(&standin), [auth_code(60)], "nothing more was sent");
+    // The callback of the same code: this instance knows it never sent the
+    // code, so the claim is not in doubt — the code is exchanged, once.
+    deliver(&installs, &create_auth(61), "lost").await.unwrap();
+    let outcomes = drain(&installs, &db, Duration::from_secs(30)).await;
+    assert!(
+        matches!(outcomes.as_slice(), [Outcome::Installed { corpid, .. }] if corpid == "wwCorp0061"),
+        "{outcomes:?}"
+    );
+    assert_eq!(exchanges_sent(&standin), [auth_code(60), auth_code(61)]);
+    assert!(installs.in_doubt().await.unwrap().is_empty());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

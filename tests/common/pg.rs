@@ -12,6 +12,8 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
+type Trigger = Arc<std::sync::Mutex<Option<Vec<u8>>>>;
+
 /// A database of this test's own, dropped at the end.
 pub struct TestDb {
     pub name: String,
@@ -68,45 +70,102 @@ pub struct PgProxy {
     down: Arc<AtomicBool>,
     /// Bumped on every cut: connections born before die.
     cuts: Arc<AtomicU8>,
+    /// Connections refused so far.
+    refused: Arc<std::sync::atomic::AtomicUsize>,
     /// Bumped on every silence: connections born before go silent.
     silences: Arc<AtomicU8>,
+    /// Bumped when answers are lost: connections born before still carry
+    /// statements to the server, but no answer back.
+    deafs: Arc<AtomicU8>,
+    /// A failpoint: the first statement whose bytes hold this pattern runs,
+    /// and from then on the answers of open connections are lost.
+    trigger: Trigger,
+    accept: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for PgProxy {
+    /// Every connection through the proxy is closed (a silent one would
+    /// otherwise hold a server backend for good).
+    fn drop(&mut self) {
+        self.down.store(true, Ordering::SeqCst);
+        self.cuts.fetch_add(1, Ordering::SeqCst);
+        self.accept.abort();
+    }
 }
 
 impl PgProxy {
     pub async fn start() -> Self {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let port = listener.local_addr().unwrap().port();
-        let proxy = Self {
+        let down = Arc::<AtomicBool>::default();
+        let (cuts, silences, deafs) = (
+            Arc::<AtomicU8>::default(),
+            Arc::<AtomicU8>::default(),
+            Arc::<AtomicU8>::default(),
+        );
+        let trigger = Trigger::default();
+        let refused = Arc::<std::sync::atomic::AtomicUsize>::default();
+        let proxy = |accept| Self {
             port,
-            down: Arc::default(),
-            cuts: Arc::default(),
-            silences: Arc::default(),
+            refused: refused.clone(),
+            down: down.clone(),
+            cuts: cuts.clone(),
+            silences: silences.clone(),
+            deafs: deafs.clone(),
+            trigger: trigger.clone(),
+            accept,
         };
-        let (down, cuts, silences) = (proxy.down.clone(), proxy.cuts.clone(), proxy.silences.clone());
-        tokio::spawn(async move {
+        let (down2, cuts2, silences2, deafs2, trigger2) = (
+            down.clone(),
+            cuts.clone(),
+            silences.clone(),
+            deafs.clone(),
+            trigger.clone(),
+        );
+        let refused2 = refused.clone();
+        let accept = tokio::spawn(async move {
+            let (down, cuts, silences, deafs, trigger) = (down2, cuts2, silences2, deafs2, trigger2);
             loop {
                 let Ok((client, _)) = listener.accept().await else {
                     return;
                 };
                 if down.load(Ordering::SeqCst) {
+                    refused2.fetch_add(1, Ordering::SeqCst);
                     drop(client); // refused: closed at once
                     continue;
                 }
                 let born = (cuts.load(Ordering::SeqCst), silences.load(Ordering::SeqCst));
-                let (cuts, silences) = (cuts.clone(), silences.clone());
+                let deaf_born = deafs.load(Ordering::SeqCst);
+                let (cuts, silences, deafs, trigger) = (cuts.clone(), silences.clone(), deafs.clone(), trigger.clone());
                 tokio::spawn(async move {
                     let Ok(server) = TcpStream::connect("127.0.0.1:5432").await else {
                         return;
                     };
                     let (cr, cw) = client.into_split();
                     let (sr, sw) = server.into_split();
-                    let a = tokio::spawn(forward(cr, sw, born, cuts.clone(), silences.clone()));
-                    let b = tokio::spawn(forward(sr, cw, born, cuts, silences));
+                    // Statements: silenced by a silence. Answers: by a
+                    // silence or a loss of answers.
+                    let a = tokio::spawn(forward(
+                        cr,
+                        sw,
+                        born,
+                        cuts.clone(),
+                        silences.clone(),
+                        Direction::Statements(trigger, deafs.clone()),
+                    ));
+                    let b = tokio::spawn(forward(
+                        sr,
+                        cw,
+                        born,
+                        cuts,
+                        silences,
+                        Direction::Answers(deaf_born, deafs),
+                    ));
                     let _ = tokio::join!(a, b);
                 });
             }
         });
-        proxy
+        proxy(accept)
     }
 
     /// A failover: open connections are dropped, new ones refused until
@@ -122,10 +181,37 @@ impl PgProxy {
         self.silences.fetch_add(1, Ordering::SeqCst);
     }
 
+    /// Open connections still carry statements to the server, which runs
+    /// them, but its answers are lost (a one-way NAT drop): the client
+    /// cannot tell whether a statement committed. New connections work.
+    pub fn lose_answers_of_open_connections(&self) {
+        self.deafs.fetch_add(1, Ordering::SeqCst);
+    }
+
+    /// A failpoint: the first statement sent through the proxy whose bytes
+    /// contain `pattern` (a parameter's value) reaches the server and runs,
+    /// and the answers of every open connection are lost from then on.
+    pub fn lose_answers_from_statement_with(&self, pattern: &[u8]) {
+        *self.trigger.lock().unwrap() = Some(pattern.to_vec());
+    }
+
+    /// How many connections were refused (while cut) so far.
+    pub fn refused(&self) -> usize {
+        self.refused.load(Ordering::SeqCst)
+    }
+
     /// New connections are accepted again.
     pub fn restore(&self) {
         self.down.store(false, Ordering::SeqCst);
     }
+}
+
+/// Which way a forwarding task carries bytes.
+enum Direction {
+    /// Client to server, with the failpoint's pattern.
+    Statements(Trigger, Arc<AtomicU8>),
+    /// Server to client: lost once the counter moves past its value at birth.
+    Answers(u8, Arc<AtomicU8>),
 }
 
 async fn forward(
@@ -134,6 +220,7 @@ async fn forward(
     born: (u8, u8),
     cuts: Arc<AtomicU8>,
     silences: Arc<AtomicU8>,
+    direction: Direction,
 ) {
     let mut buf = vec![0u8; 16 * 1024];
     loop {
@@ -149,6 +236,22 @@ async fn forward(
         };
         if silences.load(Ordering::SeqCst) != born.1 {
             continue; // swallowed: the peer waits for an answer forever
+        }
+        match &direction {
+            Direction::Answers(born, now) if now.load(Ordering::SeqCst) != *born => {
+                continue; // an answer lost on the way back
+            }
+            Direction::Statements(trigger, deafs) => {
+                let mut armed = trigger.lock().unwrap();
+                let hit = armed
+                    .as_ref()
+                    .is_some_and(|p| buf[..n].windows(p.len()).any(|w| w == p.as_slice()));
+                if hit {
+                    *armed = None;
+                    deafs.fetch_add(1, Ordering::SeqCst); // before the server can answer
+                }
+            }
+            Direction::Answers(..) => {}
         }
         if to.write_all(&buf[..n]).await.is_err() {
             return;

@@ -16,7 +16,7 @@ use crate::{Error, Secret};
 
 /// A PostgreSQL database for [`wecom::Installs`](crate::wecom::Installs).
 ///
-/// [`CONNECTIONS`] multiplexed connections used in turn (tokio-postgres pipelines concurrent
+/// [`CONNECTIONS`] (or [`PostgresBuilder::connections`]) multiplexed connections used in turn (tokio-postgres pipelines concurrent
 /// statements on it; each statement is prepared once per connection, so a
 /// run is one round trip), re-made after a failure — and after a statement that
 /// got no answer within the timeout, so a half-open connection (a NAT drop,
@@ -45,9 +45,10 @@ pub struct Postgres {
     next: std::sync::atomic::AtomicUsize,
 }
 
-/// How many connections a [`Postgres`] keeps: statements are spread over
-/// them in turn, so 200 concurrent callbacks are not serialized on one
-/// server backend.
+/// How many connections a [`Postgres`] keeps by default
+/// ([`PostgresBuilder::connections`]): statements are spread over them in
+/// turn, so 200 concurrent callbacks are not serialized on one server
+/// backend.
 pub const CONNECTIONS: usize = 4;
 
 /// A connection and the statements prepared on it: each statement text is
@@ -134,6 +135,7 @@ fn failure(what: &str, e: &tokio_postgres::Error) -> Error {
 pub struct PostgresBuilder {
     url: Secret,
     timeout: Duration,
+    connections: usize,
     #[cfg(feature = "postgres-tls")]
     ca_pem: Option<Vec<u8>>,
 }
@@ -152,6 +154,20 @@ impl PostgresBuilder {
     pub fn timeout(mut self, timeout: Duration) -> Self {
         self.timeout = timeout;
         self
+    }
+
+    /// How many connections to keep (default [`CONNECTIONS`], 1 to 64),
+    /// each opened when first used. Each is multiplexed: more only helps
+    /// when one server backend is the bottleneck.
+    pub fn connections(mut self, connections: usize) -> Result<Self, Error> {
+        if !(1..=64).contains(&connections) {
+            return Err(Error::Config {
+                setting: "connections",
+                reason: format!("must be between 1 and 64, not {connections}"),
+            });
+        }
+        self.connections = connections;
+        Ok(self)
     }
 
     /// Trusts the CA certificate(s) in `ca_pem` (PEM) instead of the
@@ -185,7 +201,7 @@ impl PostgresBuilder {
             timeout: self.timeout,
             #[cfg(feature = "postgres-tls")]
             tls,
-            slots: (0..CONNECTIONS).map(|_| tokio::sync::Mutex::new(None)).collect(),
+            slots: (0..self.connections).map(|_| tokio::sync::Mutex::new(None)).collect(),
             next: std::sync::atomic::AtomicUsize::new(0),
         };
         let mut client = db.open().await?;
@@ -240,6 +256,7 @@ impl Postgres {
         Ok(PostgresBuilder {
             url,
             timeout: Duration::from_secs(5),
+            connections: CONNECTIONS,
             #[cfg(feature = "postgres-tls")]
             ca_pem: None,
         })

@@ -1,11 +1,88 @@
 //! Exchanging an `auth_code` once across every instance: install states,
 //! the redirect, claims with owners, completion, and exchanges in doubt.
 
+use std::collections::HashMap;
 use std::time::{Duration, SystemTime};
 
 use super::record::{claim_id, detail, doubt_detail, kind};
 
 use super::*;
+
+/// This instance's own claims, as only it can know them. A `sending` claim
+/// in the database whose owner is this instance, and that no task here
+/// holds, was never sent (the claim committed but its answer was lost, or
+/// its release after "WeCom did not act" failed): it is taken over, not
+/// reported in doubt. One whose request may have left (the task stopped
+/// before recording the answer) is remembered as abandoned and never sent
+/// again from here.
+#[derive(Default)]
+pub(super) struct LocalClaims(std::sync::Mutex<HashMap<String, Local>>);
+
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Local {
+    /// A task here holds it and has sent nothing yet.
+    Claiming,
+    /// A task here holds it and the request may have left.
+    Sending,
+    /// A task here sent it and stopped before recording the answer.
+    Abandoned,
+}
+
+/// A task's hold on one code; released on drop (abandoned if the request
+/// may have left and no answer was recorded).
+struct Held<'a> {
+    claims: &'a LocalClaims,
+    hash: String,
+    state: Local,
+    resolved: bool,
+}
+
+enum Hold<'a> {
+    Held(Held<'a>),
+    Busy,
+    Abandoned,
+}
+
+impl LocalClaims {
+    fn hold(&self, hash: &str) -> Hold<'_> {
+        let mut map = self.0.lock().expect("local claims");
+        match map.get(hash) {
+            Some(Local::Abandoned) => Hold::Abandoned,
+            Some(_) => Hold::Busy,
+            None => {
+                map.insert(hash.to_string(), Local::Claiming);
+                Hold::Held(Held {
+                    claims: self,
+                    hash: hash.to_string(),
+                    state: Local::Claiming,
+                    resolved: false,
+                })
+            }
+        }
+    }
+}
+
+impl Held<'_> {
+    fn set(&mut self, state: Local) {
+        self.state = state;
+        self.claims
+            .0
+            .lock()
+            .expect("local claims")
+            .insert(self.hash.clone(), state);
+    }
+}
+
+impl Drop for Held<'_> {
+    fn drop(&mut self) {
+        let mut map = self.claims.0.lock().expect("local claims");
+        if self.state == Local::Sending && !self.resolved {
+            map.insert(std::mem::take(&mut self.hash), Local::Abandoned);
+        } else {
+            map.remove(&self.hash);
+        }
+    }
+}
 
 impl Installs {
     /// Creates a single-use install `state` (the CSRF defence of the
@@ -63,14 +140,14 @@ impl Installs {
     /// Exchanges `auth_code` for the permanent code at most once across all
     /// instances: the claim (with its owner) is committed before the request
     /// leaves. `as_of` is the event's `TimeStamp` (`None`: a redirect, as of
-    /// its completion); `held` the callback whose lease this runs under.
+    /// its completion); `held_event` the callback whose lease this runs under.
     pub(super) async fn exchange(
         &self,
         auth_code: &str,
         source: &str,
         reset: bool,
         as_of: Option<i64>,
-        held: Option<i64>,
+        held_event: Option<i64>,
     ) -> Result<Outcome, Error> {
         let db = &self.inner.db;
         let hash = sha256_hex(auth_code.as_bytes());
@@ -79,17 +156,57 @@ impl Installs {
         // endpoint down, another instance's refresh lock) costs no claim and
         // is never mistaken for a spent code.
         self.inner.suite.suite_access_token().await?;
+        // One task per code in this process; the others wait for it.
+        let give_up = tokio::time::Instant::now() + self.inner.claim_life;
+        let mut held = loop {
+            match self.inner.local.hold(&hash) {
+                Hold::Held(held) => break held,
+                Hold::Busy if tokio::time::Instant::now() < give_up => {
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                }
+                Hold::Busy => {
+                    return Err(Error::Registry {
+                        reason: "this instance is exchanging this auth_code and has not finished".into(),
+                    });
+                }
+                // Sent from here, answer unrecorded: never sent again.
+                Hold::Abandoned => {
+                    return match self.existing_claim(&hash).await? {
+                        Some(outcome) => Ok(outcome),
+                        None => {
+                            self.mark_in_doubt(&hash, source, "this instance sent it and lost track of the answer")
+                                .await
+                        }
+                    };
+                }
+            }
+        };
         loop {
-            self.ensure_owned(held).await?;
-            let claimed = db
+            self.ensure_owned(held_event).await?;
+            // A `sending` claim of this instance's own that no task here
+            // holds was never sent: taken over (see `LocalClaims`).
+            let claimed = match db
                 .query(
                     "claiming the auth_code",
                     "INSERT INTO corp_auth_exchanges (code_hash, suite_id, source, state, owner, answer_by) \
                      VALUES ($1, $2, $3, 'sending', $4, now() + $5 * interval '1 millisecond') \
-                     ON CONFLICT (code_hash) DO NOTHING RETURNING code_hash",
+                     ON CONFLICT (code_hash) DO UPDATE SET source = EXCLUDED.source, answer_by = EXCLUDED.answer_by, \
+                       updated_at = now() \
+                     WHERE corp_auth_exchanges.state = 'sending' AND corp_auth_exchanges.owner = EXCLUDED.owner \
+                     RETURNING code_hash",
                     &[&hash, &self.suite_id(), &source, &self.inner.owner, &life_ms],
                 )
-                .await?;
+                .await
+            {
+                Ok(rows) => rows,
+                Err(e) => {
+                    // The claim may have committed with its answer lost.
+                    // Nothing was sent: released, so that another instance
+                    // holding the code does not take it for spent.
+                    self.release(&hash).await;
+                    return Err(e);
+                }
+            };
             if !claimed.is_empty() {
                 break;
             }
@@ -99,18 +216,21 @@ impl Installs {
                 None => continue,
             }
         }
+        held.set(Local::Sending);
         match self.inner.suite.get_permanent_code_v2(auth_code).await {
             Ok(answer) => {
                 let corp = answer.auth_corp_info.as_ref();
                 let corpid = corp.and_then(|c| c.corpid.clone()).filter(|c| !c.is_empty());
                 let Some(corpid) = corpid else {
-                    return self
+                    let doubt = self
                         .mark_in_doubt(
                             &hash,
                             source,
                             "WeCom's answer had no auth_corp_info.corpid: the permanent code cannot be filed",
                         )
-                        .await;
+                        .await?;
+                    held.resolved = true;
+                    return Ok(doubt);
                 };
                 let corp_name = corp.and_then(|c| c.corp_name.clone());
                 let outcome = if reset {
@@ -132,6 +252,7 @@ impl Installs {
                         as_of,
                     )
                     .await?;
+                held.resolved = true;
                 if applied {
                     // A token (and tickets) fetched with the replaced code
                     // must not outlive it.
@@ -152,19 +273,47 @@ impl Installs {
                 if e.operation() == Some(crate::Operation::GetPermanentCodeV2)
                     && e.request_may_have_been_processed() =>
             {
-                self.mark_in_doubt(&hash, source, &e.to_string()).await
+                let doubt = self.mark_in_doubt(&hash, source, &e.to_string()).await?;
+                held.resolved = true;
+                Ok(doubt)
             }
             Err(e) => {
+                // Not consumed: if the release fails, the claim is this
+                // instance's to take over.
+                held.set(Local::Claiming);
                 // WeCom answered and did not act, or the request never left
                 // (a token refresh failed): the code was not consumed, so the
                 // claim goes and whichever source holds the code sends it.
-                db.query(
+                self.release(&hash).await;
+                Err(e)
+            }
+        }
+    }
+
+    /// Deletes this instance's `sending` claim on `hash`, which it knows it
+    /// never sent (or WeCom did not act on): a few tries over about a
+    /// second. If they all fail the claim stays; this instance takes it
+    /// over when it meets the code again, another reports it in doubt once
+    /// its answer-by time passes.
+    async fn release(&self, hash: &str) {
+        let mut pause = Duration::from_millis(100);
+        for attempt in 1..=4 {
+            let released = self
+                .inner
+                .db
+                .query(
                     "releasing the claim",
                     "DELETE FROM corp_auth_exchanges WHERE code_hash = $1 AND state = 'sending' AND owner = $2",
                     &[&hash, &self.inner.owner],
                 )
-                .await?;
-                Err(e)
+                .await;
+            match released {
+                Ok(_) => return,
+                Err(e) => {
+                    tracing::warn!(target: "corp_auth", error = %e, attempt, "releasing an unsent auth_code claim failed");
+                    tokio::time::sleep(pause).await;
+                    pause *= 2;
+                }
             }
         }
     }

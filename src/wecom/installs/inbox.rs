@@ -73,7 +73,13 @@ impl Installs {
             match result {
                 Ok(outcome) => {
                     self.finish(id, &outcome).await?;
-                    outcomes.push(outcome);
+                    // An exchange reported stale above and met again by its
+                    // event is one doubt: returned once.
+                    let repeated = matches!(&outcome, Outcome::InDoubt(d)
+                        if outcomes.iter().any(|o| matches!(o, Outcome::InDoubt(e) if e.id == d.id)));
+                    if !repeated {
+                        outcomes.push(outcome);
+                    }
                 }
                 // Nothing was consumed: tried again with backoff — an
                 // install for as long as its auth_code lives, anything else

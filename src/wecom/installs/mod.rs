@@ -213,6 +213,10 @@ struct Inner {
     /// taken as stopped: the worst case of the exchange request itself.
     claim_life: Duration,
     owner: String,
+    /// The `auth_code`s (by SHA-256) this instance is exchanging right now,
+    /// or gave up on after the request may have left: what the database
+    /// cannot tell about this instance's own claims.
+    local: exchange::LocalClaims,
 }
 
 impl std::fmt::Debug for Installs {
@@ -330,6 +334,7 @@ impl InstallsBuilder {
                 last_purge: std::sync::atomic::AtomicI64::new(0),
                 claim_life,
                 owner: format!("{}-{}", std::process::id(), crate::hex::lower(&random)),
+                local: exchange::LocalClaims::default(),
             }),
         })
     }
