@@ -1052,9 +1052,12 @@ async fn the_permanent_code_in_hand_survives_a_database_failover() {
     assert_eq!(exchanges_sent(&standin), [auth_code(54)]);
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_claim_whose_commit_answer_was_lost_is_not_taken_for_a_spent_code() {
-    let db = TestDb::new("lostclaim");
+/// An instance (one connection, through `proxy`) whose redirect of code 61
+/// fails at the failpoint: its claim reaches the server and commits, the
+/// answer is lost (and, with `refuse`, every later connection is refused
+/// too, so the release cannot happen either).
+async fn lose_a_claim_answer(refuse: bool) -> (TestDb, PgProxy, StandIn, Installs) {
+    let db = TestDb::new(if refuse { "lostclaim2" } else { "lostclaim1" });
     let proxy = PgProxy::start().await;
     let standin = StandIn::start().await;
     let client = wecom::Client::builder()
@@ -1095,17 +1098,47 @@ async fn a_claim_whose_commit_answer_was_lost_is_not_taken_for_a_spent_code() {
         .iter()
         .map(|b| format!("{b:02x}"))
         .collect();
-    proxy.lose_answers_from_statement_with(hash.as_bytes());
+    match refuse {
+        true => proxy.lose_answers_and_refuse_from_statement_with(hash.as_bytes()),
+        false => proxy.lose_answers_from_statement_with(hash.as_bytes()),
+    }
     let err = installs.redeem(&state, &auth_code(61)).await.unwrap_err();
     assert!(matches!(err, Error::Registry { .. }), "{err:?}");
+    assert_eq!(exchanges_sent(&standin), [auth_code(60)], "nothing more was sent");
+    (db, proxy, standin, installs)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_claim_whose_commit_answer_was_lost_is_released_and_another_instance_exchanges_the_code() {
+    let (db, _proxy, standin, _installs) = lose_a_claim_answer(false).await;
+    // The instance knew it never sent the code: it released the claim on a
+    // new connection before the redirect failed.
+    assert_eq!(db.sql("SELECT state FROM corp_auth_exchanges"), "done", "released");
+    // The callback of the same code lands on another instance, which could
+    // not tell an unsent claim from a spent code: it finds none.
+    let other = installs(&standin, &db, &[("k1", KEY1)], Duration::from_secs(1)).await;
+    deliver(&other, &create_auth(61), "lost").await.unwrap();
+    let outcomes = drain(&other, &db, Duration::from_secs(30)).await;
+    assert!(
+        matches!(outcomes.as_slice(), [Outcome::Installed { corpid, .. }] if corpid == "wwCorp0061"),
+        "{outcomes:?}"
+    );
+    assert_eq!(exchanges_sent(&standin), [auth_code(60), auth_code(61)]);
+    assert!(other.in_doubt().await.unwrap().is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lost_claim_answer_that_cannot_be_released_is_taken_over_by_its_own_instance() {
+    let (db, proxy, standin, installs) = lose_a_claim_answer(true).await;
     assert_eq!(
         db.sql("SELECT state FROM corp_auth_exchanges ORDER BY claimed_at"),
         "done\nsending",
-        "the claim committed; its answer was lost"
+        "the claim committed, its answer was lost, the release could not reach the database"
     );
-    assert_eq!(exchanges_sent(&standin), [auth_code(60)], "nothing more was sent");
-    // The callback of the same code: this instance knows it never sent the
-    // code, so the claim is not in doubt — the code is exchanged, once.
+    proxy.restore();
+    // The callback of the same code on the same instance: it knows it never
+    // sent the code, so its own claim is not in doubt — the code is
+    // exchanged, once.
     deliver(&installs, &create_auth(61), "lost").await.unwrap();
     let outcomes = drain(&installs, &db, Duration::from_secs(30)).await;
     assert!(

@@ -12,7 +12,9 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
-type Trigger = Arc<std::sync::Mutex<Option<Vec<u8>>>>;
+/// The failpoint: the pattern, and whether new connections are refused
+/// too once it fires.
+type Trigger = Arc<std::sync::Mutex<Option<(Vec<u8>, bool)>>>;
 
 /// A database of this test's own, dropped at the end.
 pub struct TestDb {
@@ -137,6 +139,7 @@ impl PgProxy {
                 let born = (cuts.load(Ordering::SeqCst), silences.load(Ordering::SeqCst));
                 let deaf_born = deafs.load(Ordering::SeqCst);
                 let (cuts, silences, deafs, trigger) = (cuts.clone(), silences.clone(), deafs.clone(), trigger.clone());
+                let down = down.clone();
                 tokio::spawn(async move {
                     let Ok(server) = TcpStream::connect("127.0.0.1:5432").await else {
                         return;
@@ -151,7 +154,7 @@ impl PgProxy {
                         born,
                         cuts.clone(),
                         silences.clone(),
-                        Direction::Statements(trigger, deafs.clone()),
+                        Direction::Statements(trigger, deafs.clone(), down),
                     ));
                     let b = tokio::spawn(forward(
                         sr,
@@ -192,7 +195,14 @@ impl PgProxy {
     /// contain `pattern` (a parameter's value) reaches the server and runs,
     /// and the answers of every open connection are lost from then on.
     pub fn lose_answers_from_statement_with(&self, pattern: &[u8]) {
-        *self.trigger.lock().unwrap() = Some(pattern.to_vec());
+        *self.trigger.lock().unwrap() = Some((pattern.to_vec(), false));
+    }
+
+    /// The same failpoint, and new connections are refused from then on
+    /// too (until [`restore`](Self::restore)): nothing the client tries
+    /// next reaches the database.
+    pub fn lose_answers_and_refuse_from_statement_with(&self, pattern: &[u8]) {
+        *self.trigger.lock().unwrap() = Some((pattern.to_vec(), true));
     }
 
     /// How many connections were refused (while cut) so far.
@@ -209,7 +219,7 @@ impl PgProxy {
 /// Which way a forwarding task carries bytes.
 enum Direction {
     /// Client to server, with the failpoint's pattern.
-    Statements(Trigger, Arc<AtomicU8>),
+    Statements(Trigger, Arc<AtomicU8>, Arc<AtomicBool>),
     /// Server to client: lost once the counter moves past its value at birth.
     Answers(u8, Arc<AtomicU8>),
 }
@@ -241,14 +251,17 @@ async fn forward(
             Direction::Answers(born, now) if now.load(Ordering::SeqCst) != *born => {
                 continue; // an answer lost on the way back
             }
-            Direction::Statements(trigger, deafs) => {
+            Direction::Statements(trigger, deafs, down) => {
                 let mut armed = trigger.lock().unwrap();
                 let hit = armed
                     .as_ref()
-                    .is_some_and(|p| buf[..n].windows(p.len()).any(|w| w == p.as_slice()));
+                    .is_some_and(|(p, _)| buf[..n].windows(p.len()).any(|w| w == p.as_slice()));
                 if hit {
-                    *armed = None;
+                    let (_, refuse) = armed.take().unwrap();
                     deafs.fetch_add(1, Ordering::SeqCst); // before the server can answer
+                    if refuse {
+                        down.store(true, Ordering::SeqCst);
+                    }
                 }
             }
             Direction::Answers(..) => {}
