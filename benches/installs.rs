@@ -7,28 +7,22 @@
 //! `cargo bench --bench installs` (PostgreSQL on 127.0.0.1:5432, trust auth
 //! for `postgres`; a database of its own is created and dropped).
 
-use std::process::Command;
+#[path = "../tests/common/pg.rs"]
+mod pg;
+
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use corp_auth::store;
 use corp_auth::wecom::callback::Crypto;
 use corp_auth::wecom::{Installs, Suite};
+use pg::psql;
 
 const TOKEN: &str = "corpAuthToken01";
 const AES_KEY: &str = "kWxPEV2UEDyxWpmPdKC3F6rZ9cE1hSAOezw0yoVw7Kz";
 const SUITE_ID: &str = "wwsuite0001";
 const CONCURRENT: usize = 200;
 const ROUNDS: usize = 10;
-
-fn psql(sql: &str) {
-    let ok = Command::new("psql")
-        .args(["-h", "127.0.0.1", "-U", "postgres", "-d", "postgres", "-Atc", sql])
-        .output()
-        .map(|o| o.status.success())
-        .unwrap_or(false);
-    assert!(ok, "psql {sql}");
-}
 
 fn percentile(sorted: &[Duration], p: f64) -> Duration {
     sorted[((sorted.len() - 1) as f64 * p).round() as usize]
@@ -37,14 +31,14 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
 fn main() {
     let nanos = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_nanos();
     let db = format!("corp_auth_bench_{nanos}");
-    psql(&format!("CREATE DATABASE {db}"));
+    psql("postgres", &format!("CREATE DATABASE {db}"));
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()
         .unwrap();
     rt.block_on(run(&db));
-    psql(&format!("DROP DATABASE IF EXISTS {db} WITH (FORCE)"));
+    psql("postgres", &format!("DROP DATABASE IF EXISTS {db} WITH (FORCE)"));
 }
 
 async fn run(db: &str) {
@@ -115,21 +109,8 @@ async fn run(db: &str) {
         }
     }
     // Every delivery was stored: the durable path was measured.
-    let stored = Command::new("psql")
-        .args([
-            "-h",
-            "127.0.0.1",
-            "-U",
-            "postgres",
-            "-d",
-            db,
-            "-Atc",
-            "SELECT count(*) FROM corp_auth_inbox",
-        ])
-        .output()
-        .unwrap();
     assert_eq!(
-        String::from_utf8_lossy(&stored.stdout).trim(),
+        psql(db, "SELECT count(*) FROM corp_auth_inbox"),
         (CONCURRENT * ROUNDS).to_string()
     );
     durable.sort();

@@ -15,12 +15,15 @@
 //! `CORP_AUTH_BENCH_DROP_INDEXES=1` drops the queue's partial indexes
 //! first, to see what the bench shows without them.
 
-use std::process::Command;
+#[path = "../tests/common/pg.rs"]
+mod pg;
+
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use corp_auth::store;
 use corp_auth::wecom::callback::Crypto;
 use corp_auth::wecom::{Installs, Suite};
+use pg::psql;
 
 const TOKEN: &str = "corpAuthToken01";
 const AES_KEY: &str = "kWxPEV2UEDyxWpmPdKC3F6rZ9cE1hSAOezw0yoVw7Kz";
@@ -30,19 +33,6 @@ const CORPS: i64 = 10_000;
 const TICKETS_PER_SUITE: i64 = 6 * 24 * 365;
 const ROUNDS: usize = 6;
 const PER_ROUND: usize = 40;
-
-fn psql(db: &str, sql: &str) -> String {
-    let out = Command::new("psql")
-        .args(["-h", "127.0.0.1", "-U", "postgres", "-d", db, "-Atc", sql])
-        .output()
-        .expect("psql on PATH");
-    assert!(
-        out.status.success(),
-        "psql {sql}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).trim().to_string()
-}
 
 fn percentile(sorted: &[Duration], p: f64) -> Duration {
     sorted[((sorted.len() - 1) as f64 * p).round() as usize]

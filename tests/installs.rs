@@ -885,6 +885,13 @@ async fn a_stale_cancel_change_or_reset_never_undoes_a_reinstall() {
 
 /// An instance whose client times out after `timeout`, without retries.
 async fn installs_with_timeout(standin: &StandIn, url: &str, timeout: Duration, ticket: bool) -> Installs {
+    let pg = store::Postgres::connect(url).await.unwrap();
+    installs_on(standin, pg, timeout, ticket).await
+}
+
+/// An instance on `pg` whose requests time out after `timeout`, unretried
+/// (a 1 s lease: sized to that worst case).
+async fn installs_on(standin: &StandIn, pg: store::Postgres, timeout: Duration, ticket: bool) -> Installs {
     let client = wecom::Client::builder()
         .base_url(&standin.url)
         .retry(corp_auth::RetryPolicy::never())
@@ -898,7 +905,6 @@ async fn installs_with_timeout(standin: &StandIn, url: &str, timeout: Duration, 
     if ticket {
         suite.set_suite_ticket(TICKET, now()).await.unwrap();
     }
-    let pg = store::Postgres::connect(url).await.unwrap();
     Installs::builder(suite, pg)
         .crypto(Crypto::new(TOKEN, AES_KEY, SUITE_ID).unwrap().provider_corpid(PROVIDER))
         .encryption_key("k1", &KEY1)
@@ -1060,17 +1066,6 @@ async fn lose_a_claim_answer(refuse: bool) -> (TestDb, PgProxy, StandIn, Install
     let db = TestDb::new(if refuse { "lostclaim2" } else { "lostclaim1" });
     let proxy = PgProxy::start().await;
     let standin = StandIn::start().await;
-    let client = wecom::Client::builder()
-        .base_url(&standin.url)
-        .retry(corp_auth::RetryPolicy::never())
-        .timeout(Duration::from_secs(2))
-        .build()
-        .unwrap();
-    let suite = Suite::builder(SUITE_ID, "SENTINEL-suite-secret")
-        .client(client)
-        .build()
-        .unwrap();
-    suite.set_suite_ticket(TICKET, now()).await.unwrap();
     let pg = store::Postgres::builder(&db.url_via(&proxy))
         .unwrap()
         .timeout(Duration::from_secs(1))
@@ -1079,12 +1074,7 @@ async fn lose_a_claim_answer(refuse: bool) -> (TestDb, PgProxy, StandIn, Install
         .connect()
         .await
         .unwrap();
-    let installs = Installs::builder(suite, pg)
-        .crypto(Crypto::new(TOKEN, AES_KEY, SUITE_ID).unwrap())
-        .encryption_key("k1", &KEY1)
-        .lease(Duration::from_secs(1))
-        .build()
-        .unwrap();
+    let installs = installs_on(&standin, pg, Duration::from_secs(2), true).await;
     // An install first: every statement is prepared on the connection, so
     // the claim below is one round trip.
     answer_exchanges(&standin, [60, 61]);
@@ -1117,14 +1107,7 @@ async fn a_claim_whose_commit_answer_was_lost_is_released_and_another_instance_e
     // The callback of the same code lands on another instance, which could
     // not tell an unsent claim from a spent code: it finds none.
     let other = installs(&standin, &db, &[("k1", KEY1)], Duration::from_secs(1)).await;
-    deliver(&other, &create_auth(61), "lost").await.unwrap();
-    let outcomes = drain(&other, &db, Duration::from_secs(30)).await;
-    assert!(
-        matches!(outcomes.as_slice(), [Outcome::Installed { corpid, .. }] if corpid == "wwCorp0061"),
-        "{outcomes:?}"
-    );
-    assert_eq!(exchanges_sent(&standin), [auth_code(60), auth_code(61)]);
-    assert!(other.in_doubt().await.unwrap().is_empty());
+    exchanged_once_by_its_callback(&other, &db, &standin).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -1139,13 +1122,19 @@ async fn a_lost_claim_answer_that_cannot_be_released_is_taken_over_by_its_own_in
     // The callback of the same code on the same instance: it knows it never
     // sent the code, so its own claim is not in doubt — the code is
     // exchanged, once.
-    deliver(&installs, &create_auth(61), "lost").await.unwrap();
-    let outcomes = drain(&installs, &db, Duration::from_secs(30)).await;
+    exchanged_once_by_its_callback(&installs, &db, &standin).await;
+}
+
+/// Code 61's callback, delivered to and processed by `installs`: installed,
+/// sent to WeCom once, nothing in doubt.
+async fn exchanged_once_by_its_callback(installs: &Installs, db: &TestDb, standin: &StandIn) {
+    deliver(installs, &create_auth(61), "lost").await.unwrap();
+    let outcomes = drain(installs, db, Duration::from_secs(30)).await;
     assert!(
         matches!(outcomes.as_slice(), [Outcome::Installed { corpid, .. }] if corpid == "wwCorp0061"),
         "{outcomes:?}"
     );
-    assert_eq!(exchanges_sent(&standin), [auth_code(60), auth_code(61)]);
+    assert_eq!(exchanges_sent(standin), [auth_code(60), auth_code(61)]);
     assert!(installs.in_doubt().await.unwrap().is_empty());
 }
 
