@@ -37,6 +37,7 @@ use crate::{Error, Secret};
 
 mod exchange;
 mod inbox;
+mod local;
 mod record;
 mod registry;
 
@@ -216,7 +217,7 @@ struct Inner {
     /// The `auth_code`s (by SHA-256) this instance is exchanging right now,
     /// or gave up on after the request may have left: what the database
     /// cannot tell about this instance's own claims.
-    local: exchange::LocalClaims,
+    local: local::LocalClaims,
 }
 
 impl std::fmt::Debug for Installs {
@@ -334,7 +335,7 @@ impl InstallsBuilder {
                 last_purge: std::sync::atomic::AtomicI64::new(0),
                 claim_life,
                 owner: format!("{}-{}", std::process::id(), crate::hex::lower(&random)),
-                local: exchange::LocalClaims::default(),
+                local: local::LocalClaims::default(),
             }),
         })
     }
