@@ -231,6 +231,14 @@ async fn instance(
         .unwrap())
 }
 
+/// `xml` as WeCom POSTs it (timestamp "1", nonce "n"): (msg_signature, body).
+fn signed(sender: &Crypto, xml: &str) -> (String, String) {
+    let body = sender.encrypt(xml, "1", "n").unwrap();
+    let start = body.find("<Encrypt><![CDATA[").unwrap() + 18;
+    let end = body[start..].find("]]>").unwrap() + start;
+    (sender.signature("1", "n", &body[start..end]), body)
+}
+
 fn sha256_hex(value: &str) -> String {
     sha2::Sha256::digest(value.as_bytes())
         .iter()
@@ -430,10 +438,7 @@ async fn run(seed: u64, db_name: String, db_url: String, url: String, wecom: Sha
             let task = tokio::spawn(async move {
                 match action {
                     Action::Deliver { xml, .. } => {
-                        let body = sender.encrypt(&xml, "1", "n").unwrap();
-                        let start = body.find("<Encrypt><![CDATA[").unwrap() + 18;
-                        let end = body[start..].find("]]>").unwrap() + start;
-                        let signature = sender.signature("1", "n", &body[start..end]);
+                        let (signature, body) = signed(&sender, &xml);
                         installs
                             .receive(&signature, "1", "n", &body)
                             .await
@@ -522,10 +527,7 @@ async fn run(seed: u64, db_name: String, db_url: String, url: String, wecom: Sha
     tally.redelivered = undelivered.len();
     for xml in undelivered {
         let installs = all[rng.below(instances)].clone();
-        let body = sender.encrypt(&xml, "1", "n").unwrap();
-        let start = body.find("<Encrypt><![CDATA[").unwrap() + 18;
-        let end = body[start..].find("]]>").unwrap() + start;
-        let signature = sender.signature("1", "n", &body[start..end]);
+        let (signature, body) = signed(&sender, &xml);
         let mut tries = 0;
         while let Err(e) = installs.receive(&signature, "1", "n", &body).await {
             tries += 1;

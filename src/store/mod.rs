@@ -9,6 +9,7 @@
 //! refreshes while the others wait, and a crashed holder blocks no one past
 //! the expiry.
 
+mod fallback;
 mod memory;
 #[cfg(feature = "postgres")]
 mod postgres;
@@ -20,6 +21,7 @@ use std::future::Future;
 use std::pin::Pin;
 use std::time::Duration;
 
+pub(crate) use fallback::Stores;
 pub use memory::Memory;
 #[cfg(feature = "postgres")]
 pub use postgres::{CONNECTIONS, Postgres, PostgresBuilder};

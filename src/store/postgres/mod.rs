@@ -100,6 +100,22 @@ impl std::fmt::Debug for Postgres {
     }
 }
 
+/// Why a connection could not be made: the server's own message, or
+/// tokio-postgres' words and their causes (refused, the TLS handshake's
+/// verdict, authentication) — they quote no value of the URL.
+fn connect_failure(e: &tokio_postgres::Error) -> Error {
+    if e.as_db_error().is_some() {
+        return failure("connecting", e);
+    }
+    let mut reason = format!("connecting: {e}");
+    let mut cause = std::error::Error::source(e);
+    while let Some(c) = cause {
+        reason.push_str(&format!(": {c}"));
+        cause = c.source();
+    }
+    Error::Registry { reason }
+}
+
 fn failure(what: &str, e: &tokio_postgres::Error) -> Error {
     // The database's own message (its SQLSTATE and text): statements carry
     // no secret as text (values are parameters), so none can be quoted.
@@ -109,17 +125,6 @@ fn failure(what: &str, e: &tokio_postgres::Error) -> Error {
         .unwrap_or_else(|| {
             if e.is_closed() {
                 "the connection is closed".into()
-            } else if what.starts_with("connecting") {
-                // tokio-postgres' own words and their causes (refused, the
-                // TLS handshake's verdict, authentication): they quote no
-                // value of the URL.
-                let mut text = e.to_string();
-                let mut cause = std::error::Error::source(e);
-                while let Some(c) = cause {
-                    text.push_str(&format!(": {c}"));
-                    cause = c.source();
-                }
-                text
             } else {
                 "the database is unreachable".into()
             }
@@ -285,7 +290,7 @@ impl Postgres {
         };
         match tokio::time::timeout(self.timeout, connect).await {
             Ok(Ok(client)) => Ok(client),
-            Ok(Err(e)) => Err(failure("connecting", &e)),
+            Ok(Err(e)) => Err(connect_failure(&e)),
             Err(_) => Err(Error::Registry {
                 reason: format!("connecting: no answer within {:?}", self.timeout),
             }),
